@@ -1,0 +1,236 @@
+# cython: language_level=3
+"""The one BLAS/LAPACK shim of hybridsolve.
+
+Every kernel cimports its element type ``lapack_t`` and the level-1/2/3 BLAS and the few
+LAPACK routines it needs from here.  Each wrapper takes scalars by value and branches at
+compile time on the fused type (``if lapack_t is float:``), so a kernel written once over
+``lapack_t`` calls the right ``s/d/c/z`` routine of the BLAS that SciPy links.  We never
+link a BLAS of our own: the pointers come from ``scipy.linalg.cython_blas`` /
+``cython_lapack`` at import time.
+
+All wrappers are ``noexcept nogil``; LAPACK-style routines return ``info``.
+Matrices are column-major (Fortran order) with a leading dimension ``ld``.
+"""
+from scipy.linalg cimport cython_blas as _b
+from scipy.linalg cimport cython_lapack as _l
+
+ctypedef fused lapack_t:
+    float
+    double
+    (float complex)
+    (double complex)
+
+ctypedef fused real_t:
+    float
+    double
+
+
+cdef inline bint is_complex(lapack_t x) noexcept nogil:
+    return lapack_t is floatcomplex or lapack_t is doublecomplex
+
+
+cdef inline double absval(lapack_t x) noexcept nogil:
+    """|x| (for complex: the modulus)."""
+    cdef double re, im, ar, ai, t
+    if lapack_t is float or lapack_t is double:
+        return x if x >= 0 else -x
+    else:
+        re = x.real
+        im = x.imag
+        ar = re if re >= 0 else -re
+        ai = im if im >= 0 else -im
+        if ar < ai:
+            ar, ai = ai, ar
+        if ar == 0:
+            return 0.0
+        t = ai / ar
+        return ar * (1.0 + t * t) ** 0.5
+
+
+cdef inline double abs1(lapack_t x) noexcept nogil:
+    """|re| + |im|: LAPACK's cheap pivot measure (icamax uses it)."""
+    if lapack_t is float or lapack_t is double:
+        return x if x >= 0 else -x
+    else:
+        return (x.real if x.real >= 0 else -x.real) + (x.imag if x.imag >= 0 else -x.imag)
+
+
+cdef inline lapack_t conj(lapack_t x) noexcept nogil:
+    if lapack_t is float or lapack_t is double:
+        return x
+    else:
+        return x.conjugate()
+
+
+cdef inline double realpart(lapack_t x) noexcept nogil:
+    if lapack_t is float or lapack_t is double:
+        return x
+    else:
+        return x.real
+
+
+# ---------------------------------------------------------------- level 1 / 2 BLAS
+
+cdef inline int iamax(int n, lapack_t *x, int incx) noexcept nogil:
+    """0-based index of the entry of largest |re|+|im| (BLAS i?amax semantics)."""
+    if lapack_t is float:
+        return _b.isamax(&n, x, &incx) - 1
+    elif lapack_t is double:
+        return _b.idamax(&n, x, &incx) - 1
+    elif lapack_t is floatcomplex:
+        return _b.icamax(&n, x, &incx) - 1
+    else:
+        return _b.izamax(&n, x, &incx) - 1
+
+
+cdef inline void swap(int n, lapack_t *x, int incx, lapack_t *y, int incy) noexcept nogil:
+    if lapack_t is float:
+        _b.sswap(&n, x, &incx, y, &incy)
+    elif lapack_t is double:
+        _b.dswap(&n, x, &incx, y, &incy)
+    elif lapack_t is floatcomplex:
+        _b.cswap(&n, x, &incx, y, &incy)
+    else:
+        _b.zswap(&n, x, &incx, y, &incy)
+
+
+cdef inline void scal(int n, lapack_t alpha, lapack_t *x, int incx) noexcept nogil:
+    if lapack_t is float:
+        _b.sscal(&n, &alpha, x, &incx)
+    elif lapack_t is double:
+        _b.dscal(&n, &alpha, x, &incx)
+    elif lapack_t is floatcomplex:
+        _b.cscal(&n, &alpha, x, &incx)
+    else:
+        _b.zscal(&n, &alpha, x, &incx)
+
+
+cdef inline void axpy(int n, lapack_t alpha, lapack_t *x, int incx,
+                      lapack_t *y, int incy) noexcept nogil:
+    if lapack_t is float:
+        _b.saxpy(&n, &alpha, x, &incx, y, &incy)
+    elif lapack_t is double:
+        _b.daxpy(&n, &alpha, x, &incx, y, &incy)
+    elif lapack_t is floatcomplex:
+        _b.caxpy(&n, &alpha, x, &incx, y, &incy)
+    else:
+        _b.zaxpy(&n, &alpha, x, &incx, y, &incy)
+
+
+cdef inline void copy(int n, lapack_t *x, int incx, lapack_t *y, int incy) noexcept nogil:
+    if lapack_t is float:
+        _b.scopy(&n, x, &incx, y, &incy)
+    elif lapack_t is double:
+        _b.dcopy(&n, x, &incx, y, &incy)
+    elif lapack_t is floatcomplex:
+        _b.ccopy(&n, x, &incx, y, &incy)
+    else:
+        _b.zcopy(&n, x, &incx, y, &incy)
+
+
+cdef inline void gemv(char *trans, int m, int n, lapack_t alpha, lapack_t *a, int lda,
+                      lapack_t *x, int incx, lapack_t beta, lapack_t *y,
+                      int incy) noexcept nogil:
+    if lapack_t is float:
+        _b.sgemv(trans, &m, &n, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+    elif lapack_t is double:
+        _b.dgemv(trans, &m, &n, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+    elif lapack_t is floatcomplex:
+        _b.cgemv(trans, &m, &n, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+    else:
+        _b.zgemv(trans, &m, &n, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+
+
+cdef inline void trsv(char *uplo, char *trans, char *diag, int n, lapack_t *a, int lda,
+                      lapack_t *x, int incx) noexcept nogil:
+    if lapack_t is float:
+        _b.strsv(uplo, trans, diag, &n, a, &lda, x, &incx)
+    elif lapack_t is double:
+        _b.dtrsv(uplo, trans, diag, &n, a, &lda, x, &incx)
+    elif lapack_t is floatcomplex:
+        _b.ctrsv(uplo, trans, diag, &n, a, &lda, x, &incx)
+    else:
+        _b.ztrsv(uplo, trans, diag, &n, a, &lda, x, &incx)
+
+
+# ---------------------------------------------------------------- level 3 BLAS
+
+cdef inline void gemm(char *transa, char *transb, int m, int n, int k, lapack_t alpha,
+                      lapack_t *a, int lda, lapack_t *b, int ldb, lapack_t beta,
+                      lapack_t *c, int ldc) noexcept nogil:
+    if lapack_t is float:
+        _b.sgemm(transa, transb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc)
+    elif lapack_t is double:
+        _b.dgemm(transa, transb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc)
+    elif lapack_t is floatcomplex:
+        _b.cgemm(transa, transb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc)
+    else:
+        _b.zgemm(transa, transb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc)
+
+
+cdef inline void trsm(char *side, char *uplo, char *transa, char *diag, int m, int n,
+                      lapack_t alpha, lapack_t *a, int lda, lapack_t *b,
+                      int ldb) noexcept nogil:
+    if lapack_t is float:
+        _b.strsm(side, uplo, transa, diag, &m, &n, &alpha, a, &lda, b, &ldb)
+    elif lapack_t is double:
+        _b.dtrsm(side, uplo, transa, diag, &m, &n, &alpha, a, &lda, b, &ldb)
+    elif lapack_t is floatcomplex:
+        _b.ctrsm(side, uplo, transa, diag, &m, &n, &alpha, a, &lda, b, &ldb)
+    else:
+        _b.ztrsm(side, uplo, transa, diag, &m, &n, &alpha, a, &lda, b, &ldb)
+
+
+cdef inline void herk(char *uplo, char *trans, int n, int k, double alpha, lapack_t *a,
+                      int lda, double beta, lapack_t *c, int ldc) noexcept nogil:
+    """C := alpha op(A) op(A)^H + beta C on one triangle (syrk for real types)."""
+    cdef float fa = <float>alpha, fb = <float>beta
+    if lapack_t is float:
+        _b.ssyrk(uplo, trans, &n, &k, &fa, a, &lda, &fb, c, &ldc)
+    elif lapack_t is double:
+        _b.dsyrk(uplo, trans, &n, &k, &alpha, a, &lda, &beta, c, &ldc)
+    elif lapack_t is floatcomplex:
+        _b.cherk(uplo, trans, &n, &k, &fa, a, &lda, &fb, c, &ldc)
+    else:
+        _b.zherk(uplo, trans, &n, &k, &alpha, a, &lda, &beta, c, &ldc)
+
+
+# ---------------------------------------------------------------- LAPACK
+
+cdef inline void laswp(int n, lapack_t *a, int lda, int k1, int k2, int *ipiv,
+                       int incx) noexcept nogil:
+    """Row interchanges k1..k2 (1-based, as LAPACK) on n columns."""
+    if lapack_t is float:
+        _l.slaswp(&n, a, &lda, &k1, &k2, ipiv, &incx)
+    elif lapack_t is double:
+        _l.dlaswp(&n, a, &lda, &k1, &k2, ipiv, &incx)
+    elif lapack_t is floatcomplex:
+        _l.claswp(&n, a, &lda, &k1, &k2, ipiv, &incx)
+    else:
+        _l.zlaswp(&n, a, &lda, &k1, &k2, ipiv, &incx)
+
+
+cdef inline int getrf_lapack(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgetrf(&m, &n, a, &lda, ipiv, &info)
+    elif lapack_t is double:
+        _l.dgetrf(&m, &n, a, &lda, ipiv, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgetrf(&m, &n, a, &lda, ipiv, &info)
+    else:
+        _l.zgetrf(&m, &n, a, &lda, ipiv, &info)
+    return info
+
+
+cdef inline int potrf_lapack(char *uplo, int n, lapack_t *a, int lda) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.spotrf(uplo, &n, a, &lda, &info)
+    elif lapack_t is double:
+        _l.dpotrf(uplo, &n, a, &lda, &info)
+    elif lapack_t is floatcomplex:
+        _l.cpotrf(uplo, &n, a, &lda, &info)
+    else:
+        _l.zpotrf(uplo, &n, a, &lda, &info)
+    return info

@@ -1,0 +1,219 @@
+"""The public, small protocol every road implements: Structure, Solver, Factorization.
+
+A *Structure* is what the inspection pass found out about ``A``; a *Solver* prices a
+structure and factorizes; a *Factorization* solves for any number of right-hand sides,
+reusing its factors.  The dispatcher knows nothing else about a concrete road.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.linalg import LinAlgError
+
+__all__ = [
+    "NotApplicable",
+    "Structure",
+    "Solver",
+    "Factorization",
+    "fortran_view",
+    "trans_code",
+    "lapack_dtype",
+]
+
+
+class NotApplicable(Exception):
+    """Raised by ``Solver.factorize`` when the road turns out not to fit ``A``.
+
+    Example: Cholesky meets a non-positive pivot.  The dispatcher then tries the next
+    candidate with the same work array, so a solver raising this must leave ``a``
+    holding the values of ``A`` again (Cholesky restores the triangle it wrote from the
+    one it did not touch).  ``str(exc)`` says why; ``explain()`` shows it.
+    """
+
+
+_SIG = frozenset("fdFD")
+
+
+def lapack_dtype(*dtypes) -> np.dtype:
+    """The LAPACK type (float32/float64/complex64/complex128) scipy would compute in.
+
+    Integers and bools go to float64, float16 to float32, longdouble to float64 (as
+    ``scipy.linalg.solve``).  Raises ``TypeError`` for object/string/other dtypes.
+    """
+    out = None
+    for dt in dtypes:
+        dt = np.dtype(dt)
+        if dt.char in _SIG:
+            t = dt
+        elif dt.kind in "biu":
+            t = np.dtype(np.float64)
+        elif dt.kind == "f":
+            t = np.dtype(np.float32) if dt.itemsize < 4 else np.dtype(np.float64)
+        elif dt.kind == "c":
+            t = np.dtype(np.complex128)
+        else:
+            raise TypeError(f"unsupported array dtype {dt!r}: expected numbers")
+        out = t if out is None else np.promote_types(out, t)
+    return out
+
+
+def fortran_view(a: np.ndarray):
+    """``(buf, transposed)``: an F-contiguous array holding ``a`` (transposed=False) or
+    ``a.T`` (transposed=True, when ``a`` is C-contiguous).  No copy is made when ``a``
+    is contiguous either way; otherwise an F-ordered copy is returned."""
+    if a.flags.f_contiguous:
+        return a, False
+    if a.flags.c_contiguous:
+        return a.T, True
+    return np.asfortranarray(a), False
+
+
+def trans_code(trans) -> int:
+    """Normalise ``trans`` as ``scipy.linalg.lu_solve`` does: 0/'N'/False: A x = b,
+    1/'T'/True: A^T x = b, 2/'C': A^H x = b."""
+    if trans is False or trans is None:
+        return 0
+    if trans is True:
+        return 1
+    code = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2, "n": 0, "t": 1, "c": 2}.get(trans)
+    if code is None:
+        raise ValueError(f"trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
+    return code
+
+
+class Structure:
+    """What is known about a matrix ``A`` before any solver runs.
+
+    Dense fields are filled by the Cython inspection pass (``format == 'dense'``); a
+    structure built from an ``assume_a`` hint carries the hint and leaves unknown
+    fields at ``None``.  Solvers may attach road-specific findings in ``extra`` (e.g. a
+    detected low-rank term); ``notes`` collects human-readable remarks for ``explain()``.
+    """
+
+    __slots__ = (
+        "n", "dtype", "format", "finite", "symmetric", "hermitian",
+        "diag_real_positive", "lower_bandwidth", "upper_bandwidth", "nnz",
+        "norm1", "assume_a", "lower", "extra", "notes",
+    )
+
+    def __init__(self, n, dtype, format="dense", *, finite=None, symmetric=None,
+                 hermitian=None, diag_real_positive=None, lower_bandwidth=None,
+                 upper_bandwidth=None, nnz=None, norm1=None, assume_a=None,
+                 lower=False, extra=None, notes=None):
+        self.n = n
+        self.dtype = np.dtype(dtype)
+        self.format = format                  # 'dense' | 'sparse' | 'operator'
+        self.finite = finite                  # no NaN/inf (None: not checked)
+        self.symmetric = symmetric            # A == A.T
+        self.hermitian = hermitian            # A == A^H (== symmetric for real A)
+        self.diag_real_positive = diag_real_positive  # every a_ii real and > 0
+        self.lower_bandwidth = lower_bandwidth  # max i - j over nonzeros a_ij
+        self.upper_bandwidth = upper_bandwidth  # max j - i over nonzeros a_ij
+        self.nnz = nnz                        # number of nonzero entries
+        self.norm1 = norm1                    # ||A||_1, max column sum of |a_ij|
+        self.assume_a = assume_a              # canonical hint, or None (detected)
+        self.lower = lower                    # triangle the sym/her/pos hint reads
+        self.extra = {} if extra is None else extra
+        self.notes = [] if notes is None else notes
+
+    @property
+    def is_complex(self) -> bool:
+        return self.dtype.kind == "c"
+
+    def __repr__(self):
+        fields = ", ".join(
+            f"{k}={getattr(self, k)!r}" for k in self.__slots__
+            if k not in ("extra", "notes") and getattr(self, k) is not None
+        )
+        return f"Structure({fields})"
+
+
+class Solver:
+    """A road.  Subclass (or duck-type) and register through the entry-point group
+    ``hybridsolve.solvers`` or ``hybridsolve.register``.
+
+    Attributes
+    ----------
+    name : str
+        Unique; shown by ``explain()`` and ``solvers()``; ``method=name`` forces it.
+    """
+
+    name: str = ""
+
+    def cost(self, structure: Structure) -> float | None:
+        """Estimated flops to factor and solve once, or ``None`` if this road cannot
+        solve a matrix of this structure.  May return ``(None, "why")`` — a tuple —
+        to say why not; ``explain()`` shows the reason."""
+        raise NotImplementedError
+
+    def factorize(self, a, structure: Structure) -> "Factorization":
+        """Factor ``a`` (an array the solver may overwrite, holding the values of A;
+        for sparse input a scipy.sparse array).  May raise ``NotApplicable``."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class Factorization:
+    """A reusable factorization of an n x n matrix.
+
+    Subclasses set ``kind``, ``shape``, ``dtype``, ``rcond`` and implement
+    ``_solve_inplace(b, trans)`` for an F-contiguous (n, k) array ``b`` of ``self.dtype``
+    that they overwrite with the solution (trans: 0 A, 1 A^T, 2 A^H).
+    """
+
+    kind: str = ""
+    rcond: float = float("nan")
+    #: Human-readable remarks (fallbacks taken, refinement steps) for ``explain()``.
+    notes: tuple = ()
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    def _solve_inplace(self, b: np.ndarray, trans: int) -> None:
+        raise NotImplementedError
+
+    def solve(self, b, trans=False, *, overwrite_b=False, check_finite=True):
+        """Solve ``A x = b`` (``trans``: 0/'N', 1/'T' or True: ``A^T x = b``,
+        2/'C': ``A^H x = b``) for 1-D ``b`` of length n or 2-D ``b`` of shape (n, k).
+
+        Returns an array shaped like ``b`` of the common LAPACK dtype of A and b.
+        ``b`` is never modified unless ``overwrite_b`` is true and it already has that
+        dtype and F-contiguous layout, in which case the result is written into it.
+        """
+        code = trans_code(trans)
+        b = np.asarray(b)
+        n = self.shape[0]
+        if b.ndim not in (1, 2):
+            raise ValueError(f"b must be 1-D or 2-D, got b.ndim={b.ndim}")
+        if b.shape[0] != n:
+            raise ValueError(f"incompatible dimensions: A is {self.shape}, b is {b.shape}")
+        dtype = lapack_dtype(self.dtype, b.dtype)
+        if check_finite and b.size and not np.isfinite(b).all():
+            raise ValueError("array must not contain infs or NaNs")
+        if dtype != self.dtype:
+            # complex b with real factors: solve for the real and imaginary parts
+            x = np.empty(b.shape, dtype=dtype, order="F")
+            x.real = self.solve(b.real, code, check_finite=False)
+            x.imag = self.solve(b.imag, code, check_finite=False)
+            return x
+        b2 = b if b.ndim == 2 else b[:, None]
+        if (overwrite_b and b2.dtype == dtype and b2.flags.f_contiguous
+                and b2.flags.writeable and b2.dtype.isnative):
+            work = b2
+        else:
+            work = np.array(b2, dtype=dtype, order="F", copy=True)
+        if work.size:
+            self._solve_inplace(work, code)
+        return work if b.ndim == 2 else work[:, 0]
+
+    def __repr__(self):
+        return (f"<{type(self).__name__} kind={self.kind!r} shape={self.shape} "
+                f"dtype={self.dtype} rcond={self.rcond:.3g}>")
+
+
+def singular_error(detail: str = "") -> LinAlgError:
+    """The LinAlgError every road raises for an exactly singular matrix."""
+    msg = "A singular matrix detected"
+    return LinAlgError(f"{msg}: {detail}" if detail else f"{msg}.")
