@@ -13,6 +13,7 @@ Matrices are column-major (Fortran order) with a leading dimension ``ld``.
 """
 from scipy.linalg cimport cython_blas as _b
 from scipy.linalg cimport cython_lapack as _l
+from libc.stdlib cimport malloc, free
 
 ctypedef fused lapack_t:
     float
@@ -233,4 +234,42 @@ cdef inline int potrf_lapack(char *uplo, int n, lapack_t *a, int lda) noexcept n
         _l.cpotrf(uplo, &n, a, &lda, &info)
     else:
         _l.zpotrf(uplo, &n, a, &lda, &info)
+    return info
+
+
+cdef inline int gecon_lapack(char *norm, int n, lapack_t *a, int lda, double anorm,
+                             double *rcond) noexcept nogil:
+    """Reciprocal condition estimate from getrf factors (LAPACK ?gecon); ``norm`` is
+    '1' or 'I' and ``anorm`` that norm of the original matrix.  Allocates its own
+    workspace; returns LAPACK's info, or -100 when the workspace cannot be allocated."""
+    cdef int info = 0
+    cdef int nw = n if n > 1 else 1
+    cdef float fanorm = <float>anorm, frcond = 0
+    cdef void *work
+    cdef void *iwork
+    rcond[0] = 0.0
+    if lapack_t is float or lapack_t is double:
+        work = malloc(4 * nw * sizeof(lapack_t))
+        iwork = malloc(nw * sizeof(int))
+    else:
+        work = malloc(2 * nw * sizeof(lapack_t))
+        iwork = malloc(nw * sizeof(lapack_t))   # rwork: 2n reals (a complex is two)
+    if work == NULL or iwork == NULL:
+        free(work)
+        free(iwork)
+        return -100
+    if lapack_t is float:
+        _l.sgecon(norm, &n, a, &lda, &fanorm, &frcond, <float *>work, <int *>iwork, &info)
+        rcond[0] = frcond
+    elif lapack_t is double:
+        _l.dgecon(norm, &n, a, &lda, &anorm, rcond, <double *>work, <int *>iwork, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgecon(norm, &n, a, &lda, &fanorm, &frcond, <float complex *>work,
+                  <float *>iwork, &info)
+        rcond[0] = frcond
+    else:
+        _l.zgecon(norm, &n, a, &lda, &anorm, rcond, <double complex *>work,
+                  <double *>iwork, &info)
+    free(work)
+    free(iwork)
     return info
