@@ -235,3 +235,23 @@ cdef inline double _abs(lapack_t x) noexcept nogil:
         return x if x >= 0 else -x
     else:
         return sqrt(x.real * x.real + x.imag * x.imag)
+
+
+def restore_hermitian(lapack_t[::1, :] a, diag, bint lower=False):
+    """Undo a failed ``potrf(a, lower)`` on a matrix that was fully Hermitian: put the
+    saved ``diag`` back and mirror the untouched triangle (conjugated) into the one the
+    factorization wrote, so ``a`` holds A's values again."""
+    cdef Py_ssize_t n = a.shape[0], i, j
+    cdef lapack_t[::1] d = diag
+    _check_square(a, "restore_hermitian")
+    if d.shape[0] != n:
+        raise ValueError("restore_hermitian: diag must have length a.shape[0]")
+    with nogil:
+        for j in range(n):
+            a[j, j] = d[j]
+            if lower:       # column j below the diagonal from row j right of it
+                for i in range(j + 1, n):
+                    a[i, j] = conj(a[j, i])
+            else:           # column j above the diagonal from row j left of it
+                for i in range(j):
+                    a[i, j] = conj(a[j, i])
