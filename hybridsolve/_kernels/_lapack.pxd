@@ -272,4 +272,82 @@ cdef inline int gecon_lapack(char *norm, int n, lapack_t *a, int lda, double ano
                   <double *>iwork, &info)
     free(work)
     free(iwork)
+# ---------------------------------------------------------------- condition estimates
+# (added by the cholesky helper; work arrays are allocated here, so callers only pass the
+# matrix.  info -1000: out of memory.)
+
+from libc.stdlib cimport malloc, free
+
+
+cdef inline int pocon_lapack(char *uplo, int n, lapack_t *a, int lda, double anorm,
+                             double *rcond) noexcept nogil:
+    """Reciprocal 1-norm condition estimate from a Cholesky factor (?pocon)."""
+    cdef int info = 0
+    cdef float fanorm = <float>anorm, frcond = 0
+    cdef void *work
+    cdef void *work2
+    if n == 0:
+        rcond[0] = 1.0
+        return 0
+    if lapack_t is float or lapack_t is double:
+        work = malloc(3 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(int))
+    else:
+        work = malloc(2 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(double))
+    if work == NULL or work2 == NULL:
+        free(work)
+        free(work2)
+        return -1000
+    if lapack_t is float:
+        _l.spocon(uplo, &n, a, &lda, &fanorm, &frcond, <float *>work, <int *>work2, &info)
+        rcond[0] = frcond
+    elif lapack_t is double:
+        _l.dpocon(uplo, &n, a, &lda, &anorm, rcond, <double *>work, <int *>work2, &info)
+    elif lapack_t is floatcomplex:
+        _l.cpocon(uplo, &n, a, &lda, &fanorm, &frcond, <float complex *>work,
+                  <float *>work2, &info)
+        rcond[0] = frcond
+    else:
+        _l.zpocon(uplo, &n, a, &lda, &anorm, rcond, <double complex *>work,
+                  <double *>work2, &info)
+    free(work)
+    free(work2)
+    return info
+
+
+cdef inline int trcon_lapack(char *norm, char *uplo, char *diag, int n, lapack_t *a,
+                             int lda, double *rcond) noexcept nogil:
+    """Reciprocal condition estimate of a triangular matrix (?trcon); norm '1' or 'I'."""
+    cdef int info = 0
+    cdef float frcond = 0
+    cdef void *work
+    cdef void *work2
+    if n == 0:
+        rcond[0] = 1.0
+        return 0
+    if lapack_t is float or lapack_t is double:
+        work = malloc(3 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(int))
+    else:
+        work = malloc(2 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(double))
+    if work == NULL or work2 == NULL:
+        free(work)
+        free(work2)
+        return -1000
+    if lapack_t is float:
+        _l.strcon(norm, uplo, diag, &n, a, &lda, &frcond, <float *>work, <int *>work2, &info)
+        rcond[0] = frcond
+    elif lapack_t is double:
+        _l.dtrcon(norm, uplo, diag, &n, a, &lda, rcond, <double *>work, <int *>work2, &info)
+    elif lapack_t is floatcomplex:
+        _l.ctrcon(norm, uplo, diag, &n, a, &lda, &frcond, <float complex *>work,
+                  <float *>work2, &info)
+        rcond[0] = frcond
+    else:
+        _l.ztrcon(norm, uplo, diag, &n, a, &lda, rcond, <double complex *>work,
+                  <double *>work2, &info)
+    free(work)
+    free(work2)
     return info
