@@ -31,7 +31,10 @@ def _check(a):
 
 def _exact_norm1(a) -> float:
     # slow path: complex modulus sums that over/underflowed in the fast sweep
-    return float(np.abs(a).sum(axis=0).max()) if a.shape[0] else 0.0
+    if not a.shape[0]:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(np.abs(a).sum(axis=0).max())
 
 
 def inspect_dense(a, *, copy=True, check_finite=True, full=True):

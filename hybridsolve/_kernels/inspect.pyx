@@ -146,7 +146,7 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
     cdef const lapack_t *s
     cdef lapack_t *d
     cdef lapack_t x
-    cdef double a0, a1, a2, a3, best = 0.0, t
+    cdef double a0, a1, a2, a3, best = 0.0, t, poison = 0.0
     cdef double *rowsum = NULL
     cdef int lo = 0, up = 0, sym = 0, her = 0, dpos = 1
     cdef bint bands = full
@@ -208,7 +208,8 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
                     nz += _nonzero(x)
                     i += 1
                 t = (a0 + a1) + (a2 + a3)
-                if not (t <= best):      # also catches NaN
+                poison += t * 0.0        # NaN (sticky) iff t is NaN or inf
+                if t > best:
                     best = t
             if bands and (lo < n - 1 or up < n - 1):
                 _bands(d, j, n, &lo, &up)
@@ -236,14 +237,16 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
                     nz += _nonzero(x)
                     i += 1
                 t = (a0 + a1) + (a2 + a3)
-                if not (t <= best):
+                poison += t * 0.0        # NaN (sticky) iff t is NaN or inf
+                if t > best:
                     best = t
             if bands and (lo < n - 1 or up < n - 1):
                 _bands(s, j, n, &lo, &up)
 
     if transposed:
         for i in range(n):
-            if not (rowsum[i] <= best):
+            poison += rowsum[i] * 0.0
+            if rowsum[i] > best:
                 best = rowsum[i]
         free(rowsum)
     out.symmetric = sym
@@ -252,7 +255,7 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
     out.lower = lo
     out.upper = up
     out.nnz = nz
-    out.norm1 = best
+    out.norm1 = best + poison
     return 0
 
 
@@ -280,7 +283,7 @@ cdef double symmetrize_kernel(lapack_t *m, Py_ssize_t n, bint from_lower,
     return the max column sum of moduli of the result."""
     cdef Py_ssize_t ib, jb, i, j, iend, jend
     cdef lapack_t x
-    cdef double best = 0.0, t
+    cdef double best = 0.0, t, poison = 0.0
     for jb in range(0, n, 64):
         jend = jb + BLOCK if jb + BLOCK < n else n
         for ib in range(jb, n, 64):
@@ -310,9 +313,10 @@ cdef double symmetrize_kernel(lapack_t *m, Py_ssize_t n, bint from_lower,
         t = 0.0
         for i in range(n):
             t += _mag(m[i + j * n])
-        if not (t <= best):
+        poison += t * 0.0   # NaN iff some column sum is NaN/inf
+        if t > best:
             best = t
-    return best
+    return best + poison
 
 
 # ---------------------------------------------------------------- Python-facing wrappers
