@@ -350,4 +350,122 @@ cdef inline int trcon_lapack(char *norm, char *uplo, char *diag, int n, lapack_t
                   <double *>work2, &info)
     free(work)
     free(work2)
+# ---------------------------------------------------------------- LAPACK: tridiagonal and band
+# (added by the inspect helper for the tridiagonal / banded roads)
+from libc.stdlib cimport malloc as _malloc, free as _free
+
+
+cdef inline int gttrf_lapack(int n, lapack_t *dl, lapack_t *d, lapack_t *du, lapack_t *du2,
+                             int *ipiv) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgttrf(&n, dl, d, du, du2, ipiv, &info)
+    elif lapack_t is double:
+        _l.dgttrf(&n, dl, d, du, du2, ipiv, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgttrf(&n, dl, d, du, du2, ipiv, &info)
+    else:
+        _l.zgttrf(&n, dl, d, du, du2, ipiv, &info)
+    return info
+
+
+cdef inline int gttrs_lapack(char *trans, int n, int nrhs, lapack_t *dl, lapack_t *d,
+                             lapack_t *du, lapack_t *du2, int *ipiv, lapack_t *b,
+                             int ldb) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    elif lapack_t is double:
+        _l.dgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    else:
+        _l.zgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    return info
+
+
+cdef inline int gtcon_lapack(char *norm, int n, lapack_t *dl, lapack_t *d, lapack_t *du,
+                             lapack_t *du2, int *ipiv, double anorm,
+                             double *rcond) noexcept nogil:
+    """Reciprocal condition estimate from gttrf factors; allocates its own scratch
+    (returns -1000 if that fails)."""
+    cdef int info = 0
+    cdef float fa = <float>anorm, fr = 0
+    cdef lapack_t *work = <lapack_t *>_malloc(2 * (n + 1) * sizeof(lapack_t))
+    cdef int *iwork = <int *>_malloc((n + 1) * sizeof(int))
+    if work == NULL or iwork == NULL:
+        _free(work)
+        _free(iwork)
+        return -1000
+    if lapack_t is float:
+        _l.sgtcon(norm, &n, dl, d, du, du2, ipiv, &fa, &fr, work, iwork, &info)
+        rcond[0] = fr
+    elif lapack_t is double:
+        _l.dgtcon(norm, &n, dl, d, du, du2, ipiv, &anorm, rcond, work, iwork, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgtcon(norm, &n, dl, d, du, du2, ipiv, &fa, &fr, work, &info)
+        rcond[0] = fr
+    else:
+        _l.zgtcon(norm, &n, dl, d, du, du2, ipiv, &anorm, rcond, work, &info)
+    _free(work)
+    _free(iwork)
+    return info
+
+
+cdef inline int gbtrf_lapack(int m, int n, int kl, int ku, lapack_t *ab, int ldab,
+                             int *ipiv) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    elif lapack_t is double:
+        _l.dgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    else:
+        _l.zgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    return info
+
+
+cdef inline int gbtrs_lapack(char *trans, int n, int kl, int ku, int nrhs, lapack_t *ab,
+                             int ldab, int *ipiv, lapack_t *b, int ldb) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    elif lapack_t is double:
+        _l.dgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    else:
+        _l.zgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    return info
+
+
+cdef inline int gbcon_lapack(char *norm, int n, int kl, int ku, lapack_t *ab, int ldab,
+                             int *ipiv, double anorm, double *rcond) noexcept nogil:
+    """Reciprocal condition estimate from gbtrf factors; allocates its own scratch
+    (returns -1000 if that fails)."""
+    cdef int info = 0
+    cdef float fa = <float>anorm, fr = 0
+    cdef lapack_t *work = <lapack_t *>_malloc(3 * (n + 1) * sizeof(lapack_t))
+    cdef int *iwork = <int *>_malloc((n + 1) * sizeof(int))
+    cdef double *rwork = <double *>_malloc((n + 1) * sizeof(double))
+    if work == NULL or iwork == NULL or rwork == NULL:
+        _free(work)
+        _free(iwork)
+        _free(rwork)
+        return -1000
+    if lapack_t is float:
+        _l.sgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &fa, &fr, work, iwork, &info)
+        rcond[0] = fr
+    elif lapack_t is double:
+        _l.dgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &anorm, rcond, work, iwork, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &fa, &fr, work,
+                  <float *>rwork, &info)
+        rcond[0] = fr
+    else:
+        _l.zgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &anorm, rcond, work, rwork, &info)
+    _free(work)
+    _free(iwork)
+    _free(rwork)
     return info
