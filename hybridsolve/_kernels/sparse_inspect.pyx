@@ -46,8 +46,8 @@ cdef int inspect_compressed(Py_ssize_t n, const index_t *indptr, const index_t *
 
     ``nxt`` (n int64, scratch) and ``colsum`` (n doubles, zeroed) are work arrays.
     Results: out_i = [finite, diag_real_positive, lower_bw (max i-j), upper_bw (max j-i),
-    nnz (nonzero values), symmetric, hermitian, diag_nonzero]; out_d = [max line sum of
-    |m_ij| (inf-norm of M), max column sum (1-norm of M)].  Returns 0, or -1 if the
+    nnz (nonzero values), symmetric, hermitian, diag_nonzero, pattern_symmetric];
+    out_d = [max line sum of |m_ij| (inf-norm of M), max column sum (1-norm of M)].  Returns 0, or -1 if the
     indices are out of range / not sorted (caller canonicalises first).
     """
     cdef Py_ssize_t i, j, p, q, end
@@ -96,8 +96,6 @@ cdef int inspect_compressed(Py_ssize_t n, const index_t *indptr, const index_t *
                         sym = False
                     if herm and v != conj(w):
                         herm = False
-                    if not sym and not herm:
-                        pattern = False
                 else:
                     pattern = False
                     sym = False
@@ -118,6 +116,7 @@ cdef int inspect_compressed(Py_ssize_t n, const index_t *indptr, const index_t *
     out_i[5] = sym
     out_i[6] = herm
     out_i[7] = diag_nz
+    out_i[8] = pattern
     out_d[0] = maxline
     out_d[1] = maxcol
     return 0
@@ -128,11 +127,12 @@ def inspect(const index_t[::1] indptr, const index_t[::1] indices,
     """Inspect compressed arrays of an n x n matrix M (n = len(indptr) - 1), rows as lines.
 
     Returns a dict: finite, diag_real_positive, diag_nonzero, lower_bandwidth,
-    upper_bandwidth (of M), nnz, symmetric, hermitian, norm_lines (max line |sum|),
+    upper_bandwidth (of M), nnz, symmetric, hermitian, pattern_symmetric (stored
+    pattern, explicit zeros count as stored), norm_lines (max line |sum|),
     norm_cols (max column |sum|).  Raises ValueError on unsorted/out-of-range indices.
     """
     cdef Py_ssize_t n = indptr.shape[0] - 1
-    cdef int64_t out_i[8]
+    cdef int64_t out_i[9]
     cdef double out_d[2]
     cdef int rc
     if n < 0:
@@ -155,7 +155,7 @@ def inspect(const index_t[::1] indptr, const index_t[::1] indices,
         "lower_bandwidth": int(out_i[2]), "upper_bandwidth": int(out_i[3]),
         "nnz": int(out_i[4]), "symmetric": bool(out_i[5]), "hermitian": bool(out_i[6]),
         "diag_nonzero": bool(out_i[7]), "norm_lines": float(out_d[0]),
-        "norm_cols": float(out_d[1]),
+        "norm_cols": float(out_d[1]), "pattern_symmetric": bool(out_i[8]),
     }
 
 

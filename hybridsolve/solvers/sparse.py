@@ -21,8 +21,8 @@ flop counts: sparse factorizations run far below the dense GEMM rate, so their e
 operation counts carry a weight (see ``_SPARSE_WEIGHT``).
 
 ``rcond`` of every sparse factorization is an estimate of 1 / (||A||_1 ||A^-1||_1), with
-||A^-1||_1 from Hager's / Higham's 1-norm power method (LAPACK ?lacn2-style, at most 3
-solve calls: one with two columns, one with A^H, one more with A) using the factors;
+||A^-1||_1 from Hager's / Higham's 1-norm power method (LAPACK ?lacn2-style, one iteration: 3
+solve calls, one with two columns, one with A^H, one more with A) using the factors;
 the banded road uses LAPACK's ?gbcon.
 """
 from __future__ import annotations
@@ -52,6 +52,10 @@ _SPARSE_OVERHEAD = 2e6
 #: the stored-dense road needs at least this n and at most this density
 _DENSE_MIN_N = 128
 _DENSE_MAX_DENSITY = 0.05
+#: diagonal pivot threshold of SuperLU's SymmetricMode on the general (LU) road
+_LU_SYM_PIVOT_THRESH = 0.1
+#: Hager iterations after the first solve (each: one A^H and one A solve)
+_HAGER_ITERATIONS = 1
 #: band storage may be at most this many times nnz (plus 4 n) for the banded road
 _BAND_STORAGE_FACTOR = 8
 
@@ -119,7 +123,7 @@ def inverse_norm1_estimate(fact, n):
     alt = 2.0 * float(np.abs(x[:, 1]).sum()) / (3.0 * n)
     y = x[:, 0]
     xprev = np.full(n, 1.0 / n)
-    for it in range(2):
+    for it in range(_HAGER_ITERATIONS):
         z = np.asfortranarray(_sign(y)[:, None])
         fact._solve_inplace(z, 2)
         z = z[:, 0]
@@ -292,14 +296,16 @@ class PardisoFactorization(Factorization):
 
 # ------------------------------------------------------------------ backends
 
-def _superlu(work, *, symmetric_mode, notes):
+def _superlu(work, *, symmetric_mode, notes, pivot_thresh=0.0):
     """splu of A (work CSR or CSC). Raises singular_error when SuperLU reports an
-    exactly singular factor."""
+    exactly singular factor.  ``symmetric_mode``: MMD on A^T+A, SymmetricMode, the
+    given diagonal pivot threshold; else COLAMD with partial pivoting."""
     csc, transposed = _as_csc_of(work)
     if symmetric_mode:
-        kw = dict(permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+        kw = dict(permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=pivot_thresh,
                   options=dict(SymmetricMode=True))
-        kind = "sparse_cholesky(superlu)"
+        kind = ("sparse_cholesky(superlu)" if pivot_thresh == 0.0
+                else "sparse_lu(superlu, symmetric pattern)")
     else:
         kw = dict(permc_spec="COLAMD")
         kind = "sparse_lu(superlu)"
@@ -340,9 +346,9 @@ def _cholmod(work):
     from sksparse.cholmod import cholesky, CholmodError
     csc, transposed = _as_csc_of(work)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            f = cholesky(csc)
+        # supernodal = LL^T: fails on a non-positive pivot (the "auto" simplicial mode
+        # would compute an LDL^T of an indefinite matrix without pivoting)
+        f = cholesky(csc, mode="supernodal")
     except CholmodError as exc:
         raise NotApplicable(f"CHOLMOD: {exc}") from None
     return CholmodFactorization(f, work.shape, work.dtype, transposed)
@@ -393,7 +399,17 @@ def _cholesky_road(work, s, backend=None):
 
 
 def _lu_road(work, s):
-    return _set_rcond(_superlu(work, symmetric_mode=False, notes=()), _norm1(work, s))
+    """SuperLU.  A structurally symmetric A gets the symmetric-pattern ordering (MMD on
+    A^T+A, SymmetricMode) with threshold partial pivoting (0.1): much less fill than
+    COLAMD on PDE-like matrices; otherwise (or if that fails) COLAMD."""
+    notes = []
+    if s.extra.get("pattern_symmetric"):
+        try:
+            return _set_rcond(_superlu(work, symmetric_mode=True, notes=notes,
+                                       pivot_thresh=_LU_SYM_PIVOT_THRESH), _norm1(work, s))
+        except LinAlgError as exc:
+            notes.append(f"SuperLU SymmetricMode failed ({exc}): refactored with COLAMD")
+    return _set_rcond(_superlu(work, symmetric_mode=False, notes=notes), _norm1(work, s))
 
 
 def _diagonal_road(work, s):
