@@ -20,7 +20,7 @@ import scipy.linalg as sl
 
 from benchmarks._timing import interleaved, table
 from hybridsolve._inspect import inspect_dense
-from hybridsolve.solvers.banded import BandedSolver, TridiagonalSolver
+from hybridsolve.roads.banded import BandedSolver, TridiagonalSolver
 
 
 def _overhead_rows(sizes, repeat):

@@ -7,8 +7,8 @@ from numpy.linalg import LinAlgError
 from hybridsolve._inspect import inspect_dense
 from hybridsolve._kernels import banded as _k
 from hybridsolve._protocol import Structure
-from hybridsolve.solvers.banded import BandedSolver, TridiagonalSolver
-from hybridsolve.solvers.diagonal import DiagonalSolver
+from hybridsolve.roads.banded import BandedSolver, TridiagonalSolver
+from hybridsolve.roads.diagonal import DiagonalSolver
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 

@@ -9,7 +9,7 @@ from numpy.linalg import LinAlgError
 
 from hybridsolve._kernels import lu as K
 from hybridsolve._protocol import NotApplicable, Structure
-from hybridsolve.solvers.lu import LUFactorization, LUSolver
+from hybridsolve.roads.lu import LUFactorization, LUSolver
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 # Crosses the unblocked (32), leaf (16) and recursion thresholds of the kernel.
@@ -354,8 +354,10 @@ def test_exactly_singular_raises(dt, order):
 def test_cost():
     s = LUSolver()
     assert s.name == "lu"
-    assert s.cost(Structure(30, np.float64)) == pytest.approx(2 / 3 * 30**3)
-    assert s.cost(Structure(30, np.complex64)) == pytest.approx(4 * 2 / 3 * 30**3)
+    flops = 2 / 3 * 30**3 + 2 * 30**2          # factor + one solve
+    assert s.cost(Structure(30, np.float64)) == pytest.approx(flops)
+    assert s.cost(Structure(30, np.complex64)) == pytest.approx(4 * flops)
+    assert s.cost(Structure(30, np.float64, assume_a="pos"))[0] is None
     assert s.cost(Structure(30, np.float64, format="sparse")) is None
 
 

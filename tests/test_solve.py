@@ -35,12 +35,13 @@ def _rand(n, dtype, rng):
 def make(kind, n, dtype, rng):
     a = _rand(n, dtype, rng)
     if kind == "spd":
-        return (a @ a.conj().T + n * np.eye(n)).astype(dtype)
+        h = a @ a.conj().T + n * np.eye(n)
+        return ((h + h.conj().T) / 2).astype(dtype)   # exactly Hermitian
     if kind == "sym-indefinite":
-        s = a + a.T
-        np.fill_diagonal(s, -np.abs(np.diagonal(s)) - 1)
-        s[0, 0] = n  # indefinite, with one positive pivot first
-        return s.astype(dtype)
+        # real positive diagonal (so Cholesky is tried) but indefinite: it must decline
+        s = (a + a.T).astype(dtype)
+        np.fill_diagonal(s, 0.5)
+        return s
     if kind == "upper":
         return (np.triu(a) + n * np.eye(n)).astype(dtype)
     if kind == "lower":

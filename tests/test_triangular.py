@@ -7,7 +7,7 @@ from numpy.linalg import LinAlgError
 
 from hybridsolve._kernels import triangular as K
 from hybridsolve._protocol import Structure
-from hybridsolve.solvers.triangular import TriangularFactorization, TriangularSolver
+from hybridsolve.roads.triangular import TriangularFactorization, TriangularSolver
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 

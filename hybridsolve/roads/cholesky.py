@@ -104,8 +104,10 @@ class CholeskySolver(Solver):
         info = _k.potrf(buf, lower)
         if info > 0:
             if pos:
-                raise LinAlgError(f"{info}-th leading minor of the array is not positive "
-                                  "definite")
+                # "singular" as scipy says for a failed 'pos' solve (its tests match it)
+                raise LinAlgError(f"A singular or not positive definite matrix detected: "
+                                  f"the leading minor of order {info} is not positive "
+                                  f"definite")
             _k.restore_hermitian(buf, diag, lower)
             raise NotApplicable(f"not positive definite: leading minor {info} of {n} "
                                 "is not positive")

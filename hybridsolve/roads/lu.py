@@ -60,8 +60,10 @@ class LUSolver(Solver):
     def cost(self, structure: Structure):
         if structure.format != "dense":
             return None
+        if structure.assume_a == "pos":
+            return None, "assume_a='pos' asks for Cholesky (no fallback, as scipy)"
         n = float(structure.n)
-        flops = (2.0 / 3.0) * n * n * n
+        flops = (2.0 / 3.0) * n * n * n + 2.0 * n * n   # factor + one solve
         return 4.0 * flops if structure.dtype.kind == "c" else flops
 
     def factorize(self, a, structure: Structure | None = None) -> LUFactorization:
