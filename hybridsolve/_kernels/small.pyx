@@ -22,7 +22,7 @@ BLAS call overhead dominates); for larger n (``solve_batched`` only) the shared 
 """
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
-from libc.math cimport sqrt, isfinite
+from libc.math cimport sqrt, isfinite, fabs
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
@@ -30,7 +30,8 @@ import os
 
 import numpy as np
 
-from hybridsolve._kernels._lapack cimport lapack_t, abs1, absval, conj, realpart
+from hybridsolve._kernels._lapack cimport lapack_t, conj, realpart
+from hybridsolve._kernels._lapack cimport absval as safe_absval
 from hybridsolve._kernels.lu cimport lu_factor, lu_solve
 from hybridsolve._kernels.cholesky cimport cholesky_factor, cholesky_solve
 
@@ -42,6 +43,16 @@ cdef enum:
     SMALL_MAX = 64
 
 SMALL_N = SMALL_MAX
+
+# Largest n factorized by our own unblocked loops; above it the shared (blocked) kernels
+# lu_factor / cholesky_factor are faster (measured single-threaded on stacks of random
+# matrices: LU crosses over near n = 40, Cholesky near n = 24-32).
+cdef int OWN_LU_MAX = 40
+cdef int OWN_CHOL_MAX = 24
+
+# Largest n whose ||A^{-1}||_1 is computed exactly (n solves) instead of estimated.
+cdef enum:
+    EXACT_MAX = 4
 
 # Kinds of factorization held in the scratch buffer.
 cdef enum:
@@ -69,6 +80,27 @@ cdef inline double imagpart(lapack_t x) noexcept nogil:
         return 0.0
     else:
         return x.imag
+
+
+cdef inline double absval(lapack_t x) noexcept nogil:
+    """|x| without branches (the shim's absval branches on the sign, which mispredicts
+    on random data); complex: sqrt(re^2 + im^2), the safe form only on overflow."""
+    cdef double r
+    if lapack_t is float or lapack_t is double:
+        return fabs(x)
+    else:
+        r = sqrt(x.real * x.real + x.imag * x.imag)
+        if r > 1e300 or (r < 1e-300 and r != 0):
+            return safe_absval(x)
+        return r
+
+
+cdef inline double abs1(lapack_t x) noexcept nogil:
+    """|re| + |im| (branch-free), LAPACK's pivot measure."""
+    if lapack_t is float or lapack_t is double:
+        return fabs(x)
+    else:
+        return fabs(x.real) + fabs(x.imag)
 
 
 cdef inline bint finite(lapack_t x) noexcept nogil:
@@ -368,6 +400,22 @@ cdef inline int arg_max_abs(int n, lapack_t *x) noexcept nogil:
     return j
 
 
+cdef double inv_norm_exact(int kind, bint swap, int n, lapack_t *a, int *ipiv,
+                           lapack_t *x) noexcept nogil:
+    """||op(A)^{-1}||_1 exactly, one column at a time (cheaper than the estimate for
+    n <= EXACT_MAX: n solves against the estimator's 4-11)."""
+    cdef int i, j
+    cdef double s, best = 0.0
+    for j in range(n):
+        memset(x, 0, n * sizeof(lapack_t))
+        x[j] = 1
+        apply_inv(kind, swap, n, a, ipiv, x)
+        s = sum_abs(n, x)
+        if s > best or s != s:
+            best = s
+    return best
+
+
 cdef double inv_norm_est(int kind, bint swap, int n, lapack_t *a, int *ipiv,
                          lapack_t *x, lapack_t *s) noexcept nogil:
     """Estimate of ||op(A)^{-1}||_1 with op = identity (swap False) or ^H (swap True),
@@ -449,7 +497,6 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
     cdef lapack_t *t = vec + 2 * n
     cdef lapack_t *xc
     cdef char *bc
-    cdef bint big = n > SMALL_MAX
     rcond[0] = 0.0
     if transposed:
         as0, as1 = as1, as0
@@ -459,7 +506,7 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
     anorm = norm1(n, a, transposed and kind != K_CHOL)
     info = 0
     if kind == K_CHOL:
-        if big:
+        if n > OWN_CHOL_MAX:
             info = cholesky_factor(True, n, a, n)
             kind = K_BIGCHOL
         else:
@@ -471,7 +518,7 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
     if kind == K_UPPER or kind == K_LOWER:
         info = first_zero_diag(n, a)
     elif kind == K_LU:
-        if big:
+        if n > OWN_LU_MAX:
             info = lu_factor(n, n, a, n, ipiv)
             kind = K_BIGLU
         else:
@@ -495,8 +542,11 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
     elif anorm != anorm:
         rcond[0] = anorm
     else:
-        ainv = inv_norm_est(kind, transposed and kind != K_CHOL, n, a, ipiv,
-                                      vec, vec + n)
+        if n <= EXACT_MAX:
+            ainv = inv_norm_exact(kind, transposed and kind != K_CHOL, n, a, ipiv, vec)
+        else:
+            ainv = inv_norm_est(kind, transposed and kind != K_CHOL, n, a, ipiv,
+                                vec, vec + n)
         if ainv != 0:
             rcond[0] = (1.0 / anorm) / ainv
     return 0
@@ -732,3 +782,21 @@ def _threads_for(int m, int n, int k):
     if work < PAR_GRAIN * nt:
         nt = max(1, <int>(work / PAR_GRAIN))
     return min(nt, max(m, 1))
+
+
+def _set_max_threads(int nthreads):
+    """Cap the threads solve_batched may use (test/benchmark hook); returns the old cap."""
+    global NTHREADS
+    old = NTHREADS
+    NTHREADS = max(1, nthreads)
+    return old
+
+
+def _set_own_max(int lu_max, int chol_max):
+    """Largest n our own unblocked LU / Cholesky handle (tuning and test hook); returns
+    the old pair."""
+    global OWN_LU_MAX, OWN_CHOL_MAX
+    old = (OWN_LU_MAX, OWN_CHOL_MAX)
+    OWN_LU_MAX = lu_max
+    OWN_CHOL_MAX = chol_max
+    return old
