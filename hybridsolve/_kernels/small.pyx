@@ -90,8 +90,9 @@ cdef inline double absval(lapack_t x) noexcept nogil:
         return fabs(x)
     else:
         r = sqrt(x.real * x.real + x.imag * x.imag)
-        if r > 1e300 or (r < 1e-300 and r != 0):
-            return safe_absval(x)
+        if (r > 1e300 or (r < 1e-300 and r != 0)) and isfinite(x.real) \
+                and isfinite(x.imag):
+            return safe_absval(x)  # over/underflow of the squares
         return r
 
 
@@ -139,27 +140,13 @@ cdef inline int load_a(int n, char *src, Py_ssize_t s0, Py_ssize_t s1, lapack_t 
 
 
 cdef inline int classify(int n, lapack_t *a) noexcept nogil:
-    """Cheapest applicable kind for the column-major n x n matrix a; early exits."""
+    """Cheapest applicable kind for the column-major n x n matrix a; every test exits at
+    the first entry that rules it out.  Order: upper triangular (diagonal included),
+    lower triangular, Hermitian with real positive diagonal, general."""
     cdef int i, j
     cdef bint ok = True
     cdef lapack_t d
-    for j in range(n):
-        d = a[j + j * n]
-        if not (realpart(d) > 0 and imagpart(d) == 0):
-            ok = False
-            break
-    if ok:
-        for j in range(n):
-            for i in range(j + 1, n):
-                if a[i + j * n] != conj(a[j + i * n]):
-                    ok = False
-                    break
-            if not ok:
-                break
-        if ok:
-            return K_CHOL
-    ok = True  # upper: strictly lower part zero
-    for j in range(n):
+    for j in range(n):  # upper: strictly lower part zero
         for i in range(j + 1, n):
             if a[i + j * n] != 0:
                 ok = False
@@ -178,7 +165,15 @@ cdef inline int classify(int n, lapack_t *a) noexcept nogil:
             break
     if ok:
         return K_LOWER
-    return K_LU
+    for j in range(n):
+        d = a[j + j * n]
+        if not (realpart(d) > 0 and imagpart(d) == 0):
+            return K_LU
+    for j in range(n):
+        for i in range(j + 1, n):
+            if a[i + j * n] != conj(a[j + i * n]):
+                return K_LU
+    return K_CHOL
 
 
 cdef inline double norm1(int n, lapack_t *a, bint inf) noexcept nogil:
