@@ -484,6 +484,26 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
                    lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
                    bint transposed, bint check, lapack_t *a, int *ipiv, lapack_t *vec,
                    double *rcond) noexcept nogil:
+    """Dispatch to solve_impl with a literal n for tiny sizes: the C compiler then
+    propagates the constant through the inlined loops and unrolls them completely."""
+    if n == 2:
+        return solve_impl(2, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                          check, a, ipiv, vec, rcond)
+    if n == 3:
+        return solve_impl(3, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                          check, a, ipiv, vec, rcond)
+    if n == 4:
+        return solve_impl(4, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                          check, a, ipiv, vec, rcond)
+    return solve_impl(n, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                      check, a, ipiv, vec, rcond)
+
+
+cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
+                           char *bsrc, Py_ssize_t bs0, Py_ssize_t bs1,
+                           lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
+                           bint transposed, bint check, lapack_t *a, int *ipiv,
+                           lapack_t *vec, double *rcond) noexcept nogil:
     """Solve op(A) X = B for one n x n system (op = A^T when ``transposed``).
 
     asrc/bsrc with byte strides (as0, as1) / (bs0, bs1) are read only; X is written to x
