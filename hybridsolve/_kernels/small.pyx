@@ -16,9 +16,12 @@ Per matrix (``solve_one``) the work is always the same straight line:
 4. estimate rcond, LAPACK gecon/pocon/trcon-like: the 1-norm of A (the infinity norm of the
    loaded A^T when transposed) and Higham's (LAPACK xLACN2) estimate of ||A^{-1}||_1.
 
-For n <= SMALL_N the factorizations are our own unblocked column-major loops (at this size
-BLAS call overhead dominates); for larger n (``solve_batched`` only) the shared kernels
-``lu_factor``/``lu_solve`` and ``cholesky_factor``/``cholesky_solve`` do the work.
+The factorizations are our own unblocked column-major loops up to OWN_LU_MAX (40) /
+OWN_CHOL_MAX (24), where call overhead dominates; above (up to SMALL_N in small_solve, any
+n in solve_batched) the shared kernels ``lu_factor``/``lu_solve`` and
+``cholesky_factor``/``cholesky_solve`` do the factorization and solves.  Substitution and
+the rcond estimate are always ours.  n = 2, 3, 4 go through the same code with a literal
+n, so the compiler unrolls them.  Our factors keep reciprocal pivots on the diagonal.
 """
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
