@@ -144,14 +144,18 @@ class WoodburyFactorization(Factorization):
         if info == -1:
             raise _Fallback("diagonal D has zero entries")
         if info > 0:
-            raise _Fallback(f"capacitance matrix I + V D^-1 U ({k} x {k}) is exactly "
-                            f"singular")
+            # det A = det D det C with D nonsingular: A is singular too
+            raise singular_error(f"the capacitance matrix I + V D^-1 U ({k} x {k}) of "
+                                 f"A = D + U V is exactly singular")
         # --- capacitance condition (k x k: exact ||C^-1||_1, estimated ||C||_1)
         cinv = np.eye(k, dtype=dtype, order="F")
         self._capacitance_solve(cinv)
+        # ||C||_1 is taken no smaller than 1 + ||V|| ||W||: forming C = I + V W loses
+        # that much relative to C when its terms cancel (a tiny C from O(1) terms)
         cnorm = onenormest(lambda x: x + self.V @ (self.W @ x),
                            lambda x: x + self.W.conj().T @ (self.V.conj().T @ x),
                            k, dtype)
+        cnorm = max(cnorm, 1.0 + float(np.linalg.norm(self.V) * np.linalg.norm(self.W)))
         self.capacitance_rcond = 1.0 / max(cnorm * np.abs(cinv).sum(0).max(), 1e-300)
         if not np.isfinite(self.capacitance_rcond) or \
                 self.capacitance_rcond < np.sqrt(self._eps):
