@@ -370,3 +370,25 @@ def test_factorize_rejects_wrong_input():
         f.solve(np.ones(4))
     with pytest.raises(ValueError):
         f.solve(np.array([1.0, np.nan, 0, 0, 0]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+@pytest.mark.parametrize("hermitian", [False, True])
+def test_capacitance_norm_rebuilt_from_factors(dtype, hermitian):
+    rng = np.random.default_rng(15)
+    n, k = 100, 5
+    d, U, V = _problem(rng, n, k, dtype, hermitian=hermitian)
+    if hermitian:
+        V = U.conj().T
+    f = WoodburyFactorization(d, U, V, hpd=hermitian)
+    c = np.eye(k) + V @ (U / d[:, None])
+    np.testing.assert_allclose(f._capacitance_norm1(), np.abs(c).sum(0).max(),
+                               rtol=100 * _eps(dtype))
+
+
+def test_dense_norm1_both_layouts():
+    from hybridsolve.solvers.woodbury import _dense_norm1
+    rng = np.random.default_rng(16)
+    a = rng.standard_normal((300, 300))
+    for m in (a, np.asfortranarray(a), a[::2, ::2]):
+        assert _dense_norm1(m) == pytest.approx(np.linalg.norm(m, 1), rel=1e-12)
