@@ -55,11 +55,17 @@ class _Fallback(Exception):
 
 # ------------------------------------------------------------------ 1-norm estimator
 
-def onenormest(apply, apply_h, n, dtype, itmax=3):
-    """Hager / Higham estimate of ||B||_1 for a linear map given by ``apply(x) = B x``
-    and ``apply_h(x) = B^H x`` (x of shape (n,)).  LAPACK xLACN2's algorithm (with at
-    most ``itmax`` sweeps; LAPACK uses 5, the estimate nearly always settles in 2): a
-    lower bound, almost always within a factor 3 of the true norm."""
+def onenormest(apply, apply_h, n, dtype, itmax=2, apply_unit=None):
+    """Hager / Higham estimate of ||B||_1 for a linear map given by ``apply(X) = B X``
+    and ``apply_h(X) = B^H X`` (X of shape (n, m)).
+
+    LAPACK xLACN2's algorithm: x = ones/n, then unit vectors e_j at the largest entry of
+    B^H sign(B x), plus Higham's alternating vector (applied in the same call as the
+    first x: the cost is memory-bound, two columns cost about one).  ``itmax`` sweeps
+    (LAPACK uses up to 5; the estimate nearly always settles after the first unit
+    vector).  ``apply_unit(j)`` (optional) computes B e_j cheaply.  A lower bound on
+    ||B||_1, almost always within a factor 3 of it.
+    """
     if n == 0:
         return 0.0
     cplx = np.dtype(dtype).kind == "c"
@@ -73,32 +79,36 @@ def onenormest(apply, apply_h, n, dtype, itmax=3):
             return out
         return np.where(y >= 0, 1.0, -1.0).astype(dtype)
 
-    x = np.full(n, 1.0 / n, dtype=dtype)
+    x = np.empty((n, 2), dtype=dtype, order="F")
+    x[:, 0] = 1.0 / n
+    alt = np.arange(n, dtype=np.float64)
+    x[:, 1] = np.where(alt % 2 == 0, 1.0, -1.0) * (1.0 + alt / max(n - 1, 1))
     y = apply(x)
-    est = float(np.abs(y).sum())
+    est = float(np.abs(y[:, 0]).sum())
+    alt_est = 2.0 * float(np.abs(y[:, 1]).sum()) / (3.0 * n)
     if n == 1:
         return est
-    z = apply_h(sgn(y))
-    j = int(np.argmax(np.abs(z.real) if not cplx else np.abs(z)))
+    z = apply_h(sgn(y[:, :1]))[:, 0]
+    j = int(np.argmax(np.abs(z)))
     for it in range(itmax - 1):
-        x = np.zeros(n, dtype=dtype)
-        x[j] = 1
-        y = apply(x)
+        if apply_unit is not None:
+            y = apply_unit(j)
+        else:
+            e = np.zeros((n, 1), dtype=dtype)
+            e[j] = 1
+            y = apply(e)[:, 0]
         new = float(np.abs(y).sum())
         if new <= est:
             break
         est = new
         if it == itmax - 2:
             break
-        z = apply_h(sgn(y))
-        jn = int(np.argmax(np.abs(z.real) if not cplx else np.abs(z)))
+        z = apply_h(sgn(y)[:, None])[:, 0]
+        jn = int(np.argmax(np.abs(z)))
         if jn == j:
             break
         j = jn
-    alt = np.arange(n, dtype=np.float64)
-    alt = ((-1.0) ** alt) * (1.0 + alt / max(n - 1, 1))
-    y = apply(alt.astype(dtype))
-    return max(est, 2.0 * float(np.abs(y).sum()) / (3.0 * n))
+    return max(est, alt_est)
 
 
 # ------------------------------------------------------------------ factorizations
@@ -171,9 +181,9 @@ class WoodburyFactorization(Factorization):
             anorm = norm1 if norm1 is not None else _dense_norm1(dense)
         else:
             anorm = onenormest(lambda x: self._matvec(0, x), lambda x: self._matvec(2, x),
-                               n, dtype)
+                               n, dtype, apply_unit=self._matvec_unit)
         ainv = onenormest(lambda x: self._raw_solve(0, x), lambda x: self._raw_solve(2, x),
-                          n, dtype)
+                          n, dtype, apply_unit=self._solve_unit)
         self.norm1 = float(anorm)
         self.rcond = (1.0 / (anorm * ainv)) if anorm > 0 and ainv > 0 else 0.0
         self.notes = tuple(notes)
@@ -211,20 +221,36 @@ class WoodburyFactorization(Factorization):
             getrs(self.C, self.ipiv, t, 0)
 
     def _matvec(self, trans, x):
+        """op(A) x for x of shape (n, m)."""
+        d = self.d[:, None]
         if trans == 0:
-            return self.d * x + self.U @ (self.V @ x)
+            return d * x + self.U @ (self.V @ x)
         if trans == 1:
-            return self.d * x + self.V.T @ (self.U.T @ x)
-        return self.d.conj() * x + self.V.conj().T @ (self.U.conj().T @ x)
+            return d * x + self.V.T @ (self.U.T @ x)
+        return d.conj() * x + self.V.conj().T @ (self.U.conj().T @ x)
+
+    def _matvec_unit(self, j):
+        """A e_j = U V[:, j] + d_j e_j (one pass over U)."""
+        y = self.U @ self.V[:, j]
+        y[j] += self.d[j]
+        return y
+
+    def _solve_unit(self, j):
+        """A^-1 e_j = e_j / d_j - W C^-1 V[:, j] / d_j (one pass over W)."""
+        t = np.array(self.V[:, j:j + 1] / self.d[j], dtype=self.dtype, order="F")
+        self._capacitance_solve(t)
+        y = -(self.W @ t[:, 0])
+        y[j] += 1 / self.d[j]
+        return y
 
     def _raw_apply(self, trans, b):
         t = np.empty((self.rank, b.shape[1]), dtype=self.dtype, order="F")
         _wb.apply(trans, self.hpd, self.d, self.U, self.V, self.W, self.C, self.ipiv, b, t)
 
     def _raw_solve(self, trans, x):
-        b = np.array(x, dtype=self.dtype, order="F")[:, None]
+        b = np.array(x, dtype=self.dtype, order="F")
         self._raw_apply(trans, b)
-        return b[:, 0]
+        return b
 
     def _residual(self, trans, x, r):
         """r := r - op(A) x."""
