@@ -136,6 +136,7 @@ class WoodburyFactorization(Factorization):
         self.dense = dense
         self._eps = float(np.finfo(dtype).eps)
         notes = list(notes)
+        self._normV = float(np.linalg.norm(self.V))
         # --- a zero or tiny d_i makes D^-1 U blow up: not trusted
         absd = np.abs(self.d)
         self._normA2 = float(normF) if normF is not None else self._norm2_bound()
@@ -167,7 +168,7 @@ class WoodburyFactorization(Factorization):
         # 1 + ||V|| ||W||: forming C = I + V W loses that much relative to C when its
         # terms cancel (a tiny C from O(1) terms)
         cnorm = max(self._capacitance_norm1(),
-                    1.0 + float(np.linalg.norm(self.V) * np.linalg.norm(self.W)))
+                    1.0 + self._normV * float(np.linalg.norm(self.W)))
         self.capacitance_rcond = 1.0 / max(cnorm * np.abs(cinv).sum(0).max(), 1e-300)
         if not np.isfinite(self.capacitance_rcond) or \
                 self.capacitance_rcond < np.sqrt(self._eps):
@@ -196,7 +197,7 @@ class WoodburyFactorization(Factorization):
         if self.dense is not None:
             return float(np.linalg.norm(self.dense.ravel(order="K")))
         return float(np.abs(self.d).max(initial=0.0)
-                     + np.linalg.norm(self.U) * np.linalg.norm(self.V))
+                     + np.linalg.norm(self.U) * self._normV)
 
     def _capacitance_norm1(self):
         k = self.rank
