@@ -183,17 +183,16 @@ def _wide(dtype):
 
 def _pivot_rank(blk, eps):
     """Number of non-negligible pivots of a partial-pivoting LU of the small square
-    ``blk`` (our LU kernel).  A matrix of rank r has a Schur complement of rounding size
-    after r steps, so at most about r pivots are large; all large means full rank."""
-    from hybridsolve._kernels.lu import getrf
+    ``blk`` (our BLAS-free detection kernel, in double precision).  A matrix of rank r
+    has a Schur complement of rounding size after r steps, so at most about r pivots
+    are large; all large means full rank."""
+    from hybridsolve._kernels.woodbury import pivot_rank
     m = blk.shape[0]
     work = np.array(blk, dtype=_wide(blk.dtype), order="F")
     scale = float(np.abs(work).max()) if work.size else 0.0
     if scale == 0.0:
         return 0
-    getrf(work, np.zeros(m, dtype=np.intc))
-    piv = np.abs(np.diagonal(work))
-    return int(np.count_nonzero(piv > scale * m * eps * 1e3))
+    return int(pivot_rank(work, scale * m * eps * 1e3))
 
 
 def _gram_range(y, eps):

@@ -392,3 +392,14 @@ def test_dense_norm1_both_layouts():
     a = rng.standard_normal((300, 300))
     for m in (a, np.asfortranarray(a), a[::2, ::2]):
         assert _dense_norm1(m) == pytest.approx(np.linalg.norm(m, 1), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pivot_rank_kernel_counts_rank(dtype):
+    rng = np.random.default_rng(17)
+    m = 40
+    for r in (0, 1, 7, 40):
+        blk = (_rand(rng, (m, r), dtype) @ _rand(rng, (r, m), dtype)).astype(dtype)
+        work = np.asfortranarray(blk)
+        tol = float(np.abs(blk).max(initial=0)) * m * np.finfo(dtype).eps * 1e3
+        assert wbk.pivot_rank(work, tol) == r
