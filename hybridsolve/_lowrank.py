@@ -7,13 +7,15 @@ front door hands it to the Woodbury road, which never forms the n x n matrix.
 plain dense ``A`` alone:
 
 1. *Rank test, early exit.*  Every submatrix of the off-diagonal block ``A[P, Q]``
-   (``P``, ``Q`` disjoint index sets) has rank <= k.  The singular values of a small
-   random ``m x m`` sample of it (m = 24) show the rank; if the sample is numerically full
-   rank, a second sample of size ``kmax + 1`` decides: full rank there means k > kmax
-   and detection gives up.  A general dense matrix costs two small gathers and two small
-   SVDs (far below 1 % of LU at n >= 1000).
-2. *Range.*  A randomized sketch ``A[B1, B2 u B3] Omega`` (width r + oversampling,
-   doubled while the sketch stays full rank) gives an orthonormal ``U1``.
+   (``P``, ``Q`` disjoint index sets) has rank <= k.  The pivots of a partial-pivoting
+   LU (our BLAS-free kernel ``woodbury.pivot_rank``) of a small random ``m x m`` sample
+   of it (m = 24) show the rank; if the sample is numerically full rank, a second sample
+   of size ``kmax + 1`` decides: full rank there means k > kmax and detection gives up.
+   A general dense matrix costs two small gathers and two small LUs (well under 1 % of
+   LU at n >= 1000).
+2. *Range.*  A randomized sketch ``A[B1, B2 u B3] Omega`` (width r + 10, doubled while
+   the sketch stays full rank, up to kmax + 1) gives an orthonormal ``U1`` (from the
+   small Gram matrix in double precision, then one Cholesky-QR pass).
 3. *Factors from disjoint off-diagonal blocks* (indices split in thirds B1, B2, B3; the
    gauge is fixed by ``U1``): ``V[:, B2 u B3] = U1^H A[B1, B2 u B3]``,
    ``U2 = A[B2, B3] V3^+``, ``U3 = A[B3, B2] V2^+``, ``V1 = [U2; U3]^+ A[B2 u B3, B1]``,
@@ -55,7 +57,10 @@ class DiagonalPlusLowRank:
         Non-numeric dtypes.
     """
 
-    __array_priority__ = 20
+    # numpy operators defer to ours (x @ A -> A.__rmatmul__), and there is deliberately
+    # no __array__: np.asarray(A) must never form an n x n matrix behind the caller's
+    # back (n = 200000 would need 320 GB).  Use toarray() explicitly.
+    __array_ufunc__ = None
 
     def __init__(self, d, U, V=None):
         d = np.asarray(d)
@@ -151,10 +156,6 @@ class DiagonalPlusLowRank:
         a = self.U @ self.V
         a[np.diag_indices(self.shape[0])] += self.d
         return a
-
-    def __array__(self, dtype=None, copy=None):
-        a = self.toarray()
-        return a if dtype is None else a.astype(dtype)
 
     def __repr__(self):
         return (f"DiagonalPlusLowRank(n={self.shape[0]}, k={self.k}, dtype={self.dtype}"

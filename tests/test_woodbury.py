@@ -403,3 +403,11 @@ def test_pivot_rank_kernel_counts_rank(dtype):
         work = np.asfortranarray(blk)
         tol = float(np.abs(blk).max(initial=0)) * m * np.finfo(dtype).eps * 1e3
         assert wbk.pivot_rank(work, tol) == r
+
+
+def test_operator_is_never_densified_implicitly():
+    op = DiagonalPlusLowRank(np.ones(4), np.ones((4, 1)))
+    assert not hasattr(op, "__array__")
+    x = np.arange(4.0)
+    np.testing.assert_allclose(x @ op, x @ op.toarray())
+    np.testing.assert_allclose(op @ x, op.toarray() @ x)
