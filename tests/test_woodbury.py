@@ -411,3 +411,11 @@ def test_operator_is_never_densified_implicitly():
     x = np.arange(4.0)
     np.testing.assert_allclose(x @ op, x @ op.toarray())
     np.testing.assert_allclose(op @ x, op.toarray() @ x)
+
+
+@pytest.mark.parametrize("n,k", [(5, 0), (1, 0), (1, 1), (3, 5)])
+def test_degenerate_sizes(n, k):
+    op = DiagonalPlusLowRank(np.arange(1, n + 1.0), np.ones((n, k)), 0.1 * np.ones((k, n)))
+    f = WoodburySolver().factorize(op, op._hybridsolve_structure())
+    b = np.ones(n)
+    np.testing.assert_allclose(op.toarray() @ f.solve(b), b, rtol=1e-13, atol=1e-13)

@@ -129,6 +129,10 @@ class WoodburyFactorization(Factorization):
         n, k = U.shape
         super().__init__((n, n), d.dtype)
         dtype = self.dtype
+        if k == 0:                      # plain diagonal: one zero column keeps BLAS happy
+            U = np.zeros((n, 1), dtype=dtype)
+            V = np.zeros((1, n), dtype=dtype)
+            k = 1
         self.d = np.ascontiguousarray(d, dtype=dtype)
         self.U = np.asfortranarray(U, dtype=dtype)
         self.V = np.asfortranarray(V, dtype=dtype)
