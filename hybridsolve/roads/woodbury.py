@@ -374,7 +374,7 @@ class WoodburySolver(Solver):
             return float(4 * n * k * k + k ** 3 + 20 * n * k)
         if structure.format != "dense":
             return None, f"{structure.format} input"
-        if structure.assume_a not in (None, "gen", "general"):
+        if structure.assume_a is not None:   # a hint is obeyed, as scipy: no detection
             return None, f"assume_a={structure.assume_a!r} given: no detection"
         if n < DETECT_MIN_N:
             return None, f"n = {n} < {DETECT_MIN_N}: detection cannot pay"
