@@ -20,10 +20,11 @@ Solve
 systems, BLAS trsm for large ones).
 """
 from libc.math cimport sqrt
+from libc.stdlib cimport calloc, free
 
 from hybridsolve._kernels._lapack cimport (lapack_t, trsm, herk, potrf_lapack,
                                            pocon_lapack, conj, realpart)
-from hybridsolve._kernels.triangular cimport tri_solve
+from hybridsolve._kernels.triangular cimport tri_solve, dot4
 
 cdef extern from *:
     """
@@ -38,21 +39,42 @@ cdef extern from *:
 
 cdef int _leaf_lower(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
     """Left-looking unblocked Cholesky of the lower triangle: column j gets the updates
-    of columns 0..j-1 (axpy form, contiguous), then is scaled by 1/sqrt(pivot)."""
+    of columns 0..j-1 (axpy form down contiguous columns, four columns per pass so the
+    column j is loaded and stored a quarter as often), then 1/sqrt(pivot) scaling."""
     cdef Py_ssize_t i, j, k
     cdef lapack_t *cj
-    cdef lapack_t *ck
-    cdef lapack_t t
+    cdef lapack_t *c0
+    cdef lapack_t *c1
+    cdef lapack_t *c2
+    cdef lapack_t *c3
+    cdef lapack_t t0, t1, t2, t3
     cdef double d, r
     for j in range(n):
         cj = a + j * lda
+        # pivot: a_jj - sum_k |l_jk|^2 (the row j of L is strided: a plain loop)
         d = realpart(cj[j])
         for k in range(j):
-            ck = a + k * lda
-            t = conj(ck[j])
-            d -= realpart(ck[j] * t)
+            t0 = a[j + k * lda]
+            d -= realpart(conj(t0) * t0)
+        k = 0
+        while k + 4 <= j:
+            c0 = a + k * lda
+            c1 = c0 + lda
+            c2 = c1 + lda
+            c3 = c2 + lda
+            t0 = conj(c0[j])
+            t1 = conj(c1[j])
+            t2 = conj(c2[j])
+            t3 = conj(c3[j])
             for i in range(j + 1, n):
-                cj[i] = cj[i] - ck[i] * t
+                cj[i] = cj[i] - ((c0[i] * t0 + c1[i] * t1) + (c2[i] * t2 + c3[i] * t3))
+            k += 4
+        while k < j:
+            c0 = a + k * lda
+            t0 = conj(c0[j])
+            for i in range(j + 1, n):
+                cj[i] = cj[i] - c0[i] * t0
+            k += 1
         if not (d > 0):          # also catches NaN
             return <int>j + 1
         d = sqrt(d)
@@ -65,24 +87,19 @@ cdef int _leaf_lower(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
 
 cdef int _leaf_upper(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
     """Unblocked Cholesky of the upper triangle, A = U^H U, column by column: U[0:j, j]
-    by forward substitution with U11^H (dot form, contiguous), then the pivot."""
-    cdef Py_ssize_t i, j, k
+    by forward substitution with U11^H (dot form down contiguous columns), then the
+    pivot a_jj - ||U[0:j, j]||^2."""
+    cdef Py_ssize_t i, j
     cdef lapack_t *cj
     cdef lapack_t *ci
-    cdef lapack_t s
     cdef double d
     for j in range(n):
         cj = a + j * lda
         for i in range(j):
             ci = a + i * lda
-            s = cj[i]
-            for k in range(i):
-                s = s - conj(ci[k]) * cj[k]
-            cj[i] = s / realpart(ci[i])
-        d = realpart(cj[j])
-        for k in range(j):
-            d -= realpart(conj(cj[k]) * cj[k])
-        if not (d > 0):
+            cj[i] = (cj[i] - dot4(True, i, ci, cj)) / realpart(ci[i])
+        d = realpart(cj[j]) - realpart(dot4(True, j, cj, cj))
+        if not (d > 0):          # also catches NaN
             return <int>j + 1
         cj[j] = sqrt(d)
     return 0
@@ -198,36 +215,50 @@ def hermitian_norm1(lapack_t[::1, :] a, bint lower=False):
     """1-norm (= inf-norm) of the Hermitian matrix one triangle of ``a`` defines (as
     LAPACK's lanhe('1')); the other triangle is not read, the diagonal's imaginary part
     is ignored."""
-    cdef Py_ssize_t n = a.shape[0], i, j
-    cdef double s, v
-    cdef double *colsum
-    import numpy as np
+    cdef Py_ssize_t n = a.shape[0]
+    cdef double r
     _check_square(a, "hermitian_norm1")
     if n == 0:
         return 0.0
-    sums = np.zeros(n)
-    cdef double[::1] cs = sums
-    colsum = &cs[0]
     with nogil:
-        for j in range(n):
-            if lower:
-                v = realpart(a[j, j])
-                s = v if v >= 0 else -v
-                for i in range(j + 1, n):
-                    v = _abs(a[i, j])
-                    s += v
-                    colsum[i] += v
-                colsum[j] += s
-            else:
-                s = 0
-                for i in range(j):
-                    v = _abs(a[i, j])
-                    s += v
-                    colsum[i] += v
-                v = realpart(a[j, j])
-                s += v if v >= 0 else -v
-                colsum[j] += s
-    return float(sums.max())
+        r = _hermitian_norm1(lower, n, &a[0, 0], n)
+    if r < 0:
+        raise MemoryError()
+    return r
+
+
+cdef double _hermitian_norm1(bint lower, Py_ssize_t n, lapack_t *a,
+                             Py_ssize_t lda) noexcept nogil:
+    """Column sums of |h_ij| read from one triangle (each off-diagonal entry counts for
+    its column and, mirrored, for its row's column); -1 when out of memory."""
+    cdef Py_ssize_t i, j
+    cdef double s, v, best = 0
+    cdef lapack_t *col
+    cdef double *colsum = <double *>calloc(n, sizeof(double))
+    if colsum == NULL:
+        return -1.0
+    for j in range(n):
+        col = a + j * lda
+        v = realpart(col[j])
+        s = v if v >= 0 else -v
+        if lower:
+            for i in range(j + 1, n):
+                v = _abs(col[i])
+                s += v
+                colsum[i] += v
+        else:
+            for i in range(j):
+                v = _abs(col[i])
+                s += v
+                colsum[i] += v
+        colsum[j] += s
+    for j in range(n):
+        if colsum[j] > best or colsum[j] != colsum[j]:
+            best = colsum[j]
+            if best != best:
+                break
+    free(colsum)
+    return best
 
 
 cdef inline double _abs(lapack_t x) noexcept nogil:

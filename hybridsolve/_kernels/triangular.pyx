@@ -59,18 +59,14 @@ cdef void tri_solve_loops(bint lower, int trans, bint unit, int n, int nrhs, lap
         elif lower:                         # L^T / L^H: backward, dot form
             for i in range(n - 1, -1, -1):
                 col = a + i * <Py_ssize_t>lda
-                s = x[i]
-                for k in range(i + 1, n):
-                    s = s - _op(col[k], trans) * x[k]
+                s = x[i] - dot4(trans == 2, n - i - 1, col + i + 1, x + i + 1)
                 if not unit:
                     s = s / _op(col[i], trans)
                 x[i] = s
         else:                               # U^T / U^H: forward, dot form
             for i in range(n):
                 col = a + i * <Py_ssize_t>lda
-                s = x[i]
-                for k in range(i):
-                    s = s - _op(col[k], trans) * x[k]
+                s = x[i] - dot4(trans == 2, i, col, x)
                 if not unit:
                     s = s / _op(col[i], trans)
                 x[i] = s

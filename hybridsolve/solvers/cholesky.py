@@ -24,6 +24,12 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
 __all__ = ["CholeskySolver", "CholeskyFactorization"]
 
 _SIG = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
+# Pre-selected specialisations of the fused kernels: skips the per-call type dispatch.
+_SPEC = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+         np.dtype(np.complex64): "float complex", np.dtype(np.complex128): "double complex"}
+_POTRF = {dt: _k.potrf[name] for dt, name in _SPEC.items()}
+_POTRS = {dt: _k.potrs[name] for dt, name in _SPEC.items()}
+_NORM1 = {dt: _k.hermitian_norm1[name] for dt, name in _SPEC.items()}
 
 
 class CholeskyFactorization(Factorization):
@@ -60,7 +66,7 @@ class CholeskyFactorization(Factorization):
         flip = self.dtype.kind == "c" and (self.conjugated != (trans == 1))
         if flip:
             np.conjugate(b, out=b)
-        _k.potrs(self.factor, b, self.lower)
+        _POTRS[self.dtype](self.factor, b, self.lower)
         if flip:
             np.conjugate(b, out=b)
 
@@ -99,9 +105,9 @@ class CholeskySolver(Solver):
         if not pos and structure.norm1 is not None:
             anorm = structure.norm1
         else:
-            anorm = _k.hermitian_norm1(buf, lower)
+            anorm = _NORM1[buf.dtype](buf, lower)
         diag = None if pos else buf.diagonal().copy()
-        info = _k.potrf(buf, lower)
+        info = _POTRF[buf.dtype](buf, lower)
         if info > 0:
             if pos:
                 raise LinAlgError(f"{info}-th leading minor of the array is not positive "
