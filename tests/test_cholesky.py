@@ -350,3 +350,25 @@ def test_factorize_rejects_non_square():
     with pytest.raises(ValueError):
         CholeskySolver().factorize(np.ones((3, 4)), Structure(3, np.float64,
                                                               assume_a="pos"))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("lower", [False, True])
+def test_split_schur_update_matches_lapack(dt, lower):
+    """The herk + gemm + herk split of large Schur complements (normally from order
+    1024), driven here at a small order."""
+    n = 230
+    a = spd(n, dt, np.random.default_rng(12))
+    old = K._set_herk_split(40)
+    try:
+        work = fcopy(a)
+        info = K.potrf(work, lower)
+        bad = a.copy()
+        bad[200, 200] = -1
+        info_bad = K.potrf(fcopy(bad), lower)
+    finally:
+        K._set_herk_split(old)
+    c_ref, _ = potrf_ref(dt)(a, lower=lower, clean=True)
+    assert info == 0 and info_bad == 201
+    tri = np.tril(work) if lower else np.triu(work)
+    assert np.abs(tri - c_ref).max() / np.abs(c_ref).max() < 50 * n * eps(dt)
