@@ -13,7 +13,7 @@ measured dgemm rate (the physical limit).
   front door: where LAPACK were faster, ``HS_CHOL_LAPACK_FROM`` in
   hybridsolve/_kernels/cholesky.pyx would hand over to it;
 * our substitution loops against BLAS trsm for triangular solves: the crossover is
-  ``HS_TRI_BLAS_N`` / ``HS_TRI_BLAS_WORK`` in hybridsolve/_kernels/triangular.pyx.
+  ``HS_TRI_LOOPS_N1`` / ``HS_TRI_LOOPS_WORK`` in hybridsolve/_kernels/triangular.pyx.
 """
 from __future__ import annotations
 
