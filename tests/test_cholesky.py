@@ -372,3 +372,10 @@ def test_split_schur_update_matches_lapack(dt, lower):
     assert info == 0 and info_bad == 201
     tri = np.tril(work) if lower else np.triu(work)
     assert np.abs(tri - c_ref).max() / np.abs(c_ref).max() < 50 * n * eps(dt)
+
+
+def test_empty_matrix():
+    a = np.zeros((0, 0))
+    f = CholeskySolver().factorize(a, Structure(0, np.float64, assume_a="pos"))
+    assert f.solve(np.zeros(0)).shape == (0,)
+    assert f.rcond == 1.0            # as LAPACK ?pocon for n = 0

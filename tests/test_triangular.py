@@ -197,3 +197,11 @@ def test_factorize_rejects_non_triangular_structure():
     with pytest.raises(ValueError):
         TriangularSolver().factorize(a, Structure(3, np.float64, lower_bandwidth=1,
                                                   upper_bandwidth=1))
+
+
+def test_empty_matrix():
+    a = np.zeros((0, 0))
+    f = TriangularSolver().factorize(a, Structure(0, np.float64, lower_bandwidth=0,
+                                                  upper_bandwidth=0))
+    assert f.solve(np.zeros((0, 2))).shape == (0, 2)
+    assert f.rcond == 1.0            # as LAPACK ?trcon for n = 0

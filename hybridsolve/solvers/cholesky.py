@@ -53,7 +53,7 @@ class CholeskyFactorization(Factorization):
     @property
     def rcond(self):
         if self._rcond is None:
-            if self.anorm == 0.0:
+            if self.anorm == 0.0 and self.shape[0] > 0:   # as ?pocon: A = 0
                 self._rcond = 0.0
             else:
                 rc, info = _k.pocon(self.factor, self.anorm, self.lower)
