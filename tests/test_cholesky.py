@@ -379,3 +379,26 @@ def test_empty_matrix():
     f = CholeskySolver().factorize(a, Structure(0, np.float64, assume_a="pos"))
     assert f.solve(np.zeros(0)).shape == (0,)
     assert f.rcond == 1.0            # as LAPACK ?pocon for n = 0
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("lower", [False, True])
+@pytest.mark.parametrize("leaf", [1, 5, 64])
+def test_other_leaf_sizes_match_lapack(dt, lower, leaf):
+    """The leaf size is a tuning knob (default 32): every setting gives LAPACK's factor
+    and info (64 fills the upper leaf's whole stack buffer)."""
+    n = 64 + 37
+    a = spd(n, dt, np.random.default_rng(13))
+    bad = a.copy()
+    bad[63, 63] = -1
+    old = K._set_leaf(leaf)
+    try:
+        work = fcopy(a)
+        info = K.potrf(work, lower)
+        info_bad = K.potrf(fcopy(bad), lower)
+    finally:
+        K._set_leaf(old)
+    c_ref, _ = potrf_ref(dt)(a, lower=lower, clean=True)
+    assert info == 0 and info_bad == 64
+    tri = np.tril(work) if lower else np.triu(work)
+    assert np.abs(tri - c_ref).max() / np.abs(c_ref).max() < 50 * n * eps(dt)

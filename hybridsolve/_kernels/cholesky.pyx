@@ -31,13 +31,25 @@ from hybridsolve._kernels.triangular cimport tri_solve, dot4
 
 cdef extern from *:
     """
-    /* Leaf size of the recursion (our loops below it) and the size from which LAPACK's
-       potrf takes over (0: never).  Measured by benchmarks/bench_cholesky.py --kernels. */
-    #define HS_CHOL_LEAF 32
+    /* The size from which LAPACK's potrf takes over (0: never).  Measured by
+       benchmarks/bench_cholesky.py --kernels: ours and OpenBLAS's dpotrf are within
+       noise of each other from n = 16 to 2000 on one thread, so no hand-over. */
     #define HS_CHOL_LAPACK_FROM 0
+    #define HS_CHOL_LEAF_MAX 64
     """
-    int HS_CHOL_LEAF
     int HS_CHOL_LAPACK_FROM
+    int HS_CHOL_LEAF_MAX
+
+# Leaf size of the recursion (our loops at and below it; at most HS_CHOL_LEAF_MAX).
+cdef int HS_CHOL_LEAF = 32
+
+
+def _set_leaf(int value):
+    """Set the recursion's leaf size (tests, tuning); returns the previous value."""
+    global HS_CHOL_LEAF
+    old = HS_CHOL_LEAF
+    HS_CHOL_LEAF = max(1, min(value, HS_CHOL_LEAF_MAX))
+    return old
 
 # Schur complements of order >= this are updated as herk on the two diagonal halves + one
 # gemm for the off-diagonal block: gemm is the BLAS's fastest, best threaded routine
@@ -129,18 +141,18 @@ cdef int _leaf_upper_via_lower(int n, lapack_t *a, Py_ssize_t lda) noexcept nogi
     into a small lower buffer on the stack, factor it there, copy the factor back.
     The two O(n^2) copies cost less than the dot-form upper loops lose (measured:
     ~2x at n = 32 against ~0.1x of copying)."""
-    cdef lapack_t tmp[32 * 32]
+    cdef lapack_t tmp[64 * 64]
     cdef Py_ssize_t i, j
     cdef int info
-    if n > 32:
+    if n > 64:
         return _leaf_upper(n, a, lda)
     for j in range(n):
         for i in range(j, n):
-            tmp[i + j * 32] = conj(a[j + i * lda])
-    info = _leaf_lower(n, tmp, 32)
+            tmp[i + j * n] = conj(a[j + i * lda])
+    info = _leaf_lower(n, tmp, n)
     for j in range(n):
         for i in range(j, n):
-            a[j + i * lda] = conj(tmp[i + j * 32])
+            a[j + i * lda] = conj(tmp[i + j * n])
     return info
 
 
