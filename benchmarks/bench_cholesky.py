@@ -14,6 +14,12 @@ measured dgemm rate (the physical limit).
   hybridsolve/_kernels/cholesky.pyx would hand over to it;
 * our substitution loops against BLAS trsm for triangular solves: the crossover is
   ``HS_TRI_LOOPS_N1`` / ``HS_TRI_LOOPS_WORK`` in hybridsolve/_kernels/triangular.pyx.
+
+What the kernel tables showed when the thresholds were set (OPENBLAS_NUM_THREADS=1, a
+shared 2-core machine at load ~9, so +-10%): recursive potrf vs OpenBLAS dpotrf
+0.9-1.0x from n = 16 to 2000 (leaf 32 best or tied among 16/32/48/64) -> no hand-over;
+loops vs trsm: loops 1.1-1.5x faster for one right-hand side up to n = 200, trsm
+1.5-2x faster from ~4 right-hand sides at n >= 32.  Re-run on a quiet machine.
 """
 from __future__ import annotations
 

@@ -53,10 +53,10 @@ def _set_leaf(int value):
 
 # Schur complements of order >= this are updated as herk on the two diagonal halves + one
 # gemm for the off-diagonal block: gemm is the BLAS's fastest, best threaded routine
-# (dsyrk 2000x2000 measured 8-12 GF/s per flop against 9-13 for dgemm here).  End-to-end
-# at n = 2500 single-threaded the split and plain herk were within noise (the machine
-# was shared); the lead's final multi-threaded runs should confirm.  0 disables.  A variable, not a constant,
-# so the tests can drive the split at small n (``_set_herk_split``).
+# (dsyrk 2000x2000 measured 8-12 GF/s against 9-13 for dgemm here).  End-to-end at
+# n = 2500 on one thread the split and a plain herk were within noise (shared machine);
+# the lead's final multi-threaded runs should confirm.  0 disables.  A variable, not a
+# constant, so the tests can drive the split at small n (``_set_herk_split``).
 cdef int HS_HERK_SPLIT = 1024
 
 

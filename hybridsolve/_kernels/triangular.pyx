@@ -1,9 +1,9 @@
 """Triangular solves op(T) X = B (trtrs semantics), fused over the four LAPACK types.
 
 Small systems run through our own substitution loops (a BLAS call's set-up costs more
-than the arithmetic there); from ``HS_TRI_LOOPS_N1`` / ``HS_TRI_LOOPS_WORK`` on, BLAS ``trsm`` takes over, which
-is blocked and level-3 for many right-hand sides.  The crossover comes from
-``benchmarks/bench_cholesky.py --kernels`` (the triangular table).
+than the arithmetic there); beyond ``HS_TRI_LOOPS_N1`` / ``HS_TRI_LOOPS_WORK``, BLAS
+``trsm`` takes over, which is blocked and level-3 for many right-hand sides.  The
+crossover comes from ``benchmarks/bench_cholesky.py --kernels`` (the triangular table).
 
 Every loop runs down a column (column-major ``a`` and ``b``): the axpy form for the
 no-transpose solves and the dot-product form for the (conjugate) transposed ones, so the
@@ -89,7 +89,8 @@ cdef int tri_solve(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *
     if (nrhs == 1 and n <= HS_TRI_LOOPS_N1) or <double>n * n * nrhs <= HS_TRI_LOOPS_WORK:
         tri_solve_loops(lower, trans, unit, n, nrhs, a, lda, b, ldb)
     else:
-        trsm("L", "L" if lower else "U", "N" if trans == 0 else ("T" if trans == 1 else "C"),
+        trsm("L", "L" if lower else "U",
+             "N" if trans == 0 else ("T" if trans == 1 else "C"),
              "U" if unit else "N", n, nrhs, one, a, lda, b, ldb)
     return 0
 

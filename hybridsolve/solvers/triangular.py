@@ -19,7 +19,8 @@ __all__ = ["TriangularSolver", "TriangularFactorization"]
 
 _SIG = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
 # Pre-selected specialisations of the fused kernel: skips the per-call type dispatch.
-_TRTRS = {np.dtype(np.float32): _k.trtrs["float"], np.dtype(np.float64): _k.trtrs["double"],
+_TRTRS = {np.dtype(np.float32): _k.trtrs["float"],
+          np.dtype(np.float64): _k.trtrs["double"],
           np.dtype(np.complex64): _k.trtrs["float complex"],
           np.dtype(np.complex128): _k.trtrs["double complex"]}
 
