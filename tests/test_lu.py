@@ -49,6 +49,25 @@ def rng():
     return np.random.default_rng(1234)
 
 
+# Kernel paths: the shipped thresholds (tiny: own unblocked; mid: recursion; n >= 128:
+# LAPACK handover), the recursion forced at every size, and the recursion with BLAS trsm
+# everywhere and small leaves.
+PATHS = {
+    "default": {},
+    "recursion": dict(lapack_n=1 << 30),
+    "recursion-blas-trsm": dict(lapack_n=1 << 30, blas_trsm_n=0, small_trsm_mn=1 << 30,
+                                leaf_nb=4, unblocked_n=0),
+}
+
+
+@pytest.fixture(params=list(PATHS))
+def path(request):
+    old = K._tuning()
+    K._tuning(**PATHS[request.param])
+    yield request.param
+    K._tuning(**old)
+
+
 def solver_factor(a, norm1=True):
     """Factor a copy of ``a`` through LUSolver (keeps ``a``'s memory order)."""
     n = a.shape[0]
@@ -60,7 +79,7 @@ def solver_factor(a, norm1=True):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("n", SIZES)
-def test_getrf_matches_lapack(dt, n, rng):
+def test_getrf_matches_lapack(dt, n, rng, path):
     """Same pivots as LAPACK on random matrices (no ties), same factors up to rounding."""
     a = rand(rng, (n, n), dt)
     lu_ref, piv_ref, info_ref = sl.get_lapack_funcs("getrf", (a,))(a)
@@ -75,7 +94,7 @@ def test_getrf_matches_lapack(dt, n, rng):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("shape", [(40, 25), (25, 40), (300, 70), (70, 300), (5, 1), (1, 5)])
-def test_getrf_rectangular(dt, shape, rng):
+def test_getrf_rectangular(dt, shape, rng, path):
     m, n = shape
     a = rand(rng, shape, dt)
     lu_ref, piv_ref, info_ref = sl.get_lapack_funcs("getrf", (a,))(a)
@@ -103,7 +122,7 @@ def zero_pivot_cases():
 
 @pytest.mark.parametrize("name", list(zero_pivot_cases()))
 @pytest.mark.parametrize("dt", DTYPES)
-def test_getrf_info_matches_lapack(name, dt):
+def test_getrf_info_matches_lapack(name, dt, path):
     a = zero_pivot_cases()[name].astype(dt)
     _, piv_ref, info_ref = sl.get_lapack_funcs("getrf", (a,))(a)
     f = np.asfortranarray(a.copy())
@@ -166,7 +185,7 @@ def test_gecon_matches_lapack(dt, norm, rng):
 # ----------------------------------------------------------------- the solver
 
 @pytest.mark.parametrize("dt", DTYPES)
-@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("n", [1, 2, 16, 17, 33, 65, 127, 129, 300])
 @pytest.mark.parametrize("order", ["F", "C"])
 def test_solver_random(dt, n, order, rng):
     a = np.array(rand(rng, (n, n), dt), order=order)
@@ -222,9 +241,9 @@ def wilkinson_growth(n, dt):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("kind", ["hilbert", "svd", "wilkinson"])
-@pytest.mark.parametrize("n", [12, 40, 90])
+@pytest.mark.parametrize("n", [12, 40, 90, 150])
 @pytest.mark.parametrize("order", ["F", "C"])
-def test_solver_hard_matrices(dt, kind, n, order, rng):
+def test_solver_hard_matrices(dt, kind, n, order, rng, path):
     single = np.dtype(dt).char in "fF"
     if kind == "hilbert":
         a = hilbert_like(n, dt)
