@@ -439,3 +439,17 @@ def test_tuning_thresholds_do_not_change_results(rng):
     for f, ipiv in results[1:]:
         np.testing.assert_array_equal(ipiv, results[0][1])
         np.testing.assert_allclose(f, results[0][0], rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_rcond_lazy_equals_eager(order, rng):
+    a = np.array(rng.standard_normal((40, 40)), order=order)
+    lazy = solver_factor(a)
+    assert lazy._rcond is None                           # not computed yet
+    s = LUSolver()
+    s.eager_rcond = True
+    eager = s.factorize(a.copy(order="K"), Structure(40, a.dtype))
+    assert eager._rcond is not None
+    assert lazy.rcond == eager.rcond
+    ref = 1.0 / (np.linalg.norm(a, 1) * np.linalg.norm(np.linalg.inv(a), 1))
+    assert ref / 10 <= lazy.rcond <= 10 * ref            # an estimate of the true value

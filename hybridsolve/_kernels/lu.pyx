@@ -396,28 +396,35 @@ cdef double _norm(bint inf_norm, int n, lapack_t *a, int lda) noexcept nogil:
 
 
 
-cdef int _factor_rcond(int n, lapack_t *a, int *ipiv, double anorm, bint transposed,
-                       double *rcond) noexcept nogil:
-    """Norm (if anorm < 0), factor, and (if nonsingular) gecon.  ``transposed``: the
-    buffer holds A^T, so A's 1-norm is the buffer's infinity norm.  Returns lu_factor's
-    info (> 0 singular, rcond 0), or -100 when a workspace cannot be allocated."""
-    cdef int info, cinfo
-    rcond[0] = 0.0
-    if anorm < 0:
-        anorm = _norm(transposed, n, a, n)
-        if anorm < 0:
+cdef int _factor_rcond(int n, lapack_t *a, int *ipiv, double *anorm, bint transposed,
+                       bint want_rcond, double *rcond) noexcept nogil:
+    """Norm (if anorm[0] < 0; written back), factor, and (if want_rcond and nonsingular)
+    gecon.  ``transposed``: the buffer holds A^T, so A's 1-norm is the buffer's infinity
+    norm.  Returns lu_factor's info (> 0 singular, rcond 0), or -100 when a workspace
+    cannot be allocated."""
+    cdef int info
+    if anorm[0] < 0:
+        anorm[0] = _norm(transposed, n, a, n)
+        if anorm[0] < 0:
             return -100
     info = lu_factor(n, n, a, n, ipiv)
     if info != 0:
+        rcond[0] = 0.0
         return info
+    if want_rcond:
+        return _rcond(n, a, anorm[0], transposed, rcond)
+    return 0
+
+
+cdef int _rcond(int n, lapack_t *lu, double anorm, bint transposed,
+                double *rcond) noexcept nogil:
     if n == 0:
         rcond[0] = 1.0
         return 0
     if anorm != anorm:
-        rcond[0] = anorm                     # NaN in A: rcond is NaN, as scipy reports
+        rcond[0] = anorm                     # NaN in A: rcond is NaN
         return 0
-    cinfo = gecon_lapack("I" if transposed else "1", n, a, n, anorm, rcond)
-    if cinfo == -100:
+    if gecon_lapack("I" if transposed else "1", n, lu, n, anorm, rcond) == -100:
         return -100
     return 0
 
@@ -433,20 +440,21 @@ cdef int _check(cnp.ndarray a, int n) except -1:
 
 
 def factor_array(cnp.ndarray a not None, cnp.ndarray ipiv not None, double anorm,
-                 bint transposed):
+                 bint transposed, bint want_rcond=True):
     """Factor the F-contiguous square ``a`` in place (the LU solver's fast path).
 
     ``ipiv``: int32 (C int) array of length n, filled with LAPACK's 1-based pivots.
     ``anorm``: the 1-norm of A when known, else negative (computed here, before the
     factorization overwrites ``a``).  ``transposed``: ``a`` holds A^T (rcond is still
     the 1-norm estimate of A: gecon is asked for the buffer's infinity norm).
+    ``want_rcond``: run gecon now (else rcond is NaN; ``rcond_array`` computes it later).
 
-    Returns ``(info, rcond)``; info > 0 means U[info-1, info-1] == 0 (rcond is 0 then).
+    Returns ``(info, anorm, rcond)``; info > 0 means U[info-1, info-1] == 0 (rcond 0).
     """
     cdef int n = <int>a.shape[0] if cnp.PyArray_NDIM(a) == 2 else -1
     cdef int t = _check(a, n)
     cdef int info = 0
-    cdef double rcond = 0.0
+    cdef double rcond = float("nan")
     cdef void *pa = cnp.PyArray_DATA(a)
     cdef int *pp
     if (cnp.PyArray_TYPE(ipiv) != cnp.NPY_INT or cnp.PyArray_NDIM(ipiv) != 1
@@ -455,22 +463,51 @@ def factor_array(cnp.ndarray a not None, cnp.ndarray ipiv not None, double anorm
     pp = <int *>cnp.PyArray_DATA(ipiv)
     if t == cnp.NPY_DOUBLE:
         with nogil:
-            info = _factor_rcond(n, <double *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <double *>pa, pp, &anorm, transposed, want_rcond, &rcond)
     elif t == cnp.NPY_FLOAT:
         with nogil:
-            info = _factor_rcond(n, <float *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <float *>pa, pp, &anorm, transposed, want_rcond, &rcond)
     elif t == cnp.NPY_CDOUBLE:
         with nogil:
-            info = _factor_rcond(n, <double complex *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <double complex *>pa, pp, &anorm, transposed,
+                                 want_rcond, &rcond)
     elif t == cnp.NPY_CFLOAT:
         with nogil:
-            info = _factor_rcond(n, <float complex *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <float complex *>pa, pp, &anorm, transposed,
+                                 want_rcond, &rcond)
     else:
         raise TypeError(f"unsupported dtype {a.dtype}: expected float32, float64, "
                         "complex64 or complex128")
     if info == -100:
         raise MemoryError("LU: could not allocate a workspace")
-    return info, rcond
+    return info, anorm, rcond
+
+
+def rcond_array(cnp.ndarray lu not None, double anorm, bint transposed):
+    """gecon on ``factor_array``'s output: the reciprocal 1-norm condition estimate of A
+    (``anorm`` = ||A||_1 as returned by ``factor_array``)."""
+    cdef int n = <int>lu.shape[0] if cnp.PyArray_NDIM(lu) == 2 else -1
+    cdef int t = _check(lu, n)
+    cdef int info = 0
+    cdef double rcond = 0.0
+    cdef void *pl = cnp.PyArray_DATA(lu)
+    if t == cnp.NPY_DOUBLE:
+        with nogil:
+            info = _rcond(n, <double *>pl, anorm, transposed, &rcond)
+    elif t == cnp.NPY_FLOAT:
+        with nogil:
+            info = _rcond(n, <float *>pl, anorm, transposed, &rcond)
+    elif t == cnp.NPY_CDOUBLE:
+        with nogil:
+            info = _rcond(n, <double complex *>pl, anorm, transposed, &rcond)
+    elif t == cnp.NPY_CFLOAT:
+        with nogil:
+            info = _rcond(n, <float complex *>pl, anorm, transposed, &rcond)
+    else:
+        raise TypeError(f"unsupported dtype {lu.dtype}")
+    if info == -100:
+        raise MemoryError("gecon: could not allocate a workspace")
+    return rcond
 
 
 cdef void _conj_inplace(int n, int k, lapack_t *b, int ldb) noexcept nogil:
