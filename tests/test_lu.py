@@ -13,7 +13,7 @@ from hybridsolve.solvers.lu import LUFactorization, LUSolver
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 # Crosses the unblocked (32), leaf (16) and recursion thresholds of the kernel.
-SIZES = [1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129, 257, 300]
+SIZES = [1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129, 300]
 
 
 def eps(dt):
@@ -225,11 +225,19 @@ def hilbert_like(n, dt):
     return sl.hilbert(n).astype(dt)
 
 
-def prescribed_singular_values(rng, n, cond, dt):
-    q1, _ = np.linalg.qr(rand(rng, (n, n), dt))
-    q2, _ = np.linalg.qr(rand(rng, (n, n), dt))
-    s = np.logspace(0, -np.log10(cond), n)
-    return ((q1 * s) @ q2).astype(dt)
+_SVD_CACHE = {}
+
+
+def prescribed_singular_values(n, cond, dt):
+    """Q1 diag(logspace(0, -log10(cond))) Q2, built once per (n, cond, dtype)."""
+    key = (n, cond, np.dtype(dt).char)
+    if key not in _SVD_CACHE:
+        r = np.random.default_rng(n)
+        q1, _ = np.linalg.qr(rand(r, (n, n), dt))
+        q2, _ = np.linalg.qr(rand(r, (n, n), dt))
+        s = np.logspace(0, -np.log10(cond), n)
+        _SVD_CACHE[key] = ((q1 * s) @ q2).astype(dt)
+    return _SVD_CACHE[key].copy()
 
 
 def wilkinson_growth(n, dt):
@@ -241,14 +249,14 @@ def wilkinson_growth(n, dt):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("kind", ["hilbert", "svd", "wilkinson"])
-@pytest.mark.parametrize("n", [12, 40, 90, 150])
+@pytest.mark.parametrize("n", [12, 40, 140])
 @pytest.mark.parametrize("order", ["F", "C"])
 def test_solver_hard_matrices(dt, kind, n, order, rng, path):
     single = np.dtype(dt).char in "fF"
     if kind == "hilbert":
         a = hilbert_like(n, dt)
     elif kind == "svd":
-        a = prescribed_singular_values(rng, n, 1e5 if single else 1e12, dt)
+        a = prescribed_singular_values(n, 1e5 if single else 1e12, dt)
     else:
         if single and n > 40:
             pytest.skip("2^(n-1) growth overflows float32 range of meaning")
