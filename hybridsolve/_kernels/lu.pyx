@@ -8,12 +8,14 @@ Factor (``lu_factor``), column-major m x n, partial pivoting, 1-based ``ipiv``:
   |re|+|im| like i?amax, row swaps, scaling by the reciprocal pivot as LAPACK does,
   rank-1 updates).  No BLAS call, so no call overhead at n = 16.
 * otherwise ``_rgetrf`` splits the columns in two halves [A11 A12; A21 A22]: factor the
-  left half recursively, apply its swaps to the right half (laswp), A12 := L11^-1 A12
-  (trsm), A22 -= A21 A12 (gemm), factor A22 recursively, shift its pivots and apply them
-  to the left half (laswp).  Almost all flops land in the gemm of the top levels.
+  left half recursively, apply its swaps to the right half, A12 := L11^-1 A12,
+  A22 -= A21 A12 (gemm), factor A22 recursively, shift its pivots and apply them to the
+  left half.  Almost all flops land in the gemm of the top levels.
 * row interchanges and the small triangular solves of the recursion are our own loops
-  (OpenBLAS threads every laswp and even small trsm calls; on a shared machine those
-  stall for milliseconds); A12 := L11^-1 A12 halves L11 around a gemm (``_trsm_rec``).
+  (laswp semantics; OpenBLAS threads every laswp and even small trsm calls, and on a
+  shared machine those stall for milliseconds); A12 := L11^-1 A12 halves L11 around a
+  gemm (``_trsm_rec``) down to 32-wide blocks solved by our own 4-column loop, and goes
+  to one BLAS trsm only for L11 wider than ``_blas_trsm_n`` (256).
 * from ``_lapack_n`` (n = 128) on we hand over to LAPACK's getrf: measured faster there
   (see the numbers at ``_lapack_n`` below; ``python -m benchmarks.bench_lu --crossover``).
 
@@ -22,7 +24,8 @@ continues, as LAPACK's does).  The pivot growth, ipiv and info agree with LAPACK
 inputs without ties in the pivot search.
 
 Solve (``lu_solve``), trans 0: A X = B, 1: A^T X = B, 2: A^H X = B: our own substitution
-loops for small n and few right-hand sides; laswp + two trsm otherwise.
+loops for n <= 128 and at most 4 right-hand sides; our row swaps + two BLAS trsm
+otherwise.
 """
 cimport numpy as cnp
 from libc.float cimport DBL_MIN, FLT_MIN
