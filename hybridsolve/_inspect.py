@@ -7,6 +7,8 @@ ness, a real positive diagonal, the lower and upper bandwidths, the nonzero coun
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hybridsolve._kernels import inspect as _k
@@ -95,7 +97,7 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
 
     sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(src, dst, transposed, full)
     finite = True
-    if not np.isfinite(norm1):
+    if not math.isfinite(norm1):
         finite = _k.is_finite(work)
         if finite:
             # the moduli merely overflowed their sum (complex sqrt(re^2+im^2) may
@@ -108,14 +110,14 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
     if check_finite and not finite:
         raise ValueError(_FINITE_MSG)
 
-    st = Structure(n, a.dtype, "dense", finite=finite, norm1=float(norm1))
     if full:
-        st.symmetric = sym
-        st.hermitian = her
-        st.diag_real_positive = dpos
-        # the sweep saw M = A^T when transposed: bandwidths swap
-        st.lower_bandwidth, st.upper_bandwidth = (up, lo) if transposed else (lo, up)
-        st.nnz = int(nnz)
+        if transposed:          # the sweep saw M = A^T: bandwidths swap
+            lo, up = up, lo
+        st = Structure(n, a.dtype, "dense", finite=finite, symmetric=sym, hermitian=her,
+                       diag_real_positive=dpos, lower_bandwidth=lo, upper_bandwidth=up,
+                       nnz=nnz, norm1=norm1)
+    else:
+        st = Structure(n, a.dtype, "dense", finite=finite, norm1=norm1)
     return st, work
 
 
