@@ -286,3 +286,11 @@ def test_kernel_wrappers_each_dtype(dtype):
     assert not _k.is_finite(b)
     with pytest.raises(TypeError):
         _k.inspect_pass(a, np.empty((25, 25), dtype=np.int8), False, True)
+
+
+def test_broadcast_zero_strides():
+    row = np.arange(1.0, 6.0)
+    a = np.broadcast_to(row, (5, 5))          # strides (0, 8), read-only
+    st, work = inspect_dense(a)
+    check_structure(st, a)
+    assert np.array_equal(work, a) and work.flags.writeable
