@@ -294,3 +294,15 @@ def test_broadcast_zero_strides():
     st, work = inspect_dense(a)
     check_structure(st, a)
     assert np.array_equal(work, a) and work.flags.writeable
+
+
+def test_kernel_wrappers_reject_bad_work():
+    a = np.zeros((5, 5))
+    with pytest.raises(ValueError):
+        _k.inspect_pass(a, np.zeros((4, 4)), True, True)        # wrong shape
+    with pytest.raises(ValueError):
+        _k.inspect_pass(a, np.zeros((5, 5), order="F"), True, True)  # wrong layout
+    with pytest.raises(ValueError):
+        _k.inspect_pass(np.zeros((8, 8))[::2, ::2], None, False, True)  # scan needs contiguity
+    with pytest.raises(ValueError):
+        _k.symmetrize_pass(np.zeros((5, 5)), True, False)      # C-ordered: pass .T

@@ -366,6 +366,8 @@ def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full):
     """
     cdef Py_ssize_t n = a.shape[0]
     cdef Py_ssize_t isz = a.itemsize
+    if a.ndim != 2 or a.strides[0] % isz or a.strides[1] % isz:
+        raise ValueError("a must be 2-D with strides that are multiples of the itemsize")
     cdef Py_ssize_t s0 = a.strides[0] // isz, s1 = a.strides[1] // isz
     cdef Py_ssize_t rs = s1 if transposed else s0
     cdef Py_ssize_t cs = s0 if transposed else s1
@@ -374,12 +376,20 @@ def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full):
     cdef void *dst = NULL
     cdef Found f
     cdef int info = 0
+    if a.ndim != 2 or a.shape[1] != n:
+        raise ValueError("a must be square")
     if work is not None:
         if cnp.PyArray_TYPE(work) != t:
             raise TypeError("work must have the dtype of a")
+        if work.ndim != 2 or work.shape[0] != n or work.shape[1] != n:
+            raise ValueError("work must have the shape of a")
+        if not (work.flags.c_contiguous if transposed else work.flags.f_contiguous):
+            raise ValueError("work must be C-contiguous when transposed, else F-contiguous")
+        if not work.flags.writeable:
+            raise ValueError("work must be writeable")
         dst = cnp.PyArray_DATA(work)
-    elif rs != 1 and n > 1:
-        raise ValueError("scan-only mode needs a contiguous array")
+    elif n > 1 and not (a.flags.c_contiguous if transposed else a.flags.f_contiguous):
+        raise ValueError("scan-only mode needs a C- (transposed) or F-contiguous array")
     with nogil:
         if t == cnp.NPY_DOUBLE:
             info = inspect_kernel(<const double *>src, rs, cs, <double *>dst, n,
@@ -407,6 +417,10 @@ def is_finite(cnp.ndarray a):
     """Exact: every entry of the square ``a`` (element-aligned strides) finite?"""
     cdef Py_ssize_t n = a.shape[0]
     cdef Py_ssize_t isz = a.itemsize
+    if a.ndim != 2 or a.shape[1] != n:
+        raise ValueError("a must be square")
+    if a.strides[0] % isz or a.strides[1] % isz:
+        raise ValueError("strides must be multiples of the itemsize")
     cdef Py_ssize_t s0 = a.strides[0] // isz, s1 = a.strides[1] // isz
     cdef int t = cnp.PyArray_TYPE(a)
     cdef void *src = cnp.PyArray_DATA(a)
@@ -429,6 +443,8 @@ def symmetrize_pass(cnp.ndarray m, bint from_lower, bint herm):
     """In place on the contiguous square ``m`` seen as column-major (pass the
     F-contiguous buffer); returns the max column modulus sum of the result."""
     cdef Py_ssize_t n = m.shape[0]
+    if m.ndim != 2 or m.shape[1] != n or not m.flags.f_contiguous or not m.flags.writeable:
+        raise ValueError("m must be square, F-contiguous and writeable")
     cdef int t = cnp.PyArray_TYPE(m)
     cdef void *p = cnp.PyArray_DATA(m)
     cdef double r = -1.0
