@@ -64,10 +64,11 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
     _check(a)
     n = a.shape[0]
     isz = a.itemsize
+    flags = a.flags
     if copy:
-        if a.flags.f_contiguous:
+        if flags.f_contiguous:
             order, transposed = "F", False
-        elif a.flags.c_contiguous:
+        elif flags.c_contiguous:
             order, transposed = "C", True
         else:
             order, transposed = "F", False
@@ -80,12 +81,12 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
             work = np.empty((n, n), dtype=a.dtype, order=order)
             src, dst = a, work
     else:
-        if not (a.flags.c_contiguous or a.flags.f_contiguous):
+        if not (flags.c_contiguous or flags.f_contiguous):
             raise ValueError("copy=False needs a C- or F-contiguous array")
-        if not a.flags.writeable:
+        if not flags.writeable:
             raise ValueError("copy=False needs a writeable array")
         work = a
-        transposed = not a.flags.f_contiguous
+        transposed = not flags.f_contiguous
         src, dst = a, None
 
     if n == 0:
