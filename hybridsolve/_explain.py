@@ -66,9 +66,9 @@ class Explanation:
             mark = "->" if solver is self.chosen else "  "
             why = next((r for s, r in self.declined if s is solver), None)
             tail = f"  declined: {why}" if why else ""
-            lines.append(f"  {mark} {solver.name:<14} {_flops(cost):>14}{tail}")
+            lines.append(f"  {mark} {solver.name:<18} {_flops(cost):>14}{tail}")
         for solver, reason in self.rejected:
-            lines.append(f"     {solver.name:<14} {'-':>14}  {reason}")
+            lines.append(f"     {solver.name:<18} {'-':>14}  {reason}")
         first = self.candidates[0][1]
         if self.chosen is first:
             why = "the cheapest road that accepts this matrix"
@@ -77,6 +77,14 @@ class Explanation:
         lines.append(f"chosen: {self.chosen.name} ({self.factorization.kind}): {why}")
         for note in getattr(self.factorization, "notes", ()) or ():
             lines.append(f"  note: {note}")
+        from hybridsolve._kernels.small import SMALL_N
+        s = self.structure
+        if (s.format == "dense" and s.assume_a is None and 2 <= s.n <= SMALL_N
+                and s.dtype.char in "dD"):
+            lines.append(f"  note: solve() itself hands a single {s.dtype} system of "
+                         f"n <= {SMALL_N} with no hint to the small-n kernel, which makes "
+                         f"the same choice (SPD -> Cholesky, triangular -> substitution, "
+                         f"else LU) without the dispatcher's overhead")
         eps = np.finfo(self.factorization.dtype).eps
         rc = self.rcond
         if rc == rc and rc > 0:
