@@ -39,6 +39,8 @@ def lapack_dtype(*dtypes) -> np.dtype:
     Integers and bools go to float64, float16 to float32, longdouble to float64 (as
     ``scipy.linalg.solve``).  Raises ``TypeError`` for object/string/other dtypes.
     """
+    if len(dtypes) == 2 and dtypes[0] is dtypes[1] and getattr(dtypes[0], "char", "") in _SIG:
+        return dtypes[0]                  # the common case: nothing to promote
     out = None
     for dt in dtypes:
         dt = np.dtype(dt)
@@ -135,9 +137,14 @@ class Solver:
     ----------
     name : str
         Unique; shown by ``explain()`` and ``solvers()``; ``method=name`` forces it.
+    formats : tuple of str, optional
+        The structure formats the road takes; others are not priced.
     """
 
     name: str = ""
+    #: Optional: the ``Structure.format`` values this road takes ('dense', 'sparse',
+    #: 'operator'); the dispatcher skips pricing it for others.  None: ask ``cost``.
+    formats: tuple | None = None
 
     def cost(self, structure: Structure) -> float | None:
         """Estimated flops to factor and solve once, or ``None`` if this road cannot

@@ -130,6 +130,17 @@ def get(name: str) -> Solver:
                          f"{', '.join(table)}") from None
 
 
+_MISMATCH: dict = {}
+
+
+def _mismatch(formats, fmt):
+    key = (formats, fmt)
+    why = _MISMATCH.get(key)
+    if why is None:
+        why = _MISMATCH[key] = f"takes {' or '.join(formats)} input, not {fmt}"
+    return why
+
+
 def price(structure, method=None):
     """Price ``structure`` with every solver (or only ``method``).
 
@@ -140,7 +151,12 @@ def price(structure, method=None):
     also raise a RuntimeWarning naming the plugin)."""
     pool = [get(method)] if method is not None else list(_table().values())
     candidates, rejected = [], []
+    fmt = structure.format
     for order, solver in enumerate(pool):
+        formats = getattr(solver, "formats", None)
+        if formats is not None and fmt not in formats:   # cheap pre-filter
+            rejected.append((solver, _mismatch(formats, fmt)))
+            continue
         try:
             cost = solver.cost(structure)
         except Exception as exc:  # fault isolation: skip, warn, go on

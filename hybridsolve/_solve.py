@@ -13,6 +13,7 @@ from numpy.linalg import LinAlgError
 from scipy.linalg import LinAlgWarning
 
 from hybridsolve import _registry
+from hybridsolve._inspect import inspect_dense, symmetrize
 from hybridsolve._protocol import NotApplicable, Structure
 
 __all__ = ["solve", "factorize", "plan"]
@@ -47,9 +48,15 @@ def canonical_hint(assume_a):
         raise ValueError(f"{assume_a} is not a recognized matrix structure") from None
 
 
+_LAPACK_CHARS = "fdFD"
+
+
 def result_dtype(*dtypes) -> np.dtype:
     """The dtype scipy.linalg.solve computes in (``_ensure_dtype_cdsz``): the numpy
     result type, integers/bools to float64, <= 32-bit to single, wider to double."""
+    first = dtypes[0]
+    if first.char in _LAPACK_CHARS and all(dt is first for dt in dtypes):
+        return first                      # the common case, without numpy's promotion
     for dt in dtypes:
         if dt.kind not in "biufc":
             if dt.kind == "O":
@@ -115,8 +122,6 @@ class Plan:
 
 def _structure_for(a, hint, lower, copy, check_finite):
     """Inspect ``a`` (2-D, LAPACK dtype) -> (Structure, work array holding A's values)."""
-    from hybridsolve._inspect import inspect_dense, symmetrize
-
     n = a.shape[0]
     if hint is None or hint == "banded":
         structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
@@ -228,6 +233,9 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     -------
     Factorization
         With ``solve(b, trans=False)``, ``kind``, ``rcond``, ``shape``, ``dtype``.
+        Like ``scipy.linalg.lu_factor`` / ``cho_factor`` it does not warn about
+        ill-conditioning: read ``rcond`` (computed on first access for the roads that
+        can defer it); `solve` warns as scipy does.
 
     Raises
     ------
@@ -246,16 +254,23 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     >>> np.allclose(A @ f.solve([1., 2.]), [1., 2.])
     True
     """
-    p = plan(a, assume_a=assume_a, lower=lower, overwrite_a=overwrite_a,
-             check_finite=check_finite, method=method)
-    _warn_ill_conditioned([((), p.factorization.rcond, p.factorization.dtype)])
-    return p.factorization
+    return plan(a, assume_a=assume_a, lower=lower, overwrite_a=overwrite_a,
+                check_finite=check_finite, method=method).factorization
+
+
+_EPS = {}
+
+
+def _eps(dt):
+    try:
+        return _EPS[dt]
+    except KeyError:
+        return _EPS.setdefault(dt, float(np.finfo(dt).eps))
 
 
 def _warn_ill_conditioned(items, stacklevel=3):
     """One LinAlgWarning for every slice whose rcond < eps (items: (index, rcond, dt))."""
-    bad = [(idx, rc) for idx, rc, dt in items
-           if rc == rc and rc < np.finfo(dt).eps]
+    bad = [(idx, rc) for idx, rc, dt in items if rc == rc and rc < _eps(dt)]
     if not bad:
         return
     if len(bad) == 1 and bad[0][0] == ():

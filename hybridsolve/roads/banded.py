@@ -96,6 +96,7 @@ class BandedFactorization(Factorization):
 class TridiagonalSolver(Solver):
     """Lower and upper bandwidth <= 1 (n >= 3, not diagonal), or
     ``assume_a='tridiagonal'`` (then only the three diagonals are read, as scipy)."""
+    formats = ("dense",)
 
     name = "tridiagonal"
 
@@ -129,6 +130,7 @@ class BandedSolver(Solver):
     """General band (kl, ku) through LAPACK's band LU, when band storage pays
     (kl + ku <= n/3, see the measurement above); ``assume_a='banded'`` is always
     accepted (the bandwidth is then measured on the work array if unknown)."""
+    formats = ("dense",)
 
     name = "banded"
 

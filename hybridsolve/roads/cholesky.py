@@ -73,6 +73,7 @@ class CholeskyFactorization(Factorization):
 
 class CholeskySolver(Solver):
     """Recursive Cholesky; see the module docstring."""
+    formats = ("dense",)
 
     name = "cholesky"
 

@@ -43,6 +43,7 @@ class DiagonalFactorization(Factorization):
 class DiagonalSolver(Solver):
     """A has nothing off the diagonal (or ``assume_a='diagonal'``: only the diagonal
     is read)."""
+    formats = ("dense",)
 
     name = "diagonal"
 

@@ -67,6 +67,7 @@ class LUFactorization(Factorization):
 
 class LUSolver(Solver):
     """Pivoted LU for any dense square A: (2/3) n^3 flops (x4 for complex, in real ops)."""
+    formats = ("dense",)
 
     name = "lu"
     #: Run gecon inside factorize (True) or on first access of ``.rcond`` (False).

@@ -68,6 +68,7 @@ class TriangularFactorization(Factorization):
 
 class TriangularSolver(Solver):
     """Forward/back substitution for triangular A; see the module docstring."""
+    formats = ("dense",)
 
     name = "triangular"
 

@@ -362,6 +362,7 @@ def woodbury_factorize(op: DiagonalPlusLowRank) -> Factorization:
 class WoodburySolver(Solver):
     """Diagonal plus low rank: a :class:`DiagonalPlusLowRank` operator, or detected in a
     plain dense A (n >= 1000, no hint)."""
+    formats = ("dense", "operator")
 
     name = "woodbury"
 
