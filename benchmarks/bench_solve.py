@@ -3,6 +3,7 @@
 * The seed's case A = X X^T (X = rand(n, n)): general / 'sym' / 'pos' / hand Cholesky
   (cho_factor + cho_solve) / hybridsolve.solve with no hint.
 * A general dense matrix: scipy.linalg.solve, lu_factor + lu_solve, hybridsolve.solve.
+* Symmetric indefinite: LDL^T (sysv) against LU -- the measurement behind the road.
 * Per call at n = 4.
 
 Run:  python -m benchmarks.bench_solve [--quick]
@@ -59,6 +60,27 @@ def general_table(n, repeat):
     return t
 
 
+def symmetric_indefinite_table(n, repeat):
+    """Which road for symmetric indefinite A: LDL^T (Bunch-Kaufman, LAPACK sysv, what
+    scipy's assume_a='sym' calls) or pivoted LU?  The dispatcher takes LU; this table is
+    the measurement behind that choice."""
+    rng = np.random.default_rng(3)
+    G = rng.standard_normal((n, n))
+    A = G + G.T
+    b = rng.standard_normal(n)
+    t = interleaved({
+        "LDL^T: scipy solve(sym) = sysv": lambda: sl.solve(A, b, assume_a="sym"),
+        "LU: lu_factor+lu_solve": lambda: sl.lu_solve(sl.lu_factor(A), b),
+        "hybridsolve.solve": lambda: hybridsolve.solve(A, b),
+    }, repeat=repeat)
+    base = t["LDL^T: scipy solve(sym) = sysv"]
+    rows = [[name, f"{sec:.4f}", f"{base / sec:.2f}x"] for name, sec in t.items()]
+    print(f"\nSymmetric indefinite, n = {n}  (road taken: "
+          f"{hybridsolve.factorize(A).kind})")
+    print(table(rows, ["contender", "seconds (median)", "speed vs sysv"]))
+    return t
+
+
 def small_table(n=4, repeat=9):
     rng = np.random.default_rng(2)
     A = rng.standard_normal((n, n)) + n * np.eye(n)
@@ -79,7 +101,7 @@ def main(quick=False):
     n = 1500 if quick else 4000
     repeat = 3 if quick else 5
     out = {"seed": seed_table(n, repeat), "general": general_table(n, repeat),
-           "small": small_table()}
+           "symmetric": symmetric_indefinite_table(n, repeat), "small": small_table()}
     s, g, m = out["seed"], out["general"], out["small"]
     print("\nTargets (issue 3):")
     print(f"  SPD n={n}: scipy.solve / ours = "
