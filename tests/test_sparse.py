@@ -502,3 +502,27 @@ def test_entry_points_declared():
         assert isinstance(inst, Solver) and inst.name == key
         names.add(key)
     assert {"sparse", "sparse_cholesky", "sparse_dense"} <= names
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_to_compressed_block_boundaries(dtype):
+    n = 100
+    d = np.zeros((n, n), dtype=dtype, order="F")
+    rows = [0, 31, 32, 33, 63, 64, 95, 96, 99]
+    for j in range(n):
+        d[rows, j] = np.arange(1, len(rows) + 1) * (j + 1)
+    d[5, 7] = -0.0 + 0  # an explicit zero stays out
+    w = compressed_from_dense(d, None)
+    assert w.nnz == n * len(rows)
+    np.testing.assert_array_equal(w.toarray(), d)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inspect_int64_indices(dtype):
+    rng = np.random.default_rng(11)
+    a = general(30, dtype, rng)
+    a.sort_indices()
+    i32 = K.inspect(a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data)
+    i64 = K.inspect(a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data)
+    assert i32 == i64
+    assert i64["nnz"] == np.count_nonzero(a.toarray())
