@@ -13,6 +13,7 @@ Matrices are column-major (Fortran order) with a leading dimension ``ld``.
 """
 from scipy.linalg cimport cython_blas as _b
 from scipy.linalg cimport cython_lapack as _l
+from libc.stdlib cimport malloc, free
 
 ctypedef fused lapack_t:
     float
@@ -233,4 +234,238 @@ cdef inline int potrf_lapack(char *uplo, int n, lapack_t *a, int lda) noexcept n
         _l.cpotrf(uplo, &n, a, &lda, &info)
     else:
         _l.zpotrf(uplo, &n, a, &lda, &info)
+    return info
+
+
+cdef inline int gecon_lapack(char *norm, int n, lapack_t *a, int lda, double anorm,
+                             double *rcond) noexcept nogil:
+    """Reciprocal condition estimate from getrf factors (LAPACK ?gecon); ``norm`` is
+    '1' or 'I' and ``anorm`` that norm of the original matrix.  Allocates its own
+    workspace; returns LAPACK's info, or -100 when the workspace cannot be allocated."""
+    cdef int info = 0
+    cdef int nw = n if n > 1 else 1
+    cdef float fanorm = <float>anorm, frcond = 0
+    cdef void *work
+    cdef void *iwork
+    rcond[0] = 0.0
+    if lapack_t is float or lapack_t is double:
+        work = malloc(4 * nw * sizeof(lapack_t))
+        iwork = malloc(nw * sizeof(int))
+    else:
+        work = malloc(2 * nw * sizeof(lapack_t))
+        iwork = malloc(nw * sizeof(lapack_t))   # rwork: 2n reals (a complex is two)
+    if work == NULL or iwork == NULL:
+        free(work)
+        free(iwork)
+        return -100
+    if lapack_t is float:
+        _l.sgecon(norm, &n, a, &lda, &fanorm, &frcond, <float *>work, <int *>iwork, &info)
+        rcond[0] = frcond
+    elif lapack_t is double:
+        _l.dgecon(norm, &n, a, &lda, &anorm, rcond, <double *>work, <int *>iwork, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgecon(norm, &n, a, &lda, &fanorm, &frcond, <float complex *>work,
+                  <float *>iwork, &info)
+        rcond[0] = frcond
+    else:
+        _l.zgecon(norm, &n, a, &lda, &anorm, rcond, <double complex *>work,
+                  <double *>iwork, &info)
+    free(work)
+    free(iwork)
+# ---------------------------------------------------------------- condition estimates
+# (added by the cholesky helper; work arrays are allocated here, so callers only pass the
+# matrix.  info -1000: out of memory.)
+
+from libc.stdlib cimport malloc, free
+
+
+cdef inline int pocon_lapack(char *uplo, int n, lapack_t *a, int lda, double anorm,
+                             double *rcond) noexcept nogil:
+    """Reciprocal 1-norm condition estimate from a Cholesky factor (?pocon)."""
+    cdef int info = 0
+    cdef float fanorm = <float>anorm, frcond = 0
+    cdef void *work
+    cdef void *work2
+    if n == 0:
+        rcond[0] = 1.0
+        return 0
+    if lapack_t is float or lapack_t is double:
+        work = malloc(3 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(int))
+    else:
+        work = malloc(2 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(double))
+    if work == NULL or work2 == NULL:
+        free(work)
+        free(work2)
+        return -1000
+    if lapack_t is float:
+        _l.spocon(uplo, &n, a, &lda, &fanorm, &frcond, <float *>work, <int *>work2, &info)
+        rcond[0] = frcond
+    elif lapack_t is double:
+        _l.dpocon(uplo, &n, a, &lda, &anorm, rcond, <double *>work, <int *>work2, &info)
+    elif lapack_t is floatcomplex:
+        _l.cpocon(uplo, &n, a, &lda, &fanorm, &frcond, <float complex *>work,
+                  <float *>work2, &info)
+        rcond[0] = frcond
+    else:
+        _l.zpocon(uplo, &n, a, &lda, &anorm, rcond, <double complex *>work,
+                  <double *>work2, &info)
+    free(work)
+    free(work2)
+    return info
+
+
+cdef inline int trcon_lapack(char *norm, char *uplo, char *diag, int n, lapack_t *a,
+                             int lda, double *rcond) noexcept nogil:
+    """Reciprocal condition estimate of a triangular matrix (?trcon); norm '1' or 'I'."""
+    cdef int info = 0
+    cdef float frcond = 0
+    cdef void *work
+    cdef void *work2
+    if n == 0:
+        rcond[0] = 1.0
+        return 0
+    if lapack_t is float or lapack_t is double:
+        work = malloc(3 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(int))
+    else:
+        work = malloc(2 * <size_t>n * sizeof(lapack_t))
+        work2 = malloc(<size_t>n * sizeof(double))
+    if work == NULL or work2 == NULL:
+        free(work)
+        free(work2)
+        return -1000
+    if lapack_t is float:
+        _l.strcon(norm, uplo, diag, &n, a, &lda, &frcond, <float *>work, <int *>work2, &info)
+        rcond[0] = frcond
+    elif lapack_t is double:
+        _l.dtrcon(norm, uplo, diag, &n, a, &lda, rcond, <double *>work, <int *>work2, &info)
+    elif lapack_t is floatcomplex:
+        _l.ctrcon(norm, uplo, diag, &n, a, &lda, &frcond, <float complex *>work,
+                  <float *>work2, &info)
+        rcond[0] = frcond
+    else:
+        _l.ztrcon(norm, uplo, diag, &n, a, &lda, rcond, <double complex *>work,
+                  <double *>work2, &info)
+    free(work)
+    free(work2)
+# ---------------------------------------------------------------- LAPACK: tridiagonal and band
+# (added by the inspect helper for the tridiagonal / banded roads)
+from libc.stdlib cimport malloc as _malloc, free as _free
+
+
+cdef inline int gttrf_lapack(int n, lapack_t *dl, lapack_t *d, lapack_t *du, lapack_t *du2,
+                             int *ipiv) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgttrf(&n, dl, d, du, du2, ipiv, &info)
+    elif lapack_t is double:
+        _l.dgttrf(&n, dl, d, du, du2, ipiv, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgttrf(&n, dl, d, du, du2, ipiv, &info)
+    else:
+        _l.zgttrf(&n, dl, d, du, du2, ipiv, &info)
+    return info
+
+
+cdef inline int gttrs_lapack(char *trans, int n, int nrhs, lapack_t *dl, lapack_t *d,
+                             lapack_t *du, lapack_t *du2, int *ipiv, lapack_t *b,
+                             int ldb) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    elif lapack_t is double:
+        _l.dgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    else:
+        _l.zgttrs(trans, &n, &nrhs, dl, d, du, du2, ipiv, b, &ldb, &info)
+    return info
+
+
+cdef inline int gtcon_lapack(char *norm, int n, lapack_t *dl, lapack_t *d, lapack_t *du,
+                             lapack_t *du2, int *ipiv, double anorm,
+                             double *rcond) noexcept nogil:
+    """Reciprocal condition estimate from gttrf factors; allocates its own scratch
+    (returns -1000 if that fails)."""
+    cdef int info = 0
+    cdef float fa = <float>anorm, fr = 0
+    cdef lapack_t *work = <lapack_t *>_malloc(2 * (n + 1) * sizeof(lapack_t))
+    cdef int *iwork = <int *>_malloc((n + 1) * sizeof(int))
+    if work == NULL or iwork == NULL:
+        _free(work)
+        _free(iwork)
+        return -1000
+    if lapack_t is float:
+        _l.sgtcon(norm, &n, dl, d, du, du2, ipiv, &fa, &fr, work, iwork, &info)
+        rcond[0] = fr
+    elif lapack_t is double:
+        _l.dgtcon(norm, &n, dl, d, du, du2, ipiv, &anorm, rcond, work, iwork, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgtcon(norm, &n, dl, d, du, du2, ipiv, &fa, &fr, work, &info)
+        rcond[0] = fr
+    else:
+        _l.zgtcon(norm, &n, dl, d, du, du2, ipiv, &anorm, rcond, work, &info)
+    _free(work)
+    _free(iwork)
+    return info
+
+
+cdef inline int gbtrf_lapack(int m, int n, int kl, int ku, lapack_t *ab, int ldab,
+                             int *ipiv) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    elif lapack_t is double:
+        _l.dgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    else:
+        _l.zgbtrf(&m, &n, &kl, &ku, ab, &ldab, ipiv, &info)
+    return info
+
+
+cdef inline int gbtrs_lapack(char *trans, int n, int kl, int ku, int nrhs, lapack_t *ab,
+                             int ldab, int *ipiv, lapack_t *b, int ldb) noexcept nogil:
+    cdef int info = 0
+    if lapack_t is float:
+        _l.sgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    elif lapack_t is double:
+        _l.dgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    else:
+        _l.zgbtrs(trans, &n, &kl, &ku, &nrhs, ab, &ldab, ipiv, b, &ldb, &info)
+    return info
+
+
+cdef inline int gbcon_lapack(char *norm, int n, int kl, int ku, lapack_t *ab, int ldab,
+                             int *ipiv, double anorm, double *rcond) noexcept nogil:
+    """Reciprocal condition estimate from gbtrf factors; allocates its own scratch
+    (returns -1000 if that fails)."""
+    cdef int info = 0
+    cdef float fa = <float>anorm, fr = 0
+    cdef lapack_t *work = <lapack_t *>_malloc(3 * (n + 1) * sizeof(lapack_t))
+    cdef int *iwork = <int *>_malloc((n + 1) * sizeof(int))
+    cdef double *rwork = <double *>_malloc((n + 1) * sizeof(double))
+    if work == NULL or iwork == NULL or rwork == NULL:
+        _free(work)
+        _free(iwork)
+        _free(rwork)
+        return -1000
+    if lapack_t is float:
+        _l.sgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &fa, &fr, work, iwork, &info)
+        rcond[0] = fr
+    elif lapack_t is double:
+        _l.dgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &anorm, rcond, work, iwork, &info)
+    elif lapack_t is floatcomplex:
+        _l.cgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &fa, &fr, work,
+                  <float *>rwork, &info)
+        rcond[0] = fr
+    else:
+        _l.zgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &anorm, rcond, work, rwork, &info)
+    _free(work)
+    _free(iwork)
+    _free(rwork)
     return info

@@ -1,15 +1,232 @@
-# PLACEHOLDER (to be replaced by the recursive kernel): delegates to LAPACK getrf/getrs.
-from hybridsolve._kernels._lapack cimport lapack_t, getrf_lapack, laswp, trsm
+"""Pivoted LU (getrf/getrs semantics): a recursive, Toledo-style column split whose leaves
+are our own loops and whose updates are level-3 BLAS calls through the shim.
+
+Factor (``lu_factor``), column-major m x n, partial pivoting, 1-based ``ipiv``:
+
+* tiny matrices (n <= ``_unblocked_n``) and the recursion's leaves (panels at most
+  ``_leaf_nb`` columns wide) run ``_getf2``: our own right-looking loops (pivot search by
+  |re|+|im| like i?amax, row swaps, scaling by the reciprocal pivot as LAPACK does,
+  rank-1 updates).  No BLAS call, so no call overhead at n = 16.
+* otherwise ``_rgetrf`` splits the columns in two halves [A11 A12; A21 A22]: factor the
+  left half recursively, apply its swaps to the right half (laswp), A12 := L11^-1 A12
+  (trsm), A22 -= A21 A12 (gemm), factor A22 recursively, shift its pivots and apply them
+  to the left half (laswp).  Almost all flops land in the gemm of the top levels.
+* from ``_lapack_n`` on we hand over to LAPACK's getrf (OpenBLAS's own threaded,
+  recursive getrf, which overlaps the panel factorization with the trailing updates of
+  both cores; we cannot from outside the BLAS).  The crossover was measured with
+  ``benchmarks/bench_lu.py --crossover``; see ``_LAPACK_N`` below.
+
+``info`` is LAPACK's: 0, or j > 0 when U[j-1, j-1] is exactly zero (the factorization
+continues, as LAPACK's does).  The pivot growth, ipiv and info agree with LAPACK's getrf on
+inputs without ties in the pivot search.
+
+Solve (``lu_solve``), trans 0: A X = B, 1: A^T X = B, 2: A^H X = B: our own substitution
+loops for small n and few right-hand sides; laswp + two trsm otherwise.
+"""
+cimport numpy as cnp
+from libc.float cimport DBL_MIN, FLT_MIN
+from libc.stdlib cimport free, malloc
+
+from hybridsolve._kernels._lapack cimport (
+    lapack_t, abs1, absval, conj, gemm, gecon_lapack, getrf_lapack, laswp, trsm,
+)
+
+cnp.import_array()
+
+# ------------------------------------------------------------------ tuning (see module doc)
+# Whole matrix in our own unblocked loops up to this order: below ~32 the recursion's
+# BLAS calls cost more than they save.
+cdef int _unblocked_n = 32
+# Recursion leaves: panels at most this many columns wide are factored by _getf2.
+cdef int _leaf_nb = 16
+# Hand the whole factorization to LAPACK getrf from this order on (measured crossover).
+cdef int _lapack_n = 1 << 30
+# Own substitution loops in lu_solve when n <= _solve_own_n and nrhs <= _solve_own_nrhs.
+cdef int _solve_own_n = 128
+cdef int _solve_own_nrhs = 4
+
+
+def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
+            solve_own_nrhs=None):
+    """Read (and, for benchmarks/tests only, set) the kernel thresholds.  Returns the
+    previous values as a dict so a caller can restore them."""
+    global _unblocked_n, _leaf_nb, _lapack_n, _solve_own_n, _solve_own_nrhs
+    old = dict(unblocked_n=_unblocked_n, leaf_nb=_leaf_nb, lapack_n=_lapack_n,
+               solve_own_n=_solve_own_n, solve_own_nrhs=_solve_own_nrhs)
+    if unblocked_n is not None:
+        _unblocked_n = max(0, int(unblocked_n))
+    if leaf_nb is not None:
+        _leaf_nb = max(1, int(leaf_nb))
+    if lapack_n is not None:
+        _lapack_n = max(0, int(lapack_n))
+    if solve_own_n is not None:
+        _solve_own_n = max(0, int(solve_own_n))
+    if solve_own_nrhs is not None:
+        _solve_own_nrhs = max(0, int(solve_own_nrhs))
+    return old
+
+
+# ------------------------------------------------------------------ factorization
+
+cdef int _getf2(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
+    """Unblocked right-looking LU of the m x n panel (LAPACK getf2 semantics)."""
+    cdef int info = 0
+    cdef int kmax = m if m < n else n
+    cdef int i, j, k, p
+    cdef double amax, t, sfmin
+    cdef lapack_t piv, r, f, tmp
+    cdef lapack_t *cj
+    cdef lapack_t *ck
+    if lapack_t is float or lapack_t is floatcomplex:
+        sfmin = FLT_MIN
+    else:
+        sfmin = DBL_MIN
+    for j in range(kmax):
+        cj = a + <size_t>j * lda
+        # pivot: first row of largest |re| + |im| (as i?amax)
+        p = j
+        amax = abs1(cj[j])
+        for i in range(j + 1, m):
+            t = abs1(cj[i])
+            if t > amax:
+                amax = t
+                p = i
+        ipiv[j] = p + 1
+        if cj[p] != 0:
+            if p != j:
+                for k in range(n):
+                    ck = a + <size_t>k * lda
+                    tmp = ck[j]
+                    ck[j] = ck[p]
+                    ck[p] = tmp
+            piv = cj[j]
+            if absval(piv) >= sfmin:
+                r = 1 / piv
+                for i in range(j + 1, m):
+                    cj[i] = cj[i] * r
+            else:
+                for i in range(j + 1, m):
+                    cj[i] = cj[i] / piv
+        elif info == 0:
+            info = j + 1
+        # rank-1 update of the trailing panel, one contiguous column at a time
+        for k in range(j + 1, n):
+            ck = a + <size_t>k * lda
+            f = ck[j]
+            if f != 0:
+                for i in range(j + 1, m):
+                    ck[i] = ck[i] - cj[i] * f
+    return info
+
+
+cdef int _rgetrf(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
+    """Recursive column-split LU (Toledo 1997 / LAPACK getrf2), leaves by _getf2."""
+    cdef int mn = m if m < n else n
+    cdef int n1, n2, info, iinfo, i
+    cdef lapack_t one = 1
+    cdef lapack_t mone = -1
+    cdef lapack_t *a12
+    if mn == 0:
+        return 0
+    if n <= _leaf_nb or mn <= _leaf_nb:
+        return _getf2(m, n, a, lda, ipiv)
+    n1 = mn // 2
+    if n1 > _leaf_nb:
+        n1 -= n1 % _leaf_nb          # keep leaves full width
+    n2 = n - n1
+    a12 = a + <size_t>n1 * lda
+    info = _rgetrf(m, n1, a, lda, ipiv)
+    laswp(n2, a12, lda, 1, n1, ipiv, 1)
+    trsm("L", "L", "N", "U", n1, n2, one, a, lda, a12, lda)
+    if m > n1:
+        gemm("N", "N", m - n1, n2, n1, mone, a + n1, lda, a12, lda, one, a12 + n1, lda)
+        iinfo = _rgetrf(m - n1, n2, a12 + n1, lda, ipiv + n1)
+        if info == 0 and iinfo > 0:
+            info = iinfo + n1
+        for i in range(n1, mn):
+            ipiv[i] += n1
+        laswp(n1, a, lda, n1 + 1, mn, ipiv, 1)
+    return info
 
 
 cdef int lu_factor(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
-    return getrf_lapack(m, n, a, lda, ipiv)
+    cdef int mn = m if m < n else n
+    if mn <= 0:
+        return 0
+    if mn >= _lapack_n:
+        return getrf_lapack(m, n, a, lda, ipiv)
+    if n <= _unblocked_n:
+        return _getf2(m, n, a, lda, ipiv)
+    return _rgetrf(m, n, a, lda, ipiv)
+
+
+# ------------------------------------------------------------------ solve
+
+cdef void _solve_own(int trans, int n, lapack_t *lu, int lda, int *ipiv,
+                     lapack_t *x) noexcept nogil:
+    """One right-hand side by substitution (column-oriented where it can be)."""
+    cdef int i, j, p
+    cdef lapack_t s, tmp
+    cdef lapack_t *col
+    if trans == 0:
+        for i in range(n):
+            p = ipiv[i] - 1
+            if p != i:
+                tmp = x[i]
+                x[i] = x[p]
+                x[p] = tmp
+        for j in range(n):                       # L y = P^T b, unit diagonal
+            s = x[j]
+            if s != 0:
+                col = lu + <size_t>j * lda
+                for i in range(j + 1, n):
+                    x[i] = x[i] - s * col[i]
+        for j in range(n - 1, -1, -1):           # U x = y
+            col = lu + <size_t>j * lda
+            s = x[j] / col[j]
+            x[j] = s
+            if s != 0:
+                for i in range(j):
+                    x[i] = x[i] - s * col[i]
+    else:
+        for j in range(n):                       # U^T y = b  (U^H for trans 2)
+            col = lu + <size_t>j * lda
+            s = x[j]
+            if trans == 1:
+                for i in range(j):
+                    s = s - col[i] * x[i]
+                x[j] = s / col[j]
+            else:
+                for i in range(j):
+                    s = s - conj(col[i]) * x[i]
+                x[j] = s / conj(col[j])
+        for j in range(n - 1, -1, -1):           # L^T z = y  (L^H), unit diagonal
+            col = lu + <size_t>j * lda
+            s = x[j]
+            if trans == 1:
+                for i in range(j + 1, n):
+                    s = s - col[i] * x[i]
+            else:
+                for i in range(j + 1, n):
+                    s = s - conj(col[i]) * x[i]
+            x[j] = s
+        for i in range(n - 1, -1, -1):           # x = P z
+            p = ipiv[i] - 1
+            if p != i:
+                tmp = x[i]
+                x[i] = x[p]
+                x[p] = tmp
 
 
 cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
                   lapack_t *b, int ldb) noexcept nogil:
     cdef lapack_t one = 1
-    if n == 0 or nrhs == 0:
+    cdef int c
+    if n <= 0 or nrhs <= 0:
+        return 0
+    if n <= _solve_own_n and nrhs <= _solve_own_nrhs:
+        for c in range(nrhs):
+            _solve_own(trans, n, lu, lda, ipiv, b + <size_t>c * ldb)
         return 0
     if trans == 0:
         laswp(nrhs, b, ldb, 1, n, ipiv, 1)
@@ -22,18 +239,238 @@ cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
     return 0
 
 
+# ------------------------------------------------------------------ norms, rcond
+
+cdef double _norm(bint inf_norm, int n, lapack_t *a, int lda) noexcept nogil:
+    """1-norm (max column sum of |a_ij|) or, with inf_norm, the infinity norm (max row
+    sum) of the column-major n x n matrix.  NaN propagates."""
+    cdef int i, j
+    cdef double s, best = 0.0
+    cdef lapack_t *col
+    cdef double *rows
+    if not inf_norm:
+        for j in range(n):
+            col = a + <size_t>j * lda
+            s = 0.0
+            for i in range(n):
+                s += absval(col[i])
+            if s > best or s != s:
+                best = s
+        return best
+    # row sums: accumulate column by column (contiguous reads) in a small buffer
+    rows = <double *>malloc(n * sizeof(double)) if n > 0 else NULL
+    if rows == NULL:
+        return -1.0
+    for i in range(n):
+        rows[i] = 0.0
+    for j in range(n):
+        col = a + <size_t>j * lda
+        for i in range(n):
+            rows[i] += absval(col[i])
+    for i in range(n):
+        if rows[i] > best or rows[i] != rows[i]:
+            best = rows[i]
+    free(rows)
+    return best
+
+
+
+cdef int _factor_rcond(int n, lapack_t *a, int *ipiv, double anorm, bint transposed,
+                       double *rcond) noexcept nogil:
+    """Norm (if anorm < 0), factor, and (if nonsingular) gecon.  ``transposed``: the
+    buffer holds A^T, so A's 1-norm is the buffer's infinity norm.  Returns lu_factor's
+    info (> 0 singular, rcond 0), or -100 when a workspace cannot be allocated."""
+    cdef int info, cinfo
+    rcond[0] = 0.0
+    if anorm < 0:
+        anorm = _norm(transposed, n, a, n)
+        if anorm < 0:
+            return -100
+    info = lu_factor(n, n, a, n, ipiv)
+    if info != 0:
+        return info
+    if n == 0:
+        rcond[0] = 1.0
+        return 0
+    if anorm != anorm:
+        rcond[0] = anorm                     # NaN in A: rcond is NaN, as scipy reports
+        return 0
+    cinfo = gecon_lapack("I" if transposed else "1", n, a, n, anorm, rcond)
+    if cinfo == -100:
+        return -100
+    return 0
+
+
+# ------------------------------------------------------------------ Python entry points
+
+cdef int _check(cnp.ndarray a, int n) except -1:
+    if cnp.PyArray_NDIM(a) != 2 or a.shape[0] != n or a.shape[1] != n:
+        raise ValueError("expected a square 2-D array")
+    if not (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED(a)):
+        raise ValueError("expected an F-contiguous, aligned, writeable, native array")
+    return cnp.PyArray_TYPE(a)
+
+
+def factor_array(cnp.ndarray a not None, cnp.ndarray ipiv not None, double anorm,
+                 bint transposed):
+    """Factor the F-contiguous square ``a`` in place (the LU solver's fast path).
+
+    ``ipiv``: int32 (C int) array of length n, filled with LAPACK's 1-based pivots.
+    ``anorm``: the 1-norm of A when known, else negative (computed here, before the
+    factorization overwrites ``a``).  ``transposed``: ``a`` holds A^T (rcond is still
+    the 1-norm estimate of A: gecon is asked for the buffer's infinity norm).
+
+    Returns ``(info, rcond)``; info > 0 means U[info-1, info-1] == 0 (rcond is 0 then).
+    """
+    cdef int n = <int>a.shape[0] if cnp.PyArray_NDIM(a) == 2 else -1
+    cdef int t = _check(a, n)
+    cdef int info = 0
+    cdef double rcond = 0.0
+    cdef void *pa = cnp.PyArray_DATA(a)
+    cdef int *pp
+    if (cnp.PyArray_TYPE(ipiv) != cnp.NPY_INT or cnp.PyArray_NDIM(ipiv) != 1
+            or ipiv.shape[0] != n or not cnp.PyArray_ISCARRAY(ipiv)):
+        raise ValueError("ipiv must be a writeable C-int array of length n")
+    pp = <int *>cnp.PyArray_DATA(ipiv)
+    if t == cnp.NPY_DOUBLE:
+        with nogil:
+            info = _factor_rcond(n, <double *>pa, pp, anorm, transposed, &rcond)
+    elif t == cnp.NPY_FLOAT:
+        with nogil:
+            info = _factor_rcond(n, <float *>pa, pp, anorm, transposed, &rcond)
+    elif t == cnp.NPY_CDOUBLE:
+        with nogil:
+            info = _factor_rcond(n, <double complex *>pa, pp, anorm, transposed, &rcond)
+    elif t == cnp.NPY_CFLOAT:
+        with nogil:
+            info = _factor_rcond(n, <float complex *>pa, pp, anorm, transposed, &rcond)
+    else:
+        raise TypeError(f"unsupported dtype {a.dtype}: expected float32, float64, "
+                        "complex64 or complex128")
+    if info == -100:
+        raise MemoryError("LU: could not allocate a workspace")
+    return info, rcond
+
+
+cdef void _conj_inplace(int n, int k, lapack_t *b, int ldb) noexcept nogil:
+    cdef int i, j
+    cdef lapack_t *col
+    if lapack_t is float or lapack_t is double:
+        return
+    else:
+        for j in range(k):
+            col = b + <size_t>j * ldb
+            for i in range(n):
+                col[i] = col[i].conjugate()
+
+
+cdef void _solve_stored(int trans, bint transposed, int n, int k, lapack_t *lu,
+                        int *ipiv, lapack_t *b, int ldb) noexcept nogil:
+    """Solve op(A) X = B when the factored buffer M is A (transposed False) or A^T."""
+    if not transposed:
+        lu_solve(trans, n, k, lu, n, ipiv, b, ldb)
+    elif trans == 0:                     # A x = b  <=>  M^T x = b
+        lu_solve(1, n, k, lu, n, ipiv, b, ldb)
+    elif trans == 1:                     # A^T x = b  <=>  M x = b
+        lu_solve(0, n, k, lu, n, ipiv, b, ldb)
+    else:                                # A^H x = b  <=>  conj(M) x = b  <=>  M conj(x) = conj(b)
+        _conj_inplace(n, k, b, ldb)
+        lu_solve(0, n, k, lu, n, ipiv, b, ldb)
+        _conj_inplace(n, k, b, ldb)
+
+
+def solve_array(cnp.ndarray lu not None, cnp.ndarray ipiv not None, cnp.ndarray b not None,
+                int trans, bint transposed):
+    """Overwrite the F-contiguous (n, k) ``b`` (same dtype as ``lu``) with the solution of
+    op(A) X = B from ``factor_array``'s output; ``transposed`` as given there."""
+    cdef int n = <int>lu.shape[0] if cnp.PyArray_NDIM(lu) == 2 else -1
+    cdef int t = _check(lu, n)
+    cdef int k, ldb
+    cdef void *pl = cnp.PyArray_DATA(lu)
+    cdef void *pb
+    cdef int *pp
+    if trans < 0 or trans > 2:
+        raise ValueError("trans must be 0, 1 or 2")
+    if (cnp.PyArray_NDIM(b) != 2 or b.shape[0] != n or cnp.PyArray_TYPE(b) != t
+            or not (cnp.PyArray_IS_F_CONTIGUOUS(b) and cnp.PyArray_ISBEHAVED(b))):
+        raise ValueError("b must be an F-contiguous writeable (n, k) array of lu's dtype")
+    if (cnp.PyArray_TYPE(ipiv) != cnp.NPY_INT or cnp.PyArray_NDIM(ipiv) != 1
+            or ipiv.shape[0] != n or not cnp.PyArray_ISCARRAY_RO(ipiv)):
+        raise ValueError("ipiv must be a C-int array of length n")
+    k = <int>b.shape[1]
+    if n == 0 or k == 0:
+        return
+    ldb = n
+    pb = cnp.PyArray_DATA(b)
+    pp = <int *>cnp.PyArray_DATA(ipiv)
+    if t == cnp.NPY_DOUBLE:
+        with nogil:
+            _solve_stored(trans, transposed, n, k, <double *>pl, pp, <double *>pb, ldb)
+    elif t == cnp.NPY_FLOAT:
+        with nogil:
+            _solve_stored(trans, transposed, n, k, <float *>pl, pp, <float *>pb, ldb)
+    elif t == cnp.NPY_CDOUBLE:
+        with nogil:
+            _solve_stored(trans, transposed, n, k, <double complex *>pl, pp,
+                          <double complex *>pb, ldb)
+    elif t == cnp.NPY_CFLOAT:
+        with nogil:
+            _solve_stored(trans, transposed, n, k, <float complex *>pl, pp,
+                          <float complex *>pb, ldb)
+    else:
+        raise TypeError(f"unsupported dtype {lu.dtype}")
+
+
+# ------------------------------------------------------------------ test wrappers
+
 def getrf(lapack_t[::1, :] a, int[::1] ipiv):
     """In-place pivoted LU of the F-contiguous ``a``; returns LAPACK's info."""
     cdef int info
+    cdef int m = a.shape[0], n = a.shape[1]
+    if ipiv.shape[0] < (m if m < n else n):
+        raise ValueError("ipiv is too short")
+    if m == 0 or n == 0:
+        return 0
     with nogil:
-        info = lu_factor(a.shape[0], a.shape[1], &a[0, 0], a.shape[0], &ipiv[0])
+        info = lu_factor(m, n, &a[0, 0], m, &ipiv[0])
     return info
 
 
 def getrs(lapack_t[::1, :] lu, const int[::1] ipiv, lapack_t[::1, :] b, int trans=0):
     """Solve with the factors of ``getrf``; ``b`` (F-contiguous n x nrhs) is overwritten."""
     cdef int info
+    cdef int n = lu.shape[0]
+    if lu.shape[1] != n or b.shape[0] != n or ipiv.shape[0] < n:
+        raise ValueError("getrs: incompatible shapes")
+    if trans < 0 or trans > 2:
+        raise ValueError("trans must be 0, 1 or 2")
+    if n == 0 or b.shape[1] == 0:
+        return 0
     with nogil:
-        info = lu_solve(trans, lu.shape[0], b.shape[1], &lu[0, 0], lu.shape[0],
-                        <int *>&ipiv[0], &b[0, 0], b.shape[0])
+        info = lu_solve(trans, n, b.shape[1], &lu[0, 0], n, <int *>&ipiv[0], &b[0, 0], n)
     return info
+
+
+def gecon(lapack_t[::1, :] lu, double anorm, norm="1"):
+    """LAPACK ?gecon on the factors of ``getrf``: the reciprocal condition estimate in the
+    1-norm (``norm='1'``) or the infinity norm (``norm='I'``), ``anorm`` being that norm of
+    the original matrix."""
+    cdef int n = lu.shape[0]
+    cdef int info
+    cdef double rcond = 0.0
+    cdef bytes nb = norm.encode() if isinstance(norm, str) else bytes(norm)
+    cdef char *nc
+    if nb not in (b"1", b"O", b"o", b"I", b"i"):
+        raise ValueError("norm must be '1' or 'I'")
+    if lu.shape[1] != n:
+        raise ValueError("gecon: lu must be square")
+    if n == 0:
+        return 1.0
+    nc = nb
+    with nogil:
+        info = gecon_lapack(nc, n, &lu[0, 0], n, anorm, &rcond)
+    if info == -100:
+        raise MemoryError("gecon: could not allocate a workspace")
+    if info < 0:
+        raise ValueError(f"gecon: illegal value in argument {-info}")
+    return rcond

@@ -1,5 +1,79 @@
-# PLACEHOLDER (to be replaced by our own kernel): a diagonal check and BLAS trsm.
-from hybridsolve._kernels._lapack cimport lapack_t, trsm
+"""Triangular solves op(T) X = B (trtrs semantics), fused over the four LAPACK types.
+
+Small systems run through our own substitution loops (a BLAS call's set-up costs more
+than the arithmetic there); from ``TRI_BLAS_FROM`` on, BLAS ``trsm`` takes over, which
+is blocked and level-3 for many right-hand sides.  The crossover comes from
+``benchmarks/bench_cholesky.py``'s triangular table (see its docstring).
+
+Every loop runs down a column (column-major ``a`` and ``b``): the axpy form for the
+no-transpose solves and the dot-product form for the (conjugate) transposed ones, so the
+inner loop always walks contiguous memory.
+"""
+from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trcon_lapack, conj)
+
+cdef extern from *:
+    """
+    /* below this n*n*nrhs product our loops beat trsm (measured, see module doc) */
+    #define HS_TRI_BLAS_WORK 16384
+    #define HS_TRI_BLAS_N 96
+    """
+    int HS_TRI_BLAS_WORK
+    int HS_TRI_BLAS_N
+
+
+cdef inline lapack_t _op(lapack_t x, int trans) noexcept nogil:
+    if trans == 2:
+        return conj(x)
+    return x
+
+
+cdef void tri_solve_loops(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *a,
+                          int lda, lapack_t *b, int ldb) noexcept nogil:
+    """Substitution with our own loops; no singularity check (the caller did it)."""
+    cdef Py_ssize_t i, j, k, c
+    cdef lapack_t *x
+    cdef lapack_t *col
+    cdef lapack_t s, xj
+    for c in range(nrhs):
+        x = b + c * <Py_ssize_t>ldb
+        if trans == 0 and lower:            # forward, axpy form
+            for j in range(n):
+                col = a + j * <Py_ssize_t>lda
+                xj = x[j]
+                if not unit:
+                    xj = xj / col[j]
+                    x[j] = xj
+                if xj != 0:
+                    for i in range(j + 1, n):
+                        x[i] = x[i] - col[i] * xj
+        elif trans == 0:                    # upper: backward, axpy form
+            for j in range(n - 1, -1, -1):
+                col = a + j * <Py_ssize_t>lda
+                xj = x[j]
+                if not unit:
+                    xj = xj / col[j]
+                    x[j] = xj
+                if xj != 0:
+                    for i in range(j):
+                        x[i] = x[i] - col[i] * xj
+        elif lower:                         # L^T / L^H: backward, dot form
+            for i in range(n - 1, -1, -1):
+                col = a + i * <Py_ssize_t>lda
+                s = x[i]
+                for k in range(i + 1, n):
+                    s = s - _op(col[k], trans) * x[k]
+                if not unit:
+                    s = s / _op(col[i], trans)
+                x[i] = s
+        else:                               # U^T / U^H: forward, dot form
+            for i in range(n):
+                col = a + i * <Py_ssize_t>lda
+                s = x[i]
+                for k in range(i):
+                    s = s - _op(col[k], trans) * x[k]
+                if not unit:
+                    s = s / _op(col[i], trans)
+                x[i] = s
 
 
 cdef int tri_solve(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *a, int lda,
@@ -12,8 +86,11 @@ cdef int tri_solve(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *
                 return j + 1
     if n == 0 or nrhs == 0:
         return 0
-    trsm("L", "L" if lower else "U", "N" if trans == 0 else ("T" if trans == 1 else "C"),
-         "U" if unit else "N", n, nrhs, one, a, lda, b, ldb)
+    if n < HS_TRI_BLAS_N and <double>n * n * nrhs < HS_TRI_BLAS_WORK:
+        tri_solve_loops(lower, trans, unit, n, nrhs, a, lda, b, ldb)
+    else:
+        trsm("L", "L" if lower else "U", "N" if trans == 0 else ("T" if trans == 1 else "C"),
+             "U" if unit else "N", n, nrhs, one, a, lda, b, ldb)
     return 0
 
 
@@ -21,7 +98,46 @@ def trtrs(lapack_t[::1, :] a, lapack_t[::1, :] b, bint lower=False, int trans=0,
           bint unit_diagonal=False):
     """Solve op(T) X = B in place in ``b``; returns LAPACK's info."""
     cdef int info
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("trtrs: a must be square and b must have a.shape[0] rows")
+    if trans not in (0, 1, 2):
+        raise ValueError("trtrs: trans must be 0, 1 or 2")
+    if a.shape[0] == 0:
+        return 0
     with nogil:
         info = tri_solve(lower, trans, unit_diagonal, a.shape[0], b.shape[1], &a[0, 0],
                          a.shape[0], &b[0, 0], b.shape[0])
     return info
+
+
+def trtrs_loops(lapack_t[::1, :] a, lapack_t[::1, :] b, bint lower=False, int trans=0,
+                bint unit_diagonal=False):
+    """Our substitution loops alone, at any size (tests and the crossover benchmark)."""
+    if a.shape[0] != a.shape[1] or b.shape[0] != a.shape[0]:
+        raise ValueError("trtrs_loops: a must be square and b must have a.shape[0] rows")
+    if a.shape[0] == 0:
+        return 0
+    with nogil:
+        tri_solve_loops(lower, trans, unit_diagonal, a.shape[0], b.shape[1], &a[0, 0],
+                        a.shape[0], &b[0, 0], b.shape[0])
+    return 0
+
+
+def trcon(lapack_t[::1, :] a, bint lower=False, bint unit_diagonal=False, norm="1"):
+    """LAPACK ?trcon: reciprocal condition estimate of the triangle of ``a`` in the 1-norm
+    (``norm='1'``) or infinity norm (``norm='I'``).  Returns ``(rcond, info)``."""
+    cdef double rcond = 0
+    cdef int info
+    cdef char *nrm = "1"
+    if norm in ("I", "i"):
+        nrm = "I"
+    elif norm not in ("1", "O", "o"):
+        raise ValueError("trcon: norm must be '1' or 'I'")
+    if a.shape[0] != a.shape[1]:
+        raise ValueError("trcon: a must be square")
+    if a.shape[0] == 0:
+        return 1.0, 0
+    with nogil:
+        info = trcon_lapack(nrm, "L" if lower else "U", "U" if unit_diagonal else "N",
+                            a.shape[0], &a[0, 0], a.shape[0], &rcond)
+    return rcond, info

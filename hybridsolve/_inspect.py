@@ -1,0 +1,150 @@
+"""The inspection pass (Python side): what the front door calls before dispatching.
+
+``inspect_dense(a)`` makes the working copy of ``A`` the in-place kernels need and, in the
+same Cython sweep (hybridsolve._kernels.inspect), finds finiteness, symmetry / Hermitian-
+ness, a real positive diagonal, the lower and upper bandwidths, the nonzero count and
+``||A||_1``.  ``symmetrize`` completes a triangle for the sym/her/pos hints.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hybridsolve._kernels import inspect as _k
+from hybridsolve._protocol import Structure
+
+__all__ = ["inspect_dense", "symmetrize", "bandwidth"]
+
+_LAPACK_CHARS = frozenset("fdFD")
+_FINITE_MSG = "array must not contain infs or NaNs"
+
+
+def _check(a):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected a numpy.ndarray, got {type(a).__name__}")
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"expected a square 2-D array, got shape {a.shape}")
+    if a.dtype.char not in _LAPACK_CHARS:
+        raise TypeError(f"expected float32/float64/complex64/complex128, got {a.dtype}")
+    if not a.dtype.isnative:
+        raise TypeError("expected an array in native byte order")
+
+
+def _exact_norm1(a) -> float:
+    # slow path: complex modulus sums that over/underflowed in the fast sweep
+    if not a.shape[0]:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(np.abs(a).sum(axis=0).max())
+
+
+def inspect_dense(a, *, copy=True, check_finite=True, full=True):
+    """One pass over the square ``a``: returns ``(Structure, work)``.
+
+    Parameters
+    ----------
+    a : ndarray, (n, n), float32/float64/complex64/complex128, native byte order
+        Any strides (negative, non-contiguous), possibly read-only.
+    copy : bool
+        True: ``work`` is a new array holding A's values, C-ordered when ``a`` is
+        C-contiguous (the kernels then factor it as A^T in Fortran order), F-ordered
+        otherwise.  False: ``a`` must be contiguous and writeable; ``work is a``.
+    check_finite : bool
+        Raise ``ValueError("array must not contain infs or NaNs")`` on NaN/inf.
+    full : bool
+        True: every Structure field.  False (a structure hint was given): only the copy,
+        ``finite`` and ``norm1``; the other fields stay None.
+
+    Returns
+    -------
+    structure : Structure (format 'dense'; fields are about A itself, whatever the layout)
+    work : ndarray
+    """
+    _check(a)
+    n = a.shape[0]
+    isz = a.itemsize
+    if copy:
+        if a.flags.f_contiguous:
+            order, transposed = "F", False
+        elif a.flags.c_contiguous:
+            order, transposed = "C", True
+        else:
+            order, transposed = "F", False
+        if a.strides[0] % isz or a.strides[1] % isz:
+            # misaligned view (e.g. a field of a structured array): let numpy copy,
+            # then scan the copy in place
+            work = np.array(a, order="F", copy=True)
+            src, dst, transposed = work, None, False
+        else:
+            work = np.empty((n, n), dtype=a.dtype, order=order)
+            src, dst = a, work
+    else:
+        if not (a.flags.c_contiguous or a.flags.f_contiguous):
+            raise ValueError("copy=False needs a C- or F-contiguous array")
+        if not a.flags.writeable:
+            raise ValueError("copy=False needs a writeable array")
+        work = a
+        transposed = not a.flags.f_contiguous
+        src, dst = a, None
+
+    if n == 0:
+        st = Structure(0, a.dtype, "dense", finite=True, norm1=0.0)
+        if full:
+            st.symmetric = st.hermitian = st.diag_real_positive = True
+            st.lower_bandwidth = st.upper_bandwidth = st.nnz = 0
+        return st, work
+
+    sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(src, dst, transposed, full)
+    finite = True
+    if not np.isfinite(norm1):
+        finite = _k.is_finite(work)
+        if finite:
+            # the moduli merely overflowed their sum (complex sqrt(re^2+im^2) may
+            # overflow early): recompute exactly
+            norm1 = _exact_norm1(work)
+        else:
+            norm1 = float("nan")
+    elif a.dtype.kind == "c" and norm1 < 1e-130:
+        norm1 = _exact_norm1(work)     # re^2 + im^2 may have underflowed
+    if check_finite and not finite:
+        raise ValueError(_FINITE_MSG)
+
+    st = Structure(n, a.dtype, "dense", finite=finite, norm1=float(norm1))
+    if full:
+        st.symmetric = sym
+        st.hermitian = her
+        st.diag_real_positive = dpos
+        # the sweep saw M = A^T when transposed: bandwidths swap
+        st.lower_bandwidth, st.upper_bandwidth = (up, lo) if transposed else (lo, up)
+        st.nnz = int(nnz)
+    return st, work
+
+
+def symmetrize(work, lower, hermitian):
+    """Complete the square contiguous ``work`` in place from the triangle holding A's
+    data (``lower``: A's lower triangle), conjugating for ``hermitian`` (whose diagonal
+    is made real).  A C-ordered ``work`` is A^T in memory; handled.  Returns
+    ``||result||_1``."""
+    _check(work)
+    if not work.flags.writeable:
+        raise ValueError("work must be writeable")
+    if work.flags.f_contiguous:
+        m, from_lower = work, bool(lower)
+    elif work.flags.c_contiguous:
+        # M = A^T: A's lower triangle is M's upper one
+        m, from_lower = work.T, not lower
+    else:
+        raise ValueError("work must be C- or F-contiguous")
+    herm = bool(hermitian) and work.dtype.kind == "c"
+    return float(_k.symmetrize_pass(m, from_lower, herm))
+
+
+def bandwidth(a):
+    """``(lower, upper)`` bandwidth of the square contiguous ``a`` (no copy)."""
+    _check(a)
+    if a.shape[0] == 0:
+        return 0, 0
+    if not (a.flags.c_contiguous or a.flags.f_contiguous):
+        a = np.asfortranarray(a)
+    transposed = not a.flags.f_contiguous
+    _, _, _, lo, up, _, _ = _k.inspect_pass(a, None, transposed, True)
+    return (up, lo) if transposed else (lo, up)

@@ -1,0 +1,431 @@
+"""The front door: ``solve`` and ``factorize`` with scipy.linalg.solve's whole contract.
+
+Data flow (one straight line): normalise the arguments exactly as scipy does -> inspect A
+in one Cython pass fused with the copy the kernels need -> price every registered road ->
+factorize with the cheapest (a road may decline with NotApplicable: next one) -> solve.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numpy.linalg import LinAlgError
+from scipy.linalg import LinAlgWarning
+
+from hybridsolve import _registry
+from hybridsolve._protocol import NotApplicable, Structure
+
+__all__ = ["solve", "factorize", "plan"]
+
+# scipy's spellings -> our canonical hint (the short form scipy also accepts).
+_HINTS = {
+    None: None,
+    "gen": "gen", "general": "gen",
+    "sym": "sym", "symmetric": "sym",
+    "her": "her", "hermitian": "her",
+    "pos": "pos", "positive definite": "pos",
+    "diagonal": "diagonal",
+    "tridiagonal": "tridiagonal",
+    "banded": "banded",
+    "upper triangular": "upper triangular",
+    "lower triangular": "lower triangular",
+}
+
+# The bandwidths a band-type hint declares (scipy reads only those entries of A).
+_HINT_BANDS = {
+    "diagonal": (0, 0),
+    "tridiagonal": (1, 1),
+    "upper triangular": (0, None),
+    "lower triangular": (None, 0),
+}
+
+
+def canonical_hint(assume_a):
+    try:
+        return _HINTS[assume_a]
+    except (KeyError, TypeError):
+        raise ValueError(f"{assume_a} is not a recognized matrix structure") from None
+
+
+def result_dtype(*dtypes) -> np.dtype:
+    """The dtype scipy.linalg.solve computes in (``_ensure_dtype_cdsz``): the numpy
+    result type, integers/bools to float64, <= 32-bit to single, wider to double."""
+    for dt in dtypes:
+        if dt.kind not in "biufc":
+            if dt.kind == "O":
+                raise ValueError("object arrays are not supported")
+            raise TypeError(f"unsupported array dtype {dt}: expected numbers")
+    dt = np.result_type(*dtypes)
+    if dt.kind in "biu":
+        return np.dtype(np.float64)
+    single = np.finfo(dt).bits <= 32
+    if dt.kind == "c":
+        return np.dtype(np.complex64 if single else np.complex128)
+    return np.dtype(np.float32 if single else np.float64)
+
+
+def _as_array(x, name):
+    if _is_sparse(x):
+        raise TypeError(f"{name}: a scipy.sparse {name} is not supported here")
+    arr = np.asarray(x)
+    if isinstance(x, np.ma.MaskedArray):
+        raise ValueError("masked arrays are not supported")
+    return arr
+
+
+def _is_sparse(x):
+    mod = type(x).__module__
+    if not mod.startswith("scipy.sparse"):
+        return False
+    import scipy.sparse as sp
+    return sp.issparse(x)
+
+
+def _check_finite(arr):
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        raise ValueError("array must not contain infs or NaNs")
+
+
+def _native(arr, dtype):
+    """``arr`` as ``dtype`` in native byte order and aligned (a copy only if needed)."""
+    if arr.dtype != dtype or not arr.dtype.isnative or not arr.flags.aligned:
+        return np.require(arr.astype(dtype, copy=False), dtype.newbyteorder("="),
+                          ["A"]), True
+    return arr, False
+
+
+# --------------------------------------------------------------------------- planning
+
+
+class Plan:
+    """What happened for one matrix: the structure found, every road's price, the road
+    taken and the roads that declined (and why).  ``explain()`` renders it."""
+
+    __slots__ = ("structure", "candidates", "rejected", "declined", "chosen",
+                 "factorization")
+
+    def __init__(self, structure, candidates, rejected):
+        self.structure = structure
+        self.candidates = candidates      # [(cost, solver)] cheapest first
+        self.rejected = rejected          # [(solver, reason)]
+        self.declined = []                # [(solver, reason)]: raised NotApplicable
+        self.chosen = None
+        self.factorization = None
+
+
+def _structure_for(a, hint, lower, copy, check_finite):
+    """Inspect ``a`` (2-D, LAPACK dtype) -> (Structure, work array holding A's values)."""
+    from hybridsolve._inspect import inspect_dense, symmetrize
+
+    n = a.shape[0]
+    if hint is None or hint == "banded":
+        structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
+                                        full=True)
+    else:
+        structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
+                                        full=False)
+        if hint in ("sym", "her", "pos"):
+            hermitian = hint != "sym" or a.dtype.kind != "c"
+            structure.norm1 = symmetrize(work, lower, hermitian)
+            structure.symmetric = hint == "sym" or a.dtype.kind != "c"
+            structure.hermitian = hermitian
+            d = np.diagonal(work)
+            structure.diag_real_positive = bool(
+                n and (d.real > 0).all() and (a.dtype.kind != "c" or not d.imag.any()))
+        elif hint in _HINT_BANDS:
+            lo, up = _HINT_BANDS[hint]
+            structure.lower_bandwidth = n - 1 if lo is None else lo
+            structure.upper_bandwidth = n - 1 if up is None else up
+            structure.norm1 = None   # the road reads only its band: it measures the norm
+        else:  # "gen"
+            structure.lower_bandwidth = structure.upper_bandwidth = max(n - 1, 0)
+            structure.symmetric = structure.hermitian = False
+    structure.assume_a = hint
+    structure.lower = bool(lower)
+    return structure, work
+
+
+def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
+         method=None) -> Plan:
+    """Inspect, price and factorize a single square matrix; return the Plan (with its
+    ``factorization``).  Used by ``solve``, ``factorize`` and ``explain``."""
+    hint = canonical_hint(assume_a)
+    op = getattr(a, "_hybridsolve_structure", None)
+    if op is not None and not isinstance(a, np.ndarray):      # structured operators
+        structure = op()
+        if check_finite and structure.finite is False:
+            raise ValueError("array must not contain infs or NaNs")
+        return _factorize_with(a, structure, method)
+    if _is_sparse(a):
+        from hybridsolve._sparse import prepare_sparse
+        structure, work = prepare_sparse(a, check_finite=check_finite)
+        return _factorize_with(work, structure, method)
+
+    a1 = _as_array(a, "a")
+    if a1.ndim != 2:
+        raise ValueError(f"Expected a 2-D square matrix, got a.ndim={a1.ndim}")
+    if a1.shape[0] != a1.shape[1]:
+        raise ValueError(f"Expected square matrix, got a.shape={a1.shape}")
+    dtype = result_dtype(a1.dtype)
+    a2, converted = _native(a1, dtype)
+    inplace = (overwrite_a or converted) and a2.flags.f_contiguous and a2.flags.writeable
+    structure, work = _structure_for(a2, hint, lower, not inplace, check_finite)
+    return _factorize_with(work, structure, method)
+
+
+def _factorize_with(work, structure, method) -> Plan:
+    candidates, rejected = _registry.price(structure, method)
+    p = Plan(structure, candidates, rejected)
+    if not candidates:
+        if method is not None:
+            why = "; ".join(r for _, r in rejected) or "it declined"
+            raise ValueError(f"method {method!r} cannot solve this matrix: {why}")
+        raise ValueError("no registered solver can solve this matrix: "
+                         + "; ".join(f"{s.name}: {r}" for s, r in rejected))
+    for _, solver in candidates:
+        try:
+            fac = solver.factorize(work, structure)
+        except NotApplicable as exc:
+            p.declined.append((solver, str(exc)))
+            continue
+        p.chosen = solver
+        p.factorization = fac
+        return p
+    reasons = "; ".join(f"{s.name}: {r}" for s, r in p.declined)
+    raise LinAlgError(f"every applicable solver declined this matrix ({reasons})")
+
+
+# --------------------------------------------------------------------------- public
+
+
+def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=True, *,
+              method=None):
+    """Factor a square matrix once, solve for many right-hand sides.
+
+    The same dispatch as `solve`: ``A`` is inspected, every registered road prices it,
+    the cheapest that accepts it factorizes.  Keep the returned object and call its
+    ``solve(b, trans=False)`` as often as needed (never ``inv(A)``).
+
+    Parameters
+    ----------
+    a : (N, N) array_like, scipy.sparse matrix/array, or structured operator
+        The matrix.
+    assume_a : str, optional
+        A structure hint, as in `scipy.linalg.solve` ('gen', 'sym', 'her', 'pos',
+        'diagonal', 'tridiagonal', 'banded', 'upper triangular', 'lower triangular').
+        None (default) detects the structure.
+    lower : bool, default False
+        With 'sym', 'her' or 'pos': read only the lower (else the upper) triangle.
+    overwrite_a : bool, default False
+        Allow the factorization to reuse ``a``'s memory (only when it is an
+        F-contiguous array of a LAPACK dtype, as scipy).
+    check_finite : bool, default True
+        Raise ValueError if ``a`` holds NaN or inf.
+    method : str, optional, keyword-only
+        Force a registered solver by name (see `solvers`).
+
+    Returns
+    -------
+    Factorization
+        With ``solve(b, trans=False)``, ``kind``, ``rcond``, ``shape``, ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        Non-square or non-2-D ``a``, NaN/inf, an unknown ``assume_a`` or ``method``.
+    numpy.linalg.LinAlgError
+        Exactly singular ``a`` (or not positive definite with ``assume_a='pos'``).
+
+    Examples
+    --------
+    >>> import numpy as np, hybridsolve
+    >>> A = np.array([[4., 1.], [1., 3.]])
+    >>> f = hybridsolve.factorize(A)
+    >>> f.kind
+    'cholesky'
+    >>> np.allclose(A @ f.solve([1., 2.]), [1., 2.])
+    True
+    """
+    p = plan(a, assume_a=assume_a, lower=lower, overwrite_a=overwrite_a,
+             check_finite=check_finite, method=method)
+    _warn_ill_conditioned([((), p.factorization.rcond, p.factorization.dtype)])
+    return p.factorization
+
+
+def _warn_ill_conditioned(items, stacklevel=3):
+    """One LinAlgWarning for every slice whose rcond < eps (items: (index, rcond, dt))."""
+    bad = [(idx, rc) for idx, rc, dt in items
+           if rc == rc and rc < np.finfo(dt).eps]
+    if not bad:
+        return
+    if len(bad) == 1 and bad[0][0] == ():
+        msg = (f"Ill-conditioned matrix (rcond={bad[0][1]:.6g}): "
+               f"result may not be accurate.")
+    else:
+        listed = ", ".join(f"slice {idx} has rcond = {rc:.6g}" for idx, rc in bad)
+        msg = f"An ill-conditioned matrix detected: {listed}."
+    warnings.warn(msg, LinAlgWarning, stacklevel=stacklevel + 1)
+
+
+def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
+          assume_a=None, transposed=False, *, method=None):
+    """Solve ``a @ x = b`` for ``x`` — `scipy.linalg.solve`'s signature and behaviour,
+    with the structure of ``a`` detected when ``assume_a`` is None.
+
+    Parameters
+    ----------
+    a : (..., N, N) array_like, scipy.sparse matrix/array, or structured operator
+        Square matrix or a batch of them.
+    b : (..., N, NRHS) or (N,) array_like
+        Right-hand side(s).  A 1-D ``b`` of length N is a column (result is 1-D).
+    lower : bool, default False
+        With 'sym', 'her' or 'pos': use only the lower (else the upper) triangle.
+    overwrite_a, overwrite_b : bool, default False
+        Allow reusing the inputs' memory (only for 2-D F-contiguous arrays of the
+        computation dtype, as scipy).
+    check_finite : bool, default True
+        Raise ValueError on NaN or inf.
+    assume_a : str, optional
+        'gen'/'general', 'sym'/'symmetric', 'her'/'hermitian', 'pos'/'positive
+        definite', 'diagonal', 'tridiagonal', 'banded', 'upper triangular', 'lower
+        triangular', or None (default: detect the structure and take the cheapest
+        correct road).
+    transposed : bool, default False
+        Solve ``a.T @ x = b``; NotImplementedError for complex ``a`` (as scipy).
+    method : str, optional, keyword-only
+        Force a registered solver by name (see `solvers`).
+
+    Returns
+    -------
+    x : ndarray
+        Shaped like ``b`` (with broadcast batch dimensions).
+
+    Raises
+    ------
+    ValueError
+        Shape mismatch, non-square ``a``, NaN/inf with check_finite, unknown assume_a.
+    numpy.linalg.LinAlgError
+        A singular matrix (the message names the batch slice).
+    scipy.linalg.LinAlgWarning
+        When the reciprocal condition number is below the dtype's eps.
+    NotImplementedError
+        ``transposed=True`` with complex ``a``.
+
+    See Also
+    --------
+    factorize : keep the factors for many right-hand sides.
+    explain : why a road was taken.
+
+    Examples
+    --------
+    >>> import numpy as np, hybridsolve
+    >>> a = np.array([[3, 2, 0], [1, -1, 0], [0, 5, 1]])
+    >>> hybridsolve.solve(a, np.array([2, 4, -1]))
+    array([ 2., -2.,  9.])
+    """
+    if method is None and assume_a is None and not (overwrite_a or overwrite_b):
+        fast = _fast_path(a, b, transposed, check_finite)
+        if fast is not None:
+            return fast
+    hint = canonical_hint(assume_a)
+    if _is_sparse(a) or (getattr(a, "_hybridsolve_structure", None) is not None
+                         and not isinstance(a, np.ndarray)):
+        return _solve_structured(a, b, hint, lower, transposed, check_finite, method)
+
+    a1 = np.atleast_2d(_as_array(a, "a"))
+    b1 = np.atleast_1d(_as_array(b, "b"))
+    dtype = result_dtype(a1.dtype, b1.dtype)
+    if check_finite:
+        _check_finite(b1)
+    if a1.ndim < 2:  # pragma: no cover (atleast_2d)
+        raise ValueError(f"Expected at least ndim=2, got {a1.ndim=}")
+    if a1.shape[-1] != a1.shape[-2]:
+        raise ValueError(f"Expected square matrix, got {a1.shape=}")
+    if dtype.kind == "c" and transposed:
+        raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
+                                  "or a^H x = b for complex matrices.")
+    b_is_1d = b1.ndim == 1
+    if b_is_1d:
+        b1 = b1[:, None]
+    a_is_scalar = a1.size == 1
+    if b1.shape[-2] != a1.shape[-1] and not a_is_scalar:
+        raise ValueError(f"incompatible shapes: a1.shape={a1.shape} and "
+                         f"b1.shape={b1.shape}")
+    batch = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+
+    if a1.size == 0 or b1.size == 0:
+        shape = batch + (a1.shape[-1] if not a_is_scalar else b1.shape[-2],
+                         b1.shape[-1])
+        x = np.empty(shape, dtype=dtype)
+        return x[..., 0] if b_is_1d else x
+    if a_is_scalar:
+        if check_finite:
+            _check_finite(a1)
+        if a1.item() == 0:
+            raise LinAlgError("A singular matrix detected.")
+        x = b1.astype(dtype, copy=False) / a1.astype(dtype, copy=False)
+        return x[..., 0] if b_is_1d else x
+
+    if batch:
+        x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite,
+                         method)
+        return x[..., 0] if b_is_1d else x
+
+    converted = a1.dtype != dtype
+    p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
+             overwrite_a=overwrite_a or converted, check_finite=check_finite,
+             method=method)
+    fac = p.factorization
+    _warn_ill_conditioned([((), fac.rcond, dtype)])
+    x = fac.solve(b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
+                  overwrite_b=overwrite_b, check_finite=False)
+    return x[:, 0] if b_is_1d else x
+
+
+def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
+    """Sparse matrices and structured operators: result dense, shaped like ``b``."""
+    if hint not in (None, "gen"):
+        raise ValueError(f"assume_a={hint!r} is not supported for sparse or structured "
+                         f"input; leave it None (the structure is detected)")
+    if _is_sparse(b):
+        b = b.toarray()
+    b1 = np.asarray(b)
+    p = plan(a, check_finite=check_finite, method=method)
+    fac = p.factorization
+    if fac.dtype.kind == "c" and transposed:
+        raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
+                                  "or a^H x = b for complex matrices.")
+    _warn_ill_conditioned([((), fac.rcond, fac.dtype)])
+    return fac.solve(b1, 1 if transposed else 0, check_finite=check_finite)
+
+
+def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, method):
+    """Batches: every slice goes through the same inspection and dispatch."""
+    a3 = np.broadcast_to(a1, batch + a1.shape[-2:])
+    b3 = np.broadcast_to(b1, batch + b1.shape[-2:])
+    x = np.empty(batch + b1.shape[-2:], dtype=dtype)
+    singular, conds = [], []
+    for idx in np.ndindex(*batch):
+        try:
+            p = plan(a3[idx].astype(dtype, copy=False), assume_a=hint, lower=lower,
+                     check_finite=check_finite, method=method)
+        except LinAlgError as exc:
+            if "singular" not in str(exc) and "positive definite" not in str(exc):
+                raise
+            singular.append(idx)
+            continue
+        fac = p.factorization
+        conds.append((idx, fac.rcond, dtype))
+        x[idx] = fac.solve(b3[idx].astype(dtype, copy=False), 1 if transposed else 0,
+                           check_finite=check_finite)
+    if singular:
+        raise LinAlgError(f"A singular matrix detected: slice(s) "
+                          f"{', '.join(map(str, singular))} are singular.")
+    _warn_ill_conditioned(conds, stacklevel=4)
+    return x
+
+
+def _fast_path(a, b, transposed, check_finite):
+    """Small single systems: straight to the small-n Cython kernel (issue 6).  Returns
+    None when the call is not of that kind."""
+    return None

@@ -1,0 +1,288 @@
+"""The inspection pass vs numpy oracles: planted structure, every dtype and layout."""
+import numpy as np
+import pytest
+
+from hybridsolve._inspect import bandwidth, inspect_dense, symmetrize
+from hybridsolve._kernels import inspect as _k
+
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+
+
+def rand(rng, shape, dtype):
+    x = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(shape)
+    return x.astype(dtype)
+
+
+def planted(kind, n, dtype, rng):
+    a = rand(rng, (n, n), dtype)
+    if kind == "general":
+        return a
+    if kind == "symmetric":
+        return (a + a.T).astype(dtype)
+    if kind == "hermitian":
+        h = a + a.conj().T
+        return h.astype(dtype)
+    if kind == "spd":
+        h = a @ a.conj().T + n * np.eye(n)
+        return ((h + h.conj().T) / 2).astype(dtype)
+    if kind == "banded":
+        kl, ku = rng.integers(0, n), rng.integers(0, n)
+        return np.triu(np.tril(a, ku), -kl)
+    if kind == "diagonal":
+        return np.diag(np.diag(a))
+    if kind == "lower":
+        return np.tril(a)
+    if kind == "upper":
+        return np.triu(a, 2)
+    if kind == "sparse":
+        a[rng.random((n, n)) < 0.7] = 0
+        return a
+    if kind == "zero":
+        return np.zeros((n, n), dtype)
+    raise AssertionError(kind)
+
+
+def layouts(a):
+    """(name, view) with the values of ``a``: C, F, strided, negative strides, read-only."""
+    n = a.shape[0]
+    big = np.zeros((2 * n, 3 * n), a.dtype)
+    big[::2, ::3] = a
+    out = [
+        ("C", np.ascontiguousarray(a)),
+        ("F", np.asfortranarray(a)),
+        ("strided", big[::2, ::3]),
+        ("negative", np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]),
+        ("neg-row", np.asfortranarray(a[::-1])[::-1]),
+        ("transposed-view", np.ascontiguousarray(a.T).T),
+    ]
+    ro = np.array(a, order="C")
+    ro.flags.writeable = False
+    out.append(("readonly", ro))
+    return out
+
+
+def oracle_bandwidths(a):
+    i, j = np.nonzero(a)
+    if i.size == 0:
+        return 0, 0
+    return max(0, int((i - j).max())), max(0, int((j - i).max()))
+
+
+def check_structure(st, a):
+    n = a.shape[0]
+    eps = np.finfo(a.dtype).eps
+    assert st.n == n and st.dtype == a.dtype and st.format == "dense"
+    assert st.finite is True
+    assert st.symmetric == bool(np.array_equal(a, a.T))
+    assert st.hermitian == bool(np.array_equal(a, a.conj().T))
+    d = np.diagonal(a)
+    assert st.diag_real_positive == bool(np.all((d.real > 0) & (d.imag == 0)))
+    assert (st.lower_bandwidth, st.upper_bandwidth) == oracle_bandwidths(a)
+    assert st.nnz == np.count_nonzero(a)
+    ref = np.linalg.norm(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64), 1)
+    assert st.norm1 == pytest.approx(ref, rel=4 * n * eps, abs=0)
+
+
+KINDS = ["general", "symmetric", "hermitian", "spd", "banded", "diagonal", "lower",
+         "upper", "sparse", "zero"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_structure_matches_numpy(dtype, kind):
+    rng = np.random.default_rng(abs(hash((kind, np.dtype(dtype).char))) % 2**32)
+    for n in (1, 2, 5, 70):
+        a = planted(kind, n, dtype, rng)
+        for name, view in layouts(a):
+            before = view.copy()
+            st, work = inspect_dense(view)
+            check_structure(st, view)
+            assert np.array_equal(work, view), name
+            assert np.array_equal(view, before), name        # input untouched
+            assert not np.shares_memory(work, view)
+            assert work.flags.writeable
+            if view.flags.f_contiguous:
+                assert work.flags.f_contiguous
+            elif view.flags.c_contiguous:
+                assert work.flags.c_contiguous
+            else:
+                assert work.flags.f_contiguous
+            work[...] = 7                                    # copy independence
+            assert np.array_equal(view, before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_symmetry_mismatch_late_across_blocks(dtype):
+    # n > the 64-tile: a single mismatch in the last tile, in either triangle
+    rng = np.random.default_rng(3)
+    n = 150
+    s = planted("symmetric", n, dtype, rng)
+    for (i, j) in [(n - 1, n - 2), (70, 3), (3, 140)]:
+        a = s.copy()
+        a[i, j] += 1
+        for name, view in layouts(a)[:3]:
+            st, _ = inspect_dense(view)
+            assert st.symmetric is False and st.hermitian is False, (name, i, j)
+        st, _ = inspect_dense(s)
+        assert st.symmetric is True
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_hermitian_vs_symmetric_complex(dtype):
+    rng = np.random.default_rng(4)
+    h = planted("hermitian", 80, dtype, rng)
+    st, _ = inspect_dense(h)
+    assert st.hermitian and not st.symmetric
+    cs = planted("symmetric", 80, dtype, rng)
+    st, _ = inspect_dense(cs)
+    assert st.symmetric and not st.hermitian
+    h2 = h.copy()
+    h2[5, 5] += 1j          # non-real diagonal: no longer Hermitian
+    st, _ = inspect_dense(h2)
+    assert not st.hermitian and not st.diag_real_positive
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite(dtype, bad):
+    rng = np.random.default_rng(5)
+    a = rand(rng, (9, 9), dtype)
+    a[4, 7] = bad
+    for name, view in layouts(a):
+        with pytest.raises(ValueError, match="must not contain infs or NaNs"):
+            inspect_dense(view)
+        st, work = inspect_dense(view, check_finite=False)
+        assert st.finite is False
+        assert np.array_equal(work, view, equal_nan=True)
+    if np.dtype(dtype).kind == "c":
+        b = a.copy()
+        b[4, 7] = complex(1.0, bad)
+        with pytest.raises(ValueError):
+            inspect_dense(b)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_overflowing_sums_are_still_finite(order):
+    big = np.finfo(np.float64).max / 2
+    a = np.full((6, 6), big, order=order)
+    st, _ = inspect_dense(a)                 # no ValueError: values are finite
+    assert st.finite is True
+    with np.errstate(over="ignore"):
+        assert st.norm1 == np.linalg.norm(a, 1) == np.inf
+    c = np.full((6, 6), 1e200 + 1e200j, order=order)   # |x|^2 overflows in the sweep
+    st, _ = inspect_dense(c)
+    assert st.finite and st.norm1 == pytest.approx(np.linalg.norm(c, 1), rel=1e-12)
+    t = np.full((6, 6), 3e-200 + 4e-200j, order=order)  # |x|^2 underflows
+    st, _ = inspect_dense(t)
+    assert st.norm1 == pytest.approx(np.linalg.norm(t, 1), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_copy_false_and_full_false(dtype, order):
+    rng = np.random.default_rng(6)
+    a = np.array(planted("banded", 40, dtype, rng), order=order)
+    keep = a.copy()
+    st, work = inspect_dense(a, copy=False)
+    assert work is a and np.array_equal(a, keep)
+    check_structure(st, a)
+    st2, work2 = inspect_dense(a, full=False)
+    assert st2.norm1 == st.norm1 and st2.finite is True
+    assert st2.symmetric is None and st2.hermitian is None and st2.nnz is None
+    assert st2.lower_bandwidth is None and st2.diag_real_positive is None
+    assert np.array_equal(work2, a)
+
+
+def test_copy_false_rejects_noncontiguous_and_readonly():
+    a = np.zeros((8, 8))
+    with pytest.raises(ValueError):
+        inspect_dense(a[::2, ::2], copy=False)
+    a.flags.writeable = False
+    with pytest.raises(ValueError):
+        inspect_dense(a, copy=False)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError):
+        inspect_dense(np.zeros((3, 4)))
+    with pytest.raises(ValueError):
+        inspect_dense(np.zeros((2, 2, 2)))
+    with pytest.raises(TypeError):
+        inspect_dense(np.zeros((3, 3), dtype=np.int64))
+    with pytest.raises(TypeError):
+        inspect_dense(np.zeros((3, 3), dtype=object))
+    with pytest.raises(TypeError):
+        inspect_dense(np.zeros((3, 3), dtype=">f8"))
+    with pytest.raises(TypeError):
+        inspect_dense([[1.0]])
+
+
+def test_empty_and_misaligned():
+    st, work = inspect_dense(np.zeros((0, 0)))
+    assert st.n == 0 and work.shape == (0, 0) and st.norm1 == 0
+    # a field of a structured array: strides not a multiple of the itemsize
+    rec = np.zeros((5, 5), dtype=[("x", "f8"), ("y", "f4")])
+    rng = np.random.default_rng(7)
+    rec["x"] = rng.standard_normal((5, 5))
+    view = rec["x"]
+    st, work = inspect_dense(view)
+    check_structure(st, view)
+    assert np.array_equal(work, view)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("hermitian", [True, False])
+def test_symmetrize(dtype, order, lower, hermitian):
+    rng = np.random.default_rng(8)
+    for n in (1, 3, 130):
+        a = rand(rng, (n, n), dtype)
+        tri = np.tril(a) if lower else np.triu(a)
+        strict = np.tril(a, -1) if lower else np.triu(a, 1)
+        other = strict.conj().T if (hermitian and a.dtype.kind == "c") else strict.T
+        expected = tri + other
+        if hermitian and a.dtype.kind == "c":
+            np.fill_diagonal(expected, np.diagonal(expected).real)
+        work = np.array(a, order=order)
+        norm1 = symmetrize(work, lower, hermitian)
+        assert np.array_equal(work, expected)
+        eps = np.finfo(dtype).eps
+        assert norm1 == pytest.approx(np.linalg.norm(expected.astype(complex), 1),
+                                      rel=4 * n * eps)
+
+
+def test_symmetrize_rejects_bad_work():
+    with pytest.raises(ValueError):
+        symmetrize(np.zeros((6, 6))[::2, ::2], True, False)
+    ro = np.zeros((3, 3))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError):
+        symmetrize(ro, True, False)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_bandwidth_helper(order):
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        a = np.array(planted("banded", 30, np.float64, rng), order=order)
+        assert bandwidth(a) == oracle_bandwidths(a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_wrappers_each_dtype(dtype):
+    rng = np.random.default_rng(10)
+    a = np.asfortranarray(planted("banded", 25, dtype, rng))
+    work = np.empty_like(a, order="F")
+    sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(a, work, False, True)
+    assert np.array_equal(work, a)
+    assert (lo, up) == oracle_bandwidths(a)
+    assert nnz == np.count_nonzero(a)
+    assert _k.is_finite(a)
+    b = a.copy()
+    b[3, 2] = np.nan
+    assert not _k.is_finite(b)
+    with pytest.raises(TypeError):
+        _k.inspect_pass(a, np.empty((25, 25), dtype=np.int8), False, True)

@@ -1,0 +1,261 @@
+"""The front door beyond SciPy's own suite: dtype rules, batches, roads, overwrite rules,
+bad input, explain() and patch_scipy().  scipy.linalg.solve is the oracle."""
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.linalg
+from numpy.linalg import LinAlgError
+from scipy.linalg import LinAlgWarning
+
+import hybridsolve
+from hybridsolve import solve
+
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+
+
+def _eps(dt):
+    return np.finfo(np.dtype(dt)).eps
+
+
+def backward_error(a, x, b):
+    a, x, b = (np.asarray(t, dtype=np.complex128) for t in (a, x, b))
+    r = np.linalg.norm(a @ x - b)
+    return r / (np.linalg.norm(a, 2) * np.linalg.norm(x) + np.linalg.norm(b))
+
+
+def _rand(n, dtype, rng):
+    a = rng.standard_normal((n, n))
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal((n, n))
+    return a.astype(dtype)
+
+
+def make(kind, n, dtype, rng):
+    a = _rand(n, dtype, rng)
+    if kind == "spd":
+        return (a @ a.conj().T + n * np.eye(n)).astype(dtype)
+    if kind == "sym-indefinite":
+        s = a + a.T
+        np.fill_diagonal(s, -np.abs(np.diagonal(s)) - 1)
+        s[0, 0] = n  # indefinite, with one positive pivot first
+        return s.astype(dtype)
+    if kind == "upper":
+        return (np.triu(a) + n * np.eye(n)).astype(dtype)
+    if kind == "lower":
+        return (np.tril(a) + n * np.eye(n)).astype(dtype)
+    if kind == "diagonal":
+        return np.diag(np.diagonal(a) + 3).astype(dtype)
+    if kind == "tridiagonal":
+        return (np.triu(np.tril(a, 1), -1) + 4 * np.eye(n)).astype(dtype)
+    if kind == "banded":
+        return (np.triu(np.tril(a, 3), -2) + 6 * np.eye(n)).astype(dtype)
+    return a
+
+
+ROADS = {
+    "general": "lu", "spd": "cholesky", "sym-indefinite": "lu", "upper": "triangular",
+    "lower": "triangular", "diagonal": "diagonal", "tridiagonal": "tridiagonal",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ROADS))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_detected_road_and_accuracy(kind, dtype, order):
+    rng = np.random.default_rng(7)
+    n = 40
+    a = np.asarray(make(kind, n, dtype, rng), order=order)
+    b = _rand(n, dtype, rng)[:, :3]
+    a0, b0 = a.copy(), b.copy()
+    f = hybridsolve.factorize(a)
+    assert f.kind == ROADS[kind]
+    x = solve(a, b)
+    ref = scipy.linalg.solve(a0, b0)
+    assert x.dtype == ref.dtype
+    tol = 50 * n * _eps(dtype)
+    assert backward_error(a0, x, b0) < tol
+    assert backward_error(a0, ref, b0) < tol
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)
+    if np.dtype(dtype).kind == "f":
+        xt = solve(a, b, transposed=True)
+        assert backward_error(a0.T, xt, b0) < tol
+
+
+def test_banded_road():
+    rng = np.random.default_rng(1)
+    n = 300
+    a = make("banded", n, np.float64, rng)
+    b = rng.standard_normal(n)
+    ex = hybridsolve.explain(a)
+    assert ex.chosen.name == "banded"
+    np.testing.assert_allclose(solve(a, b), scipy.linalg.solve(a, b), rtol=1e-10)
+
+
+def test_symmetric_indefinite_declined_by_cholesky_then_lu():
+    rng = np.random.default_rng(2)
+    a = make("sym-indefinite", 50, np.float64, rng)
+    a0 = a.copy()
+    ex = hybridsolve.explain(a)
+    assert ex.chosen.name == "lu"
+    assert any(s.name == "cholesky" for s, _ in ex.declined)
+    assert "declined" in str(ex)
+    np.testing.assert_array_equal(a, a0)
+
+
+@pytest.mark.parametrize("da", [np.bool_, np.int8, np.int64, np.float16, np.float32,
+                                np.float64, np.longdouble, np.complex64, np.complex128])
+@pytest.mark.parametrize("db", [np.int32, np.float16, np.float32, np.float64,
+                                np.complex64, np.complex128])
+def test_result_dtype_matches_scipy(da, db):
+    a = (np.eye(3) * 2 + np.triu(np.ones((3, 3)))).astype(da)
+    b = np.arange(1, 4).astype(db)
+    x = solve(a, b)
+    ref = scipy.linalg.solve(a, b)
+    assert x.dtype == ref.dtype
+    np.testing.assert_allclose(x, ref, rtol=1e-3)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError):
+        solve(np.ones((3, 4)), np.ones(3))
+    with pytest.raises(ValueError):
+        solve(np.eye(3), np.ones(4))
+    with pytest.raises(ValueError):
+        solve(np.array([[1, np.nan], [0, 1]]), np.ones(2))
+    with pytest.raises(ValueError):
+        solve(np.eye(2), np.array([np.inf, 1]))
+    with pytest.raises(ValueError):
+        solve(np.eye(2, dtype=object), np.ones(2))
+    with pytest.raises((TypeError, ValueError)):
+        solve(np.array([["a", "b"], ["c", "d"]]), np.ones(2))
+    with pytest.raises(ValueError, match="not a recognized"):
+        solve(np.eye(2), np.ones(2), assume_a="nonsense")
+    with pytest.raises(NotImplementedError):
+        solve(np.eye(2, dtype=complex), np.ones(2), transposed=True)
+    with pytest.raises(LinAlgError, match="singular"):
+        solve(np.array([[1.0, 2.0], [2.0, 4.0]]), np.ones(2))
+    # check_finite=False lets NaN through without a crash
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            solve(np.array([[1.0, np.nan], [0, 1]]), np.ones(2), check_finite=False)
+        except (LinAlgError, ValueError):
+            pass
+
+
+def test_batch_singular_slice_is_named_right():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 3, 4, 4)) + 4 * np.eye(4)
+    a[1, 2] = 0.0
+    a[1, 2, 0, 0] = 1.0
+    with pytest.raises(LinAlgError, match=r"\(1, 2\)"):
+        solve(a, np.ones(4))
+
+
+def test_batch_broadcast_and_one_warning():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((3, 1, 5, 5)) + 5 * np.eye(5)
+    b = rng.standard_normal((4, 5, 2))
+    x = solve(a, b)
+    ref = np.linalg.solve(a, b)
+    np.testing.assert_allclose(x, ref, rtol=1e-10, atol=1e-12)
+    bad = a.copy()
+    bad[0, 0] = np.diag(np.logspace(0, 30, 5))
+    bad[2, 0] = np.diag(np.logspace(0, 30, 5))
+    with pytest.warns(LinAlgWarning) as rec:
+        solve(bad, b)
+    assert len(rec) == 1
+    assert "(0, 0)" in str(rec[0].message) and "(2, 0)" in str(rec[0].message)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_overwrite_symmetric_indefinite_fortran_no_crash(order):
+    # scipy 1.17.1 segfaults on overwrite_a=True with an F-ordered symmetric indefinite A
+    rng = np.random.default_rng(5)
+    a = np.asarray(make("sym-indefinite", 60, np.float64, rng), order=order)
+    a0 = a.copy()
+    b = rng.standard_normal(60)
+    x = solve(a, b, overwrite_a=True)
+    assert backward_error(a0, x, b) < 1e-13
+    x = solve(a0.copy(order=order), b, overwrite_a=True, assume_a="sym")
+    assert backward_error(a0, x, b) < 1e-13
+
+
+def test_readonly_and_strided():
+    rng = np.random.default_rng(6)
+    big = rng.standard_normal((80, 80)) + 10 * np.eye(80)
+    a = big[::2, ::2]
+    a.flags.writeable = False
+    b = rng.standard_normal(80)[::2]
+    np.testing.assert_allclose(solve(a, b), scipy.linalg.solve(a, b), rtol=1e-10)
+    neg = big[::-1, ::-1]
+    np.testing.assert_allclose(solve(neg, big[0]), scipy.linalg.solve(neg, big[0]),
+                               rtol=1e-10)
+
+
+def test_factorization_reuse_many_rhs():
+    rng = np.random.default_rng(8)
+    for kind in ("general", "spd", "upper", "diagonal", "tridiagonal"):
+        a = make(kind, 30, np.float64, rng)
+        f = hybridsolve.factorize(a)
+        for k in (1, 5):
+            b = rng.standard_normal((30, k))
+            for trans, op in ((0, a), (1, a.T), (2, a.conj().T)):
+                x = f.solve(b, trans=trans)
+                assert backward_error(op, x, b) < 1e-13, (kind, trans)
+        x1 = f.solve(b[:, 0])
+        assert x1.shape == (30,)
+        assert f.shape == (30, 30) and f.dtype == np.float64
+        assert 0 < f.rcond <= 1
+
+
+def test_explain_report():
+    rng = np.random.default_rng(9)
+    a = make("spd", 60, np.float64, rng)
+    ex = hybridsolve.explain(a)
+    text = str(ex)
+    assert ex.chosen.name == "cholesky"
+    assert "symmetric" in text and "chosen: cholesky" in text
+    assert "lu" in text                      # every candidate with its price
+    assert "kappa" in text
+    rc = ex.rcond
+    ref = 1 / np.linalg.cond(a, 1)
+    assert ref / 10 <= rc <= ref * 10
+
+
+def test_patch_scipy():
+    orig = scipy.linalg.solve
+    with hybridsolve.patched_scipy():
+        assert scipy.linalg.solve is hybridsolve.solve
+    assert scipy.linalg.solve is orig
+    hybridsolve.patch_scipy()
+    try:
+        assert scipy.linalg.solve is hybridsolve.solve
+    finally:
+        hybridsolve.unpatch_scipy()
+    assert scipy.linalg.solve is orig
+
+
+def test_threads_give_serial_results():
+    rng = np.random.default_rng(10)
+    mats = [make(k, 120, np.float64, rng) for k in ("general", "spd", "tridiagonal", "upper")]
+    rhs = rng.standard_normal((120, 4))
+    serial = [solve(m, rhs) for m in mats]
+    out = [[None] * len(mats) for _ in range(4)]
+
+    def work(t):
+        for _ in range(5):
+            for i, m in enumerate(mats):
+                out[t][i] = solve(m, rhs)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for t in range(4):
+        for i in range(len(mats)):
+            np.testing.assert_array_equal(out[t][i], serial[i])
