@@ -526,3 +526,75 @@ def test_inspect_int64_indices(dtype):
     i64 = K.inspect(a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data)
     assert i32 == i64
     assert i64["nnz"] == np.count_nonzero(a.toarray())
+
+
+# ------------------------------------------------------------------ through the front door
+
+def _front_door():
+    hs = pytest.importorskip("hybridsolve")
+    if not hasattr(hs, "solve"):
+        pytest.skip("front door not merged")
+    return hs
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+def test_front_door_sparse_formats(fmt, dtype):
+    hs = _front_door()
+    rng = np.random.default_rng(12)
+    a = general(40, dtype, rng).asformat(fmt)
+    snap = snapshot(a)
+    for b in (rhs(40, dtype, rng), rhs(40, dtype, rng, 2)):
+        x = hs.solve(a, b)
+        assert isinstance(x, np.ndarray) and x.shape == b.shape
+        assert backward_error(a, x, b) < 200 * eps(dtype)
+    bs = sp.csr_array(rhs(40, dtype, rng, 3))
+    x = hs.solve(a, bs)
+    assert isinstance(x, np.ndarray) and x.shape == (40, 3)
+    assert backward_error(a, x, bs.toarray()) < 200 * eps(dtype)
+    assert_unchanged(a, snap)
+
+
+def test_front_door_sparse_picks_roads_and_reuses_factors():
+    hs = _front_door()
+    rng = np.random.default_rng(13)
+    cases = {"sparse_cholesky": spd(80, np.float64, rng),
+             "sparse": general(80, np.float64, rng),
+             "sparse_triangular": sp.tril(general(80, np.float64, rng, 0.2)).tocsr()}
+    for name, a in cases.items():
+        f = hs.factorize(a)
+        for _ in range(2):
+            b = rhs(80, np.float64, rng, 2)
+            assert backward_error(a, f.solve(b), b) < 100 * eps(np.float64)
+        from hybridsolve._solve import plan
+        assert plan(a).chosen.name == name
+
+
+def test_front_door_sparse_errors():
+    hs = _front_door()
+    with pytest.raises(LinAlgError, match="singular"):
+        hs.solve(_singular_cases()["structural"], np.ones(3))
+    with pytest.raises(LinAlgError, match="singular"):
+        hs.solve(_singular_cases()["numerical"], np.ones(4))
+    with pytest.raises(ValueError):
+        hs.solve(sp.random_array((3, 4), density=0.5, rng=0), np.ones(3))
+    with pytest.raises(ValueError):
+        hs.solve(sp.csr_array(np.eye(3)), np.ones(4))
+    a = sp.csr_array(np.eye(3))
+    a.data[0] = np.nan
+    with pytest.raises(ValueError):
+        hs.solve(a, np.ones(3))
+
+
+def test_front_door_sparse_stored_dense():
+    hs = _front_door()
+    from hybridsolve._solve import plan
+    rng = np.random.default_rng(14)
+    n = 400
+    # sparse but not banded (random pattern + diagonal): the dense-stored sparse road
+    a = general(n, np.float64, rng, density=0.005).toarray()
+    p = plan(a)
+    assert p.chosen.name == "sparse_dense"
+    b = rhs(n, np.float64, rng)
+    x = hs.solve(a, b)
+    assert backward_error(a, x, b) < 100 * eps(np.float64)
