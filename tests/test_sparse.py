@@ -448,6 +448,8 @@ def test_stored_dense_pricing():
     assert isinstance(r.cost(Structure(n, np.float64, "dense")), tuple)
     assert isinstance(r.cost(Structure(n, np.float64, "dense", nnz=n * n // 2)), tuple)
     assert isinstance(r.cost(Structure(50, np.float64, "dense", nnz=150)), tuple)
+    assert isinstance(r.cost(Structure(n, np.float64, "dense", nnz=5 * n,
+                                       assume_a="pos")), tuple)
     c = r.cost(Structure(n, np.float64, "dense", nnz=5 * n, lower_bandwidth=n - 1,
                          upper_bandwidth=n - 1))
     assert isinstance(c, float) and c < (2 / 3) * n**3 / 10

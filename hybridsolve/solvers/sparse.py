@@ -582,6 +582,8 @@ class SparseStoredDenseSolver(Solver):
     def cost(self, s):
         if s.format != "dense":
             return None, "not a dense ndarray"
+        if s.assume_a not in (None, "gen"):
+            return None, f"assume_a={s.assume_a!r} given: the hinted road is kept"
         if s.nnz is None:
             return None, "nonzero count unknown"
         n = s.n
