@@ -600,3 +600,23 @@ def test_front_door_sparse_stored_dense():
     b = rhs(n, np.float64, rng)
     x = hs.solve(a, b)
     assert backward_error(a, x, b) < 100 * eps(np.float64)
+
+
+def test_lu_ordering_follows_pattern_symmetry():
+    rng = np.random.default_rng(15)
+    g = general(60, np.float64, rng)
+    pat = (g + g.T).tocsr()                       # symmetric pattern ...
+    vals = sp.csr_array((pat.data * rng.uniform(0.5, 1.5, pat.nnz), pat.indices,
+                         pat.indptr), shape=pat.shape)   # ... unsymmetric values
+    vals = (vals + 10 * sp.eye_array(60)).tocsr()
+    s, w = prepare_sparse(vals)
+    assert s.extra["pattern_symmetric"] and not s.symmetric
+    f = S.SparseLUSolver().factorize(w, s)
+    assert "symmetric pattern" in f.kind
+    b = rhs(60, np.float64, rng)
+    assert backward_error(vals, f.solve(b), b) < 100 * eps(np.float64)
+    s, w = prepare_sparse(g)
+    assert not s.extra["pattern_symmetric"]
+    f = S.SparseLUSolver().factorize(w, s)
+    assert "symmetric pattern" not in f.kind
+    assert backward_error(g, f.solve(b), b) < 100 * eps(np.float64)
