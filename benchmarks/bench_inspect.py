@@ -20,7 +20,7 @@ import scipy.linalg as sl
 
 from benchmarks._timing import interleaved, table
 from hybridsolve._inspect import inspect_dense
-from hybridsolve.solvers.banded import BandedSolver, TridiagonalSolver
+from hybridsolve.roads.banded import BandedSolver, TridiagonalSolver
 
 
 def _overhead_rows(sizes, repeat):
@@ -44,8 +44,8 @@ def _overhead_rows(sizes, repeat):
                 lu = t["lu_factor"]
             over = t["inspect"] - t["copy"]
             rows.append([n, label, f"{t['inspect'] * 1e3:.2f}", f"{t['copy'] * 1e3:.2f}",
-                         f"{lu * 1e3:.1f}", f"{100 * over / lu:+.2f}%",
-                         f"{t['inspect'] / t['copy']:.2f}"])
+                         f"{lu * 1e3:.1f}", f"{2 * n**3 / 3 / lu / 1e9:.1f}",
+                         f"{100 * over / lu:+.2f}%", f"{t['inspect'] / t['copy']:.2f}"])
     return rows
 
 
@@ -91,8 +91,9 @@ def main(quick=False):
     repeat = 3 if quick else 7
     rows1 = _overhead_rows(sizes, repeat)
     print("Inspection overhead, float64 (ms, interleaved medians)")
-    print(table(rows1, ["n", "A", "inspect", "copy", "lu_factor", "(insp-copy)/LU",
-                        "insp/copy"]))
+    print(table(rows1, ["n", "A", "inspect", "copy", "lu_factor", "LU GFLOP/s",
+                        "(insp-copy)/LU", "insp/copy"]))
+    print("(a low LU GFLOP/s means a loaded machine: the % column is then flattered)")
     rows2 = _band_rows(2000, 5 if quick else 15)
     print()
     print("Tridiagonal / banded roads from a dense A, n=2000, float64, one rhs (ms)")

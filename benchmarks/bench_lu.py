@@ -31,7 +31,7 @@ def _ours(a, b):
     if hasattr(hybridsolve, "factorize"):
         return (lambda: hybridsolve.factorize(a).solve(b)), True
     from hybridsolve._protocol import Structure
-    from hybridsolve.solvers.lu import LUSolver
+    from hybridsolve.roads.lu import LUSolver
 
     solver = LUSolver()
     st = Structure(a.shape[0], a.dtype, norm1=float(np.abs(a).sum(axis=0).max()))

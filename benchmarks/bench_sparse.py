@@ -21,7 +21,7 @@ from scipy.sparse.linalg import spsolve
 
 from benchmarks._timing import interleaved, table
 from hybridsolve._sparse import prepare_sparse
-from hybridsolve.solvers import sparse as roads
+from hybridsolve.roads import sparse as roads
 
 
 def poisson2d(m):

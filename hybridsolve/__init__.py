@@ -6,14 +6,16 @@ Public API: `solve` (scipy.linalg.solve's signature), `factorize` (keep the fact
 `explain` (why a road was taken), `solvers` / `register` (plugins), `patch_scipy`.
 """
 from hybridsolve._explain import Explanation, explain
+from hybridsolve._lowrank import DiagonalPlusLowRank
 from hybridsolve._patch import patch_scipy, patched_scipy, unpatch_scipy
 from hybridsolve._protocol import Factorization, NotApplicable, Solver, Structure
 from hybridsolve._registry import register, solvers, unregister
+from hybridsolve._ridge import ridge
 from hybridsolve._solve import factorize, solve
 
 __version__ = "0.1.0"
 __all__ = [
     "solve", "factorize", "explain", "Explanation", "solvers", "register", "unregister",
-    "patch_scipy", "unpatch_scipy", "patched_scipy",
+    "patch_scipy", "unpatch_scipy", "patched_scipy", "DiagonalPlusLowRank", "ridge",
     "Solver", "Factorization", "Structure", "NotApplicable",
 ]

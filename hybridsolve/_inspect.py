@@ -7,6 +7,8 @@ ness, a real positive diagonal, the lower and upper bandwidths, the nonzero coun
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hybridsolve._kernels import inspect as _k
@@ -62,10 +64,11 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
     _check(a)
     n = a.shape[0]
     isz = a.itemsize
+    flags = a.flags
     if copy:
-        if a.flags.f_contiguous:
+        if flags.f_contiguous:
             order, transposed = "F", False
-        elif a.flags.c_contiguous:
+        elif flags.c_contiguous:
             order, transposed = "C", True
         else:
             order, transposed = "F", False
@@ -78,12 +81,12 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
             work = np.empty((n, n), dtype=a.dtype, order=order)
             src, dst = a, work
     else:
-        if not (a.flags.c_contiguous or a.flags.f_contiguous):
+        if not (flags.c_contiguous or flags.f_contiguous):
             raise ValueError("copy=False needs a C- or F-contiguous array")
-        if not a.flags.writeable:
+        if not flags.writeable:
             raise ValueError("copy=False needs a writeable array")
         work = a
-        transposed = not a.flags.f_contiguous
+        transposed = not flags.f_contiguous
         src, dst = a, None
 
     if n == 0:
@@ -95,7 +98,7 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
 
     sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(src, dst, transposed, full)
     finite = True
-    if not np.isfinite(norm1):
+    if not math.isfinite(norm1):
         finite = _k.is_finite(work)
         if finite:
             # the moduli merely overflowed their sum (complex sqrt(re^2+im^2) may
@@ -108,14 +111,14 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
     if check_finite and not finite:
         raise ValueError(_FINITE_MSG)
 
-    st = Structure(n, a.dtype, "dense", finite=finite, norm1=float(norm1))
     if full:
-        st.symmetric = sym
-        st.hermitian = her
-        st.diag_real_positive = dpos
-        # the sweep saw M = A^T when transposed: bandwidths swap
-        st.lower_bandwidth, st.upper_bandwidth = (up, lo) if transposed else (lo, up)
-        st.nnz = int(nnz)
+        if transposed:          # the sweep saw M = A^T: bandwidths swap
+            lo, up = up, lo
+        st = Structure(n, a.dtype, "dense", finite=finite, symmetric=sym, hermitian=her,
+                       diag_real_positive=dpos, lower_bandwidth=lo, upper_bandwidth=up,
+                       nnz=nnz, norm1=norm1)
+    else:
+        st = Structure(n, a.dtype, "dense", finite=finite, norm1=norm1)
     return st, work
 
 

@@ -400,9 +400,30 @@ def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
 
 
 def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, method):
-    """Batches: every slice goes through the same inspection and dispatch."""
+    """Batches.  With no hint: one call into the Cython batch kernel (a nogil loop over
+    the slices, each inspected: SPD -> Cholesky, else LU; parallel where OpenMP is).
+    With a hint or a forced method: every slice through the same dispatch as a 2-D solve."""
     a3 = np.broadcast_to(a1, batch + a1.shape[-2:])
     b3 = np.broadcast_to(b1, batch + b1.shape[-2:])
+    if hint is None and method is None:
+        from hybridsolve._kernels.small import solve_batched
+        n, k = b3.shape[-2:]
+        x, info, rcond = solve_batched(
+            a3.reshape((-1, n, n)).astype(dtype, copy=False),
+            b3.reshape((-1, n, k)).astype(dtype, copy=False), transposed, check_finite)
+        if (info < 0).any():
+            raise ValueError("array must not contain infs or NaNs")
+        bad = np.flatnonzero(info)
+        if bad.size:
+            idx = [np.unravel_index(i, batch) for i in bad]
+            raise LinAlgError(f"A singular matrix detected: slice(s) "
+                              f"{', '.join(str(tuple(map(int, t))) for t in idx)} "
+                              f"are singular.")
+        eps = np.finfo(dtype).eps
+        ill = np.flatnonzero(rcond < eps)
+        _warn_ill_conditioned([(tuple(map(int, np.unravel_index(i, batch))), rcond[i],
+                                dtype) for i in ill], stacklevel=4)
+        return x.reshape(batch + (n, k))
     x = np.empty(batch + b1.shape[-2:], dtype=dtype)
     singular, conds = [], []
     for idx in np.ndindex(*batch):
@@ -410,7 +431,7 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
             p = plan(a3[idx].astype(dtype, copy=False), assume_a=hint, lower=lower,
                      check_finite=check_finite, method=method)
         except LinAlgError as exc:
-            if "singular" not in str(exc) and "positive definite" not in str(exc):
+            if "singular" not in str(exc):
                 raise
             singular.append(idx)
             continue
@@ -425,7 +446,38 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
     return x
 
 
+_NDARRAY = np.ndarray
+_F64 = np.dtype(np.float64)
+_C128 = np.dtype(np.complex128)
+_EPS64 = float(np.finfo(np.float64).eps)
+
+
 def _fast_path(a, b, transposed, check_finite):
-    """Small single systems: straight to the small-n Cython kernel (issue 6).  Returns
-    None when the call is not of that kind."""
-    return None
+    """Small single systems: straight to the small-n Cython kernel, which copies A to a
+    scratch buffer, inspects it (SPD -> Cholesky, triangular -> substitution, else LU)
+    and estimates rcond, all without the GIL.  Returns None when the call is not of
+    that kind (then the general path runs, with the same rules)."""
+    if type(a) is not _NDARRAY or type(b) is not _NDARRAY:
+        return None
+    dt = a.dtype
+    if (dt is not _F64 and dt is not _C128) or b.dtype is not dt:
+        return None
+    if a.ndim != 2 or not 1 <= b.ndim <= 2:
+        return None
+    n = a.shape[0]
+    if n > _SMALL_N or n < 2 or a.shape[1] != n or b.shape[0] != n:
+        return None
+    if transposed and dt is _C128:
+        return None          # the general path raises NotImplementedError, as scipy
+    x, info, rcond = _small_solve(a, b, transposed, check_finite)
+    if info:
+        if info < 0:
+            raise ValueError("array must not contain infs or NaNs")
+        raise LinAlgError("A singular matrix detected.")
+    if rcond < _EPS64:
+        _warn_ill_conditioned([((), rcond, dt)])
+    return x
+
+
+from hybridsolve._kernels.small import SMALL_N as _SMALL_N  # noqa: E402
+from hybridsolve._kernels.small import small_solve as _small_solve  # noqa: E402

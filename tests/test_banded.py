@@ -7,8 +7,8 @@ from numpy.linalg import LinAlgError
 from hybridsolve._inspect import inspect_dense
 from hybridsolve._kernels import banded as _k
 from hybridsolve._protocol import Structure
-from hybridsolve.solvers.banded import BandedSolver, TridiagonalSolver
-from hybridsolve.solvers.diagonal import DiagonalSolver
+from hybridsolve.roads.banded import BandedSolver, TridiagonalSolver
+from hybridsolve.roads.diagonal import DiagonalSolver
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
@@ -231,3 +231,28 @@ def test_small_and_complex_rhs():
     st, work = inspect_dense(np.zeros((0, 0)))
     f = DiagonalSolver().factorize(work, st)
     assert f.solve(np.zeros(0)).shape == (0,)
+
+
+def test_kernel_wrappers_reject_bad_shapes():
+    n = 6
+    d = np.ones(n)
+    short = np.ones(2)
+    ipiv = np.zeros(n, dtype=np.intc)
+    with pytest.raises(ValueError):
+        _k.gttrf(short, d, np.ones(n - 1), np.zeros(n - 2), ipiv)
+    with pytest.raises(ValueError):
+        _k.gttrs(np.ones(n - 1), d, np.ones(n - 1), np.zeros(n - 2), ipiv[:2],
+                 np.ones((n, 1), order="F"))
+    with pytest.raises(ValueError):
+        _k.gttrs(np.ones(n - 1), d, np.ones(n - 1), np.zeros(n - 2), ipiv,
+                 np.ones((n + 1, 1), order="F"))
+    ab = np.zeros((2 * 1 + 1 + 1, n), order="F")
+    with pytest.raises(ValueError):
+        _k.gbtrf(ab, 2, 1, ipiv)          # wrong ldab for kl=2
+    with pytest.raises(ValueError):
+        _k.gbtrs(ab, 1, 1, ipiv[:3], np.ones((n, 1), order="F"))
+    with pytest.raises(ValueError):
+        _k.gbcon(ab, 1, 1, ipiv[:3], 1.0)
+    with pytest.raises(ValueError):
+        _k.gttrs(np.ones(n - 1), d, np.ones(n - 1), np.zeros(n - 2), ipiv,
+                 np.ones((n, 1), order="F"), trans=3)

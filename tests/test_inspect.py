@@ -286,3 +286,23 @@ def test_kernel_wrappers_each_dtype(dtype):
     assert not _k.is_finite(b)
     with pytest.raises(TypeError):
         _k.inspect_pass(a, np.empty((25, 25), dtype=np.int8), False, True)
+
+
+def test_broadcast_zero_strides():
+    row = np.arange(1.0, 6.0)
+    a = np.broadcast_to(row, (5, 5))          # strides (0, 8), read-only
+    st, work = inspect_dense(a)
+    check_structure(st, a)
+    assert np.array_equal(work, a) and work.flags.writeable
+
+
+def test_kernel_wrappers_reject_bad_work():
+    a = np.zeros((5, 5))
+    with pytest.raises(ValueError):
+        _k.inspect_pass(a, np.zeros((4, 4)), True, True)        # wrong shape
+    with pytest.raises(ValueError):
+        _k.inspect_pass(a, np.zeros((5, 5), order="F"), True, True)  # wrong layout
+    with pytest.raises(ValueError):
+        _k.inspect_pass(np.zeros((8, 8))[::2, ::2], None, False, True)  # scan needs contiguity
+    with pytest.raises(ValueError):
+        _k.symmetrize_pass(np.zeros((5, 5)), True, False)      # C-ordered: pass .T

@@ -9,11 +9,11 @@ from numpy.linalg import LinAlgError
 
 from hybridsolve._kernels import lu as K
 from hybridsolve._protocol import NotApplicable, Structure
-from hybridsolve.solvers.lu import LUFactorization, LUSolver
+from hybridsolve.roads.lu import LUFactorization, LUSolver
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 # Crosses the unblocked (32), leaf (16) and recursion thresholds of the kernel.
-SIZES = [1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129, 257, 300]
+SIZES = [1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129, 300]
 
 
 def eps(dt):
@@ -49,6 +49,25 @@ def rng():
     return np.random.default_rng(1234)
 
 
+# Kernel paths: the shipped thresholds (tiny: own unblocked; mid: recursion; n >= 128:
+# LAPACK handover), the recursion forced at every size, and the recursion with BLAS trsm
+# everywhere and small leaves.
+PATHS = {
+    "default": {},
+    "recursion": dict(lapack_n=1 << 30),
+    "recursion-blas-trsm": dict(lapack_n=1 << 30, blas_trsm_n=0, small_trsm_mn=1 << 30,
+                                leaf_nb=4, unblocked_n=0),
+}
+
+
+@pytest.fixture(params=list(PATHS))
+def path(request):
+    old = K._tuning()
+    K._tuning(**PATHS[request.param])
+    yield request.param
+    K._tuning(**old)
+
+
 def solver_factor(a, norm1=True):
     """Factor a copy of ``a`` through LUSolver (keeps ``a``'s memory order)."""
     n = a.shape[0]
@@ -60,7 +79,7 @@ def solver_factor(a, norm1=True):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("n", SIZES)
-def test_getrf_matches_lapack(dt, n, rng):
+def test_getrf_matches_lapack(dt, n, rng, path):
     """Same pivots as LAPACK on random matrices (no ties), same factors up to rounding."""
     a = rand(rng, (n, n), dt)
     lu_ref, piv_ref, info_ref = sl.get_lapack_funcs("getrf", (a,))(a)
@@ -75,7 +94,7 @@ def test_getrf_matches_lapack(dt, n, rng):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("shape", [(40, 25), (25, 40), (300, 70), (70, 300), (5, 1), (1, 5)])
-def test_getrf_rectangular(dt, shape, rng):
+def test_getrf_rectangular(dt, shape, rng, path):
     m, n = shape
     a = rand(rng, shape, dt)
     lu_ref, piv_ref, info_ref = sl.get_lapack_funcs("getrf", (a,))(a)
@@ -103,7 +122,7 @@ def zero_pivot_cases():
 
 @pytest.mark.parametrize("name", list(zero_pivot_cases()))
 @pytest.mark.parametrize("dt", DTYPES)
-def test_getrf_info_matches_lapack(name, dt):
+def test_getrf_info_matches_lapack(name, dt, path):
     a = zero_pivot_cases()[name].astype(dt)
     _, piv_ref, info_ref = sl.get_lapack_funcs("getrf", (a,))(a)
     f = np.asfortranarray(a.copy())
@@ -166,7 +185,7 @@ def test_gecon_matches_lapack(dt, norm, rng):
 # ----------------------------------------------------------------- the solver
 
 @pytest.mark.parametrize("dt", DTYPES)
-@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("n", [1, 2, 16, 17, 33, 65, 127, 129, 300])
 @pytest.mark.parametrize("order", ["F", "C"])
 def test_solver_random(dt, n, order, rng):
     a = np.array(rand(rng, (n, n), dt), order=order)
@@ -206,11 +225,19 @@ def hilbert_like(n, dt):
     return sl.hilbert(n).astype(dt)
 
 
-def prescribed_singular_values(rng, n, cond, dt):
-    q1, _ = np.linalg.qr(rand(rng, (n, n), dt))
-    q2, _ = np.linalg.qr(rand(rng, (n, n), dt))
-    s = np.logspace(0, -np.log10(cond), n)
-    return ((q1 * s) @ q2).astype(dt)
+_SVD_CACHE = {}
+
+
+def prescribed_singular_values(n, cond, dt):
+    """Q1 diag(logspace(0, -log10(cond))) Q2, built once per (n, cond, dtype)."""
+    key = (n, cond, np.dtype(dt).char)
+    if key not in _SVD_CACHE:
+        r = np.random.default_rng(n)
+        q1, _ = np.linalg.qr(rand(r, (n, n), dt))
+        q2, _ = np.linalg.qr(rand(r, (n, n), dt))
+        s = np.logspace(0, -np.log10(cond), n)
+        _SVD_CACHE[key] = ((q1 * s) @ q2).astype(dt)
+    return _SVD_CACHE[key].copy()
 
 
 def wilkinson_growth(n, dt):
@@ -222,14 +249,14 @@ def wilkinson_growth(n, dt):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("kind", ["hilbert", "svd", "wilkinson"])
-@pytest.mark.parametrize("n", [12, 40, 90])
+@pytest.mark.parametrize("n", [12, 40, 140])
 @pytest.mark.parametrize("order", ["F", "C"])
-def test_solver_hard_matrices(dt, kind, n, order, rng):
+def test_solver_hard_matrices(dt, kind, n, order, rng, path):
     single = np.dtype(dt).char in "fF"
     if kind == "hilbert":
         a = hilbert_like(n, dt)
     elif kind == "svd":
-        a = prescribed_singular_values(rng, n, 1e5 if single else 1e12, dt)
+        a = prescribed_singular_values(n, 1e5 if single else 1e12, dt)
     else:
         if single and n > 40:
             pytest.skip("2^(n-1) growth overflows float32 range of meaning")
@@ -354,8 +381,10 @@ def test_exactly_singular_raises(dt, order):
 def test_cost():
     s = LUSolver()
     assert s.name == "lu"
-    assert s.cost(Structure(30, np.float64)) == pytest.approx(2 / 3 * 30**3)
-    assert s.cost(Structure(30, np.complex64)) == pytest.approx(4 * 2 / 3 * 30**3)
+    flops = 2 / 3 * 30**3 + 2 * 30**2          # factor + one solve
+    assert s.cost(Structure(30, np.float64)) == pytest.approx(flops)
+    assert s.cost(Structure(30, np.complex64)) == pytest.approx(4 * flops)
+    assert s.cost(Structure(30, np.float64, assume_a="pos"))[0] is None
     assert s.cost(Structure(30, np.float64, format="sparse")) is None
 
 
@@ -420,3 +449,17 @@ def test_tuning_thresholds_do_not_change_results(rng):
     for f, ipiv in results[1:]:
         np.testing.assert_array_equal(ipiv, results[0][1])
         np.testing.assert_allclose(f, results[0][0], rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_rcond_lazy_equals_eager(order, rng):
+    a = np.array(rng.standard_normal((40, 40)), order=order)
+    lazy = solver_factor(a)
+    assert lazy._rcond is None                           # not computed yet
+    s = LUSolver()
+    s.eager_rcond = True
+    eager = s.factorize(a.copy(order="K"), Structure(40, a.dtype))
+    assert eager._rcond is not None
+    assert lazy.rcond == eager.rcond
+    ref = 1.0 / (np.linalg.norm(a, 1) * np.linalg.norm(np.linalg.inv(a), 1))
+    assert ref / 10 <= lazy.rcond <= 10 * ref            # an estimate of the true value

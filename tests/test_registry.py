@@ -38,7 +38,7 @@ def fake_eps(monkeypatch):
     _registry.reload()
 
 
-def _system(n=30, seed=0):
+def _system(n=100, seed=0):  # above the small-n fast path, so the registry is used
     rng = np.random.default_rng(seed)
     return rng.standard_normal((n, n)), rng.standard_normal(n)
 
@@ -139,7 +139,7 @@ def test_tie_break_is_registration_order():
     hybridsolve.register(Same2)
     try:
         a, _ = _system()
-        cands, _ = _registry.price(hybridsolve.Structure(30, a.dtype, "dense"))
+        cands, _ = _registry.price(hybridsolve.Structure(100, a.dtype, "dense"))
         names = [s.name for _, s in cands]
         assert names.index("fake-same-a") < names.index("fake-same-b")
     finally:

@@ -35,12 +35,13 @@ def _rand(n, dtype, rng):
 def make(kind, n, dtype, rng):
     a = _rand(n, dtype, rng)
     if kind == "spd":
-        return (a @ a.conj().T + n * np.eye(n)).astype(dtype)
+        h = a @ a.conj().T + n * np.eye(n)
+        return ((h + h.conj().T) / 2).astype(dtype)   # exactly Hermitian
     if kind == "sym-indefinite":
-        s = a + a.T
-        np.fill_diagonal(s, -np.abs(np.diagonal(s)) - 1)
-        s[0, 0] = n  # indefinite, with one positive pivot first
-        return s.astype(dtype)
+        # real positive diagonal (so Cholesky is tried) but indefinite: it must decline
+        s = (a + a.T).astype(dtype)
+        np.fill_diagonal(s, 0.5)
+        return s
     if kind == "upper":
         return (np.triu(a) + n * np.eye(n)).astype(dtype)
     if kind == "lower":
@@ -259,3 +260,39 @@ def test_threads_give_serial_results():
     for t in range(4):
         for i in range(len(mats)):
             np.testing.assert_array_equal(out[t][i], serial[i])
+
+
+def test_structured_operator_through_front_door():
+    rng = np.random.default_rng(11)
+    n, k = 400, 5
+    d = rng.random(n) + 1.0
+    U = rng.standard_normal((n, k))
+    op = hybridsolve.DiagonalPlusLowRank(d, U)
+    b = rng.standard_normal((n, 2))
+    assert hybridsolve.factorize(op).kind == "woodbury"
+    x = solve(op, b)
+    dense = op.toarray()
+    assert backward_error(dense, x, b) < 100 * n * _eps(np.float64)
+    np.testing.assert_allclose(x, scipy.linalg.solve(dense, b), rtol=1e-8)
+    with pytest.raises(ValueError):
+        solve(op, b, assume_a="pos")
+
+
+def test_sparse_through_front_door():
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+    m = 30
+    lap = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(m, m))
+    A = (sp.kron(sp.identity(m), lap) + sp.kron(lap, sp.identity(m))).tocsr()
+    b = np.random.default_rng(12).standard_normal(m * m)
+    before = (A.data.copy(), A.indices.copy(), A.indptr.copy())
+    x = solve(A, b)
+    assert isinstance(x, np.ndarray) and x.shape == b.shape
+    np.testing.assert_allclose(x, spla.spsolve(A.tocsc(), b), rtol=1e-9)
+    for arr, ref in zip((A.data, A.indices, A.indptr), before):
+        np.testing.assert_array_equal(arr, ref)
+    f = hybridsolve.factorize(A.tocoo())
+    np.testing.assert_allclose(f.solve(b), x, rtol=1e-9)
+    singular = sp.csr_matrix((m, m))
+    with pytest.raises(LinAlgError):
+        solve(singular, np.ones(m))

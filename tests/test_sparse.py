@@ -13,7 +13,7 @@ from hybridsolve._protocol import Solver, Structure
 from hybridsolve._sparse import (compressed_from_dense, dense_rhs, inspect_compressed,
                                  prepare_sparse)
 from hybridsolve._kernels import sparse_inspect as K
-from hybridsolve.solvers import sparse as S
+from hybridsolve.roads import sparse as S
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 FORMATS = ["csr", "csc", "coo", "bsr", "dia", "lil", "dok"]
@@ -496,7 +496,7 @@ def test_entry_points_declared():
         "entry-points"]["hybridsolve.solvers"]
     names = set()
     for key, target in eps_.items():
-        if not target.startswith("hybridsolve.solvers.sparse:"):
+        if not target.startswith("hybridsolve.roads.sparse:"):
             continue
         mod, attr = target.split(":")
         obj = getattr(importlib.import_module(mod), attr)

@@ -7,7 +7,7 @@ from numpy.linalg import LinAlgError
 
 from hybridsolve._kernels import triangular as K
 from hybridsolve._protocol import Structure
-from hybridsolve.solvers.triangular import TriangularFactorization, TriangularSolver
+from hybridsolve.roads.triangular import TriangularFactorization, TriangularSolver
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
@@ -49,10 +49,10 @@ def fcopy(a):
 @pytest.mark.parametrize("lower", [False, True])
 @pytest.mark.parametrize("trans", [0, 1, 2])
 @pytest.mark.parametrize("unit", [False, True])
-@pytest.mark.parametrize("n,k", [(1, 1), (7, 2), (40, 1), (95, 1), (97, 1), (60, 30),
-                                 (150, 3)])
+@pytest.mark.parametrize("n,k", [(1, 1), (7, 2), (16, 16), (17, 16), (40, 1), (128, 1),
+                                 (129, 1), (60, 30), (150, 3)])
 def test_trtrs_vs_scipy(dt, lower, trans, unit, n, k):
-    """Sizes cross the loop/trsm threshold (n 96, n*n*nrhs 16384)."""
+    """Sizes cross the loop/trsm thresholds (nrhs 1: n 128; n*n*nrhs 4096)."""
     rng = np.random.default_rng(n * 7 + k)
     a = tri(n, dt, lower, rng)
     b = rand((n, k), dt, rng)
@@ -197,3 +197,11 @@ def test_factorize_rejects_non_triangular_structure():
     with pytest.raises(ValueError):
         TriangularSolver().factorize(a, Structure(3, np.float64, lower_bandwidth=1,
                                                   upper_bandwidth=1))
+
+
+def test_empty_matrix():
+    a = np.zeros((0, 0))
+    f = TriangularSolver().factorize(a, Structure(0, np.float64, lower_bandwidth=0,
+                                                  upper_bandwidth=0))
+    assert f.solve(np.zeros((0, 2))).shape == (0, 2)
+    assert f.rcond == 1.0            # as LAPACK ?trcon for n = 0

@@ -14,6 +14,7 @@ Matrices are column-major (Fortran order) with a leading dimension ``ld``.
 from scipy.linalg cimport cython_blas as _b
 from scipy.linalg cimport cython_lapack as _l
 from libc.stdlib cimport malloc, free
+from libc.math cimport sqrt
 
 ctypedef fused lapack_t:
     float
@@ -45,7 +46,7 @@ cdef inline double absval(lapack_t x) noexcept nogil:
         if ar == 0:
             return 0.0
         t = ai / ar
-        return ar * (1.0 + t * t) ** 0.5
+        return ar * sqrt(1.0 + t * t)   # NaN-safe: never a Python error in nogil
 
 
 cdef inline double abs1(lapack_t x) noexcept nogil:

@@ -146,6 +146,8 @@ def gttrf(lapack_t[::1] dl, lapack_t[::1] d, lapack_t[::1] du, lapack_t[::1] du2
     if dl.shape[0] < n - 1 or du.shape[0] < n - 1 or du2.shape[0] < n - 2 \
             or ipiv.shape[0] < n:
         raise ValueError("gttrf: array too short")
+    if n == 0:
+        return 0
     with nogil:
         info = gttrf_lapack(n, &dl[0] if n > 1 else NULL, &d[0],
                             &du[0] if n > 1 else NULL, &du2[0] if n > 2 else NULL,
@@ -159,6 +161,9 @@ def gttrs(lapack_t[::1] dl, lapack_t[::1] d, lapack_t[::1] du, lapack_t[::1] du2
     cdef int n = d.shape[0], nrhs = b.shape[1], info
     if b.shape[0] != n:
         raise ValueError("gttrs: b has the wrong number of rows")
+    if dl.shape[0] < n - 1 or du.shape[0] < n - 1 or du2.shape[0] < n - 2 \
+            or ipiv.shape[0] < n:
+        raise ValueError("gttrs: array too short")
     if trans < 0 or trans > 2:
         raise ValueError("trans must be 0, 1 or 2")
     if n == 0 or nrhs == 0:
@@ -177,6 +182,9 @@ def gtcon(lapack_t[::1] dl, lapack_t[::1] d, lapack_t[::1] du, lapack_t[::1] du2
     cdef double rcond = 0.0
     if n == 0:
         return 1.0, 0
+    if dl.shape[0] < n - 1 or du.shape[0] < n - 1 or du2.shape[0] < n - 2 \
+            or ipiv.shape[0] < n:
+        raise ValueError("gtcon: array too short")
     with nogil:
         info = gtcon_lapack(b"1", n, &dl[0] if n > 1 else NULL, &d[0],
                             &du[0] if n > 1 else NULL, &du2[0] if n > 2 else NULL,
@@ -191,7 +199,7 @@ def gtcon(lapack_t[::1] dl, lapack_t[::1] d, lapack_t[::1] du, lapack_t[::1] du2
 def gbtrf(lapack_t[::1, :] ab, int kl, int ku, int[::1] ipiv):
     """In-place LU of the band storage ``ab`` (2*kl+ku+1, n); LAPACK info."""
     cdef int n = ab.shape[1], info
-    if ab.shape[0] != 2 * kl + ku + 1 or ipiv.shape[0] < n:
+    if ab.shape[0] != 2 * kl + ku + 1 or ipiv.shape[0] < n or kl < 0 or ku < 0:
         raise ValueError("gbtrf: bad ab / ipiv shape")
     if n == 0:
         return 0
@@ -204,7 +212,8 @@ def gbtrs(lapack_t[::1, :] ab, int kl, int ku, int[::1] ipiv, lapack_t[::1, :] b
           int trans=0):
     """Solve with gbtrf factors; ``b`` (F-contiguous n x nrhs) overwritten.  trans 0/1/2."""
     cdef int n = ab.shape[1], nrhs = b.shape[1], info
-    if b.shape[0] != n or ab.shape[0] != 2 * kl + ku + 1:
+    if b.shape[0] != n or ab.shape[0] != 2 * kl + ku + 1 or ipiv.shape[0] < n \
+            or kl < 0 or ku < 0:
         raise ValueError("gbtrs: bad shapes")
     if trans < 0 or trans > 2:
         raise ValueError("trans must be 0, 1 or 2")
@@ -222,6 +231,8 @@ def gbcon(lapack_t[::1, :] ab, int kl, int ku, int[::1] ipiv, double anorm):
     cdef double rcond = 0.0
     if n == 0:
         return 1.0, 0
+    if ab.shape[0] != 2 * kl + ku + 1 or ipiv.shape[0] < n or kl < 0 or ku < 0:
+        raise ValueError("gbcon: bad shapes")
     with nogil:
         info = gbcon_lapack(b"1", n, kl, ku, &ab[0, 0], 2 * kl + ku + 1, &ipiv[0],
                             anorm, &rcond)

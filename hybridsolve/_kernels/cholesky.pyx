@@ -8,6 +8,9 @@ Factor
     lower:  L11 = chol(A11);  L21 = A21 L11^-H (trsm);  A22 -= L21 L21^H (herk);  recurse
     upper:  U11 = chol(A11);  U12 = U11^-H A12 (trsm);  A22 -= U12^H U12 (herk);  recurse
 
+A large Schur-complement update is itself split: herk on the two diagonal halves and
+one gemm for the off-diagonal block (``HS_HERK_SPLIT``).
+
 Leaves (``n <= CHOL_LEAF``) are our own left-looking loops.  Only the named triangle is
 read or written, the imaginary part of the diagonal is ignored (it is never read; the
 factor's diagonal is written real), and the first failing leading minor j stops
@@ -20,39 +23,89 @@ Solve
 systems, BLAS trsm for large ones).
 """
 from libc.math cimport sqrt
+from libc.stdlib cimport calloc, free
 
-from hybridsolve._kernels._lapack cimport (lapack_t, trsm, herk, potrf_lapack,
+from hybridsolve._kernels._lapack cimport (lapack_t, trsm, herk, gemm, potrf_lapack,
                                            pocon_lapack, conj, realpart)
-from hybridsolve._kernels.triangular cimport tri_solve
+from hybridsolve._kernels.triangular cimport tri_solve, dot4
 
 cdef extern from *:
     """
-    /* Leaf size of the recursion (our loops below it) and the size from which LAPACK's
-       potrf takes over (0: never).  Measured by benchmarks/bench_cholesky.py --kernels. */
-    #define HS_CHOL_LEAF 32
+    /* The size from which LAPACK's potrf takes over (0: never).  Measured by
+       benchmarks/bench_cholesky.py --kernels: ours and OpenBLAS's dpotrf are within
+       noise of each other from n = 16 to 2000 on one thread, so no hand-over. */
     #define HS_CHOL_LAPACK_FROM 0
+    #define HS_CHOL_LEAF_MAX 64
     """
-    int HS_CHOL_LEAF
     int HS_CHOL_LAPACK_FROM
+    int HS_CHOL_LEAF_MAX
+
+# Leaf size of the recursion (our loops at and below it; at most HS_CHOL_LEAF_MAX).
+cdef int HS_CHOL_LEAF = 32
+
+
+def _set_leaf(int value):
+    """Set the recursion's leaf size (tests, tuning); returns the previous value."""
+    global HS_CHOL_LEAF
+    old = HS_CHOL_LEAF
+    HS_CHOL_LEAF = max(1, min(value, HS_CHOL_LEAF_MAX))
+    return old
+
+# Schur complements of order >= this are updated as herk on the two diagonal halves + one
+# gemm for the off-diagonal block: gemm is the BLAS's fastest, best threaded routine
+# (dsyrk 2000x2000 measured 8-12 GF/s against 9-13 for dgemm here).  End-to-end at
+# n = 2500 on one thread the split and a plain herk were within noise (shared machine);
+# the lead's final multi-threaded runs should confirm.  0 disables.  A variable, not a
+# constant, so the tests can drive the split at small n (``_set_herk_split``).
+cdef int HS_HERK_SPLIT = 1024
+
+
+def _set_herk_split(int value):
+    """Set the herk/gemm split order (tests, tuning); returns the previous value."""
+    global HS_HERK_SPLIT
+    old = HS_HERK_SPLIT
+    HS_HERK_SPLIT = value
+    return old
 
 
 cdef int _leaf_lower(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
     """Left-looking unblocked Cholesky of the lower triangle: column j gets the updates
-    of columns 0..j-1 (axpy form, contiguous), then is scaled by 1/sqrt(pivot)."""
+    of columns 0..j-1 (axpy form down contiguous columns, four columns per pass so the
+    column j is loaded and stored a quarter as often), then 1/sqrt(pivot) scaling."""
     cdef Py_ssize_t i, j, k
     cdef lapack_t *cj
-    cdef lapack_t *ck
-    cdef lapack_t t
+    cdef lapack_t *c0
+    cdef lapack_t *c1
+    cdef lapack_t *c2
+    cdef lapack_t *c3
+    cdef lapack_t t0, t1, t2, t3
     cdef double d, r
     for j in range(n):
         cj = a + j * lda
+        # pivot: a_jj - sum_k |l_jk|^2 (the row j of L is strided: a plain loop)
         d = realpart(cj[j])
         for k in range(j):
-            ck = a + k * lda
-            t = conj(ck[j])
-            d -= realpart(ck[j] * t)
+            t0 = a[j + k * lda]
+            d -= realpart(conj(t0) * t0)
+        k = 0
+        while k + 4 <= j:
+            c0 = a + k * lda
+            c1 = c0 + lda
+            c2 = c1 + lda
+            c3 = c2 + lda
+            t0 = conj(c0[j])
+            t1 = conj(c1[j])
+            t2 = conj(c2[j])
+            t3 = conj(c3[j])
             for i in range(j + 1, n):
-                cj[i] = cj[i] - ck[i] * t
+                cj[i] = cj[i] - ((c0[i] * t0 + c1[i] * t1) + (c2[i] * t2 + c3[i] * t3))
+            k += 4
+        while k < j:
+            c0 = a + k * lda
+            t0 = conj(c0[j])
+            for i in range(j + 1, n):
+                cj[i] = cj[i] - c0[i] * t0
+            k += 1
         if not (d > 0):          # also catches NaN
             return <int>j + 1
         d = sqrt(d)
@@ -65,27 +118,68 @@ cdef int _leaf_lower(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
 
 cdef int _leaf_upper(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
     """Unblocked Cholesky of the upper triangle, A = U^H U, column by column: U[0:j, j]
-    by forward substitution with U11^H (dot form, contiguous), then the pivot."""
-    cdef Py_ssize_t i, j, k
+    by forward substitution with U11^H (dot form down contiguous columns), then the
+    pivot a_jj - ||U[0:j, j]||^2."""
+    cdef Py_ssize_t i, j
     cdef lapack_t *cj
     cdef lapack_t *ci
-    cdef lapack_t s
     cdef double d
     for j in range(n):
         cj = a + j * lda
         for i in range(j):
             ci = a + i * lda
-            s = cj[i]
-            for k in range(i):
-                s = s - conj(ci[k]) * cj[k]
-            cj[i] = s / realpart(ci[i])
-        d = realpart(cj[j])
-        for k in range(j):
-            d -= realpart(conj(cj[k]) * cj[k])
-        if not (d > 0):
+            cj[i] = (cj[i] - dot4(True, i, ci, cj)) / realpart(ci[i])
+        d = realpart(cj[j]) - realpart(dot4(True, j, cj, cj))
+        if not (d > 0):          # also catches NaN
             return <int>j + 1
         cj[j] = sqrt(d)
     return 0
+
+
+cdef int _leaf_upper_via_lower(int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
+    """Upper leaf through the faster lower loops: U = L^H, so copy conj(U-triangle)^T
+    into a small lower buffer on the stack, factor it there, copy the factor back.
+    The two O(n^2) copies cost less than the dot-form upper loops lose (measured:
+    ~2x at n = 32 against ~0.1x of copying)."""
+    cdef lapack_t tmp[64 * 64]
+    cdef Py_ssize_t i, j
+    cdef int info
+    if n > 64:
+        return _leaf_upper(n, a, lda)
+    for j in range(n):
+        for i in range(j, n):
+            tmp[i + j * n] = conj(a[j + i * lda])
+    info = _leaf_lower(n, tmp, n)
+    for j in range(n):
+        for i in range(j, n):
+            a[j + i * lda] = conj(tmp[i + j * n])
+    return info
+
+
+cdef void _herk_minus(bint lower, int n, int k, lapack_t *a, Py_ssize_t lda, lapack_t *c,
+                      Py_ssize_t ldc) noexcept nogil:
+    """C -= A A^H (lower: A is n x k) or C -= A^H A (upper: A is k x n) on C's one
+    triangle; large C split into herk + gemm + herk (recursively)."""
+    cdef lapack_t mone = -1, one = 1
+    cdef int n1, n2
+    if HS_HERK_SPLIT <= 0 or n < HS_HERK_SPLIT:
+        if lower:
+            herk("L", "N", n, k, -1.0, a, <int>lda, 1.0, c, <int>ldc)
+        else:
+            herk("U", "C", n, k, -1.0, a, <int>lda, 1.0, c, <int>ldc)
+        return
+    n1 = ((n // 2) + 7) & ~7
+    n2 = n - n1
+    if lower:
+        _herk_minus(True, n1, k, a, lda, c, ldc)
+        gemm("N", "C", n2, n1, k, mone, a + n1, <int>lda, a, <int>lda, one,
+             c + n1, <int>ldc)
+        _herk_minus(True, n2, k, a + n1, lda, c + n1 + n1 * ldc, ldc)
+    else:
+        _herk_minus(False, n1, k, a, lda, c, ldc)
+        gemm("C", "N", n1, n2, k, mone, a, <int>lda, a + n1 * lda, <int>lda, one,
+             c + n1 * ldc, <int>ldc)
+        _herk_minus(False, n2, k, a + n1 * lda, lda, c + n1 + n1 * ldc, ldc)
 
 
 cdef int _recursive(bint lower, int n, lapack_t *a, Py_ssize_t lda) noexcept nogil:
@@ -95,7 +189,7 @@ cdef int _recursive(bint lower, int n, lapack_t *a, Py_ssize_t lda) noexcept nog
     if n <= HS_CHOL_LEAF:
         if lower:
             return _leaf_lower(n, a, lda)
-        return _leaf_upper(n, a, lda)
+        return _leaf_upper_via_lower(n, a, lda)
     n1 = n // 2
     if n1 > 64:                  # keep the big blocks' edges on cache-line multiples
         n1 = (n1 + 7) & ~7
@@ -106,10 +200,10 @@ cdef int _recursive(bint lower, int n, lapack_t *a, Py_ssize_t lda) noexcept nog
     a22 = a + n1 + n1 * lda
     if lower:
         trsm("R", "L", "C", "N", n2, n1, one, a, <int>lda, a + n1, <int>lda)
-        herk("L", "N", n2, n1, -1.0, a + n1, <int>lda, 1.0, a22, <int>lda)
+        _herk_minus(True, n2, n1, a + n1, lda, a22, lda)
     else:
         trsm("L", "U", "C", "N", n1, n2, one, a, <int>lda, a + n1 * lda, <int>lda)
-        herk("U", "C", n2, n1, -1.0, a + n1 * lda, <int>lda, 1.0, a22, <int>lda)
+        _herk_minus(False, n2, n1, a + n1 * lda, lda, a22, lda)
     info = _recursive(lower, n2, a22, lda)
     if info != 0:
         return info + n1
@@ -198,36 +292,50 @@ def hermitian_norm1(lapack_t[::1, :] a, bint lower=False):
     """1-norm (= inf-norm) of the Hermitian matrix one triangle of ``a`` defines (as
     LAPACK's lanhe('1')); the other triangle is not read, the diagonal's imaginary part
     is ignored."""
-    cdef Py_ssize_t n = a.shape[0], i, j
-    cdef double s, v
-    cdef double *colsum
-    import numpy as np
+    cdef Py_ssize_t n = a.shape[0]
+    cdef double r
     _check_square(a, "hermitian_norm1")
     if n == 0:
         return 0.0
-    sums = np.zeros(n)
-    cdef double[::1] cs = sums
-    colsum = &cs[0]
     with nogil:
-        for j in range(n):
-            if lower:
-                v = realpart(a[j, j])
-                s = v if v >= 0 else -v
-                for i in range(j + 1, n):
-                    v = _abs(a[i, j])
-                    s += v
-                    colsum[i] += v
-                colsum[j] += s
-            else:
-                s = 0
-                for i in range(j):
-                    v = _abs(a[i, j])
-                    s += v
-                    colsum[i] += v
-                v = realpart(a[j, j])
-                s += v if v >= 0 else -v
-                colsum[j] += s
-    return float(sums.max())
+        r = _hermitian_norm1(lower, n, &a[0, 0], n)
+    if r < 0:
+        raise MemoryError()
+    return r
+
+
+cdef double _hermitian_norm1(bint lower, Py_ssize_t n, lapack_t *a,
+                             Py_ssize_t lda) noexcept nogil:
+    """Column sums of |h_ij| read from one triangle (each off-diagonal entry counts for
+    its column and, mirrored, for its row's column); -1 when out of memory."""
+    cdef Py_ssize_t i, j
+    cdef double s, v, best = 0
+    cdef lapack_t *col
+    cdef double *colsum = <double *>calloc(n, sizeof(double))
+    if colsum == NULL:
+        return -1.0
+    for j in range(n):
+        col = a + j * lda
+        v = realpart(col[j])
+        s = v if v >= 0 else -v
+        if lower:
+            for i in range(j + 1, n):
+                v = _abs(col[i])
+                s += v
+                colsum[i] += v
+        else:
+            for i in range(j):
+                v = _abs(col[i])
+                s += v
+                colsum[i] += v
+        colsum[j] += s
+    for j in range(n):
+        if colsum[j] > best or colsum[j] != colsum[j]:
+            best = colsum[j]
+            if best != best:
+                break
+    free(colsum)
+    return best
 
 
 cdef inline double _abs(lapack_t x) noexcept nogil:

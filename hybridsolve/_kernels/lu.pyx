@@ -8,27 +8,31 @@ Factor (``lu_factor``), column-major m x n, partial pivoting, 1-based ``ipiv``:
   |re|+|im| like i?amax, row swaps, scaling by the reciprocal pivot as LAPACK does,
   rank-1 updates).  No BLAS call, so no call overhead at n = 16.
 * otherwise ``_rgetrf`` splits the columns in two halves [A11 A12; A21 A22]: factor the
-  left half recursively, apply its swaps to the right half (laswp), A12 := L11^-1 A12
-  (trsm), A22 -= A21 A12 (gemm), factor A22 recursively, shift its pivots and apply them
-  to the left half (laswp).  Almost all flops land in the gemm of the top levels.
-* from ``_lapack_n`` on we hand over to LAPACK's getrf (OpenBLAS's own threaded,
-  recursive getrf, which overlaps the panel factorization with the trailing updates of
-  both cores; we cannot from outside the BLAS).  The crossover was measured with
-  ``benchmarks/bench_lu.py --crossover``; see ``_LAPACK_N`` below.
+  left half recursively, apply its swaps to the right half, A12 := L11^-1 A12,
+  A22 -= A21 A12 (gemm), factor A22 recursively, shift its pivots and apply them to the
+  left half.  Almost all flops land in the gemm of the top levels.
+* row interchanges and the small triangular solves of the recursion are our own loops
+  (laswp semantics; OpenBLAS threads every laswp and even small trsm calls, and on a
+  shared machine those stall for milliseconds); A12 := L11^-1 A12 halves L11 around a
+  gemm (``_trsm_rec``) down to 32-wide blocks solved by our own 4-column loop, and goes
+  to one BLAS trsm only for L11 wider than ``_blas_trsm_n`` (256).
+* from ``_lapack_n`` (n = 128) on we hand over to LAPACK's getrf: measured faster there
+  (see the numbers at ``_lapack_n`` below; ``python -m benchmarks.bench_lu --crossover``).
 
 ``info`` is LAPACK's: 0, or j > 0 when U[j-1, j-1] is exactly zero (the factorization
 continues, as LAPACK's does).  The pivot growth, ipiv and info agree with LAPACK's getrf on
 inputs without ties in the pivot search.
 
 Solve (``lu_solve``), trans 0: A X = B, 1: A^T X = B, 2: A^H X = B: our own substitution
-loops for small n and few right-hand sides; laswp + two trsm otherwise.
+loops for n <= 128 and at most 4 right-hand sides; our row swaps + two BLAS trsm
+otherwise.
 """
 cimport numpy as cnp
 from libc.float cimport DBL_MIN, FLT_MIN
 from libc.stdlib cimport free, malloc
 
 from hybridsolve._kernels._lapack cimport (
-    lapack_t, abs1, absval, conj, gemm, gecon_lapack, getrf_lapack, laswp, trsm,
+    lapack_t, abs1, absval, conj, gemm, gecon_lapack, getrf_lapack, trsm,
 )
 
 cnp.import_array()
@@ -39,20 +43,46 @@ cnp.import_array()
 cdef int _unblocked_n = 32
 # Recursion leaves: panels at most this many columns wide are factored by _getf2.
 cdef int _leaf_nb = 16
-# Hand the whole factorization to LAPACK getrf from this order on (measured crossover).
-cdef int _lapack_n = 1 << 30
+# A12 := L11^-1 A12 by our own loop when L11 is at most this wide, by BLAS trsm above.
+cdef int _own_trsm_n = 32
+# ... except that a leaf with m * n at most this goes to BLAS trsm.  0: never.  Single-
+# threaded, BLAS trsm leaves are ~10-20% faster than ours at n = 64..128, but OpenBLAS
+# threads even a 32 x 32 trsm, and on this shared machine that stalled n = 64 from 0.16 ms
+# to 2.4 ms (wall, median).  Our 4-column loop has no such cliff.
+cdef int _small_trsm_mn = 0
+# ... by halving L11 around a gemm up to this width, by one BLAS trsm call above.
+cdef int _blas_trsm_n = 256
+# Hand the whole factorization to LAPACK getrf from this order on (measured crossover,
+# benchmarks/bench_lu.py --crossover and CPU-time runs with OPENBLAS_NUM_THREADS=1, float64,
+# on this 2-core Haswell box with OpenBLAS 0.3.30): our recursion is level with getrf up to
+# n ~ 100 (n = 64: 49 vs 46 us; 96: 99 vs 94 us, noisy), and behind from n = 128 on
+# (128: 180 vs 158 us, 192: 660 vs 560 us, 500: 5.3-7.6 vs 4.3 ms, 1000: 31.5 vs 27.4 ms).
+# OpenBLAS's getrf packs the panel once and runs its own AVX2 kernels and threads with
+# look-ahead inside one call; our leaves and small trsm are portable C (no -march), and
+# every BLAS call we make from the recursion is a separate threading fork/join.
+cdef int _lapack_n = 128
 # Own substitution loops in lu_solve when n <= _solve_own_n and nrhs <= _solve_own_nrhs.
 cdef int _solve_own_n = 128
 cdef int _solve_own_nrhs = 4
 
 
 def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
-            solve_own_nrhs=None):
+            solve_own_nrhs=None, own_trsm_n=None, blas_trsm_n=None,
+            small_trsm_mn=None):
     """Read (and, for benchmarks/tests only, set) the kernel thresholds.  Returns the
     previous values as a dict so a caller can restore them."""
-    global _unblocked_n, _leaf_nb, _lapack_n, _solve_own_n, _solve_own_nrhs
+    global _unblocked_n, _leaf_nb, _lapack_n, _solve_own_n, _solve_own_nrhs, _own_trsm_n
+    global _blas_trsm_n, _small_trsm_mn
     old = dict(unblocked_n=_unblocked_n, leaf_nb=_leaf_nb, lapack_n=_lapack_n,
-               solve_own_n=_solve_own_n, solve_own_nrhs=_solve_own_nrhs)
+               solve_own_n=_solve_own_n, solve_own_nrhs=_solve_own_nrhs,
+               own_trsm_n=_own_trsm_n, blas_trsm_n=_blas_trsm_n,
+               small_trsm_mn=_small_trsm_mn)
+    if small_trsm_mn is not None:
+        _small_trsm_mn = max(0, int(small_trsm_mn))
+    if blas_trsm_n is not None:
+        _blas_trsm_n = max(0, int(blas_trsm_n))
+    if own_trsm_n is not None:
+        _own_trsm_n = max(0, int(own_trsm_n))
     if unblocked_n is not None:
         _unblocked_n = max(0, int(unblocked_n))
     if leaf_nb is not None:
@@ -119,6 +149,97 @@ cdef int _getf2(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
     return info
 
 
+cdef void _swap_rows(int ncols, lapack_t *a, int lda, int k1, int k2, int *ipiv,
+                     bint forward) noexcept nogil:
+    """Row interchanges i <-> ipiv[i]-1 for i in k1..k2-1 (0-based; ipiv 1-based) on
+    ncols columns; forward or in reverse order.  LAPACK laswp semantics, but our own
+    loop: OpenBLAS threads every laswp call whatever its size, and on a shared machine a
+    tiny threaded call can wait milliseconds for its second thread (measured: a 16 x 16
+    laswp took 16 ms instead of 1 us under load)."""
+    cdef int c, i, p
+    cdef lapack_t tmp
+    cdef lapack_t *col
+    for c in range(ncols):
+        col = a + <size_t>c * lda
+        if forward:
+            for i in range(k1, k2):
+                p = ipiv[i] - 1
+                if p != i:
+                    tmp = col[i]
+                    col[i] = col[p]
+                    col[p] = tmp
+        else:
+            for i in range(k2 - 1, k1 - 1, -1):
+                p = ipiv[i] - 1
+                if p != i:
+                    tmp = col[i]
+                    col[i] = col[p]
+                    col[p] = tmp
+
+
+cdef void _trsm_llnu(int m, int n, lapack_t *l, int lda, lapack_t *b, int ldb) noexcept nogil:
+    """B := L^-1 B for the unit lower triangular m x m L: our own loop for narrow L.
+    Four columns of B at a time, so each entry of L is loaded once per four updates."""
+    cdef int c, i, j
+    cdef lapack_t s0, s1, s2, s3, lij
+    cdef lapack_t *x0
+    cdef lapack_t *x1
+    cdef lapack_t *x2
+    cdef lapack_t *x3
+    cdef lapack_t *col
+    c = 0
+    while c + 4 <= n:
+        x0 = b + <size_t>c * ldb
+        x1 = x0 + ldb
+        x2 = x1 + ldb
+        x3 = x2 + ldb
+        for j in range(m):
+            s0 = x0[j]
+            s1 = x1[j]
+            s2 = x2[j]
+            s3 = x3[j]
+            col = l + <size_t>j * lda
+            for i in range(j + 1, m):
+                lij = col[i]
+                x0[i] = x0[i] - s0 * lij
+                x1[i] = x1[i] - s1 * lij
+                x2[i] = x2[i] - s2 * lij
+                x3[i] = x3[i] - s3 * lij
+        c += 4
+    while c < n:
+        x0 = b + <size_t>c * ldb
+        for j in range(m):
+            s0 = x0[j]
+            if s0 != 0:
+                col = l + <size_t>j * lda
+                for i in range(j + 1, m):
+                    x0[i] = x0[i] - s0 * col[i]
+        c += 1
+
+
+cdef void _trsm_rec(int m, int n, lapack_t *l, int lda, lapack_t *b,
+                    int ldb) noexcept nogil:
+    """B := L^-1 B (L unit lower m x m) by halving L: two recursive solves around one
+    gemm, leaves by _trsm_llnu.  Used below _blas_trsm_n instead of BLAS trsm, which
+    OpenBLAS threads from about 64 x 64 on; on a shared machine such a mid-size threaded
+    call was measured at 15-27 ms instead of ~20 us (gemm only threads above 64^3 flops,
+    where it pays)."""
+    cdef int m1
+    cdef lapack_t one = 1
+    cdef lapack_t mone = -1
+    cdef lapack_t one_ = 1
+    if m <= _own_trsm_n:
+        if m * n <= _small_trsm_mn:       # small enough that OpenBLAS stays on one thread
+            trsm("L", "L", "N", "U", m, n, one_, l, lda, b, ldb)
+        else:
+            _trsm_llnu(m, n, l, lda, b, ldb)
+        return
+    m1 = m // 2
+    _trsm_rec(m1, n, l, lda, b, ldb)
+    gemm("N", "N", m - m1, n, m1, mone, l + m1, lda, b, ldb, one, b + m1, ldb)
+    _trsm_rec(m - m1, n, l + m1 + <size_t>m1 * lda, lda, b + m1, ldb)
+
+
 cdef int _rgetrf(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
     """Recursive column-split LU (Toledo 1997 / LAPACK getrf2), leaves by _getf2."""
     cdef int mn = m if m < n else n
@@ -136,8 +257,11 @@ cdef int _rgetrf(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
     n2 = n - n1
     a12 = a + <size_t>n1 * lda
     info = _rgetrf(m, n1, a, lda, ipiv)
-    laswp(n2, a12, lda, 1, n1, ipiv, 1)
-    trsm("L", "L", "N", "U", n1, n2, one, a, lda, a12, lda)
+    _swap_rows(n2, a12, lda, 0, n1, ipiv, True)
+    if n1 <= _blas_trsm_n:
+        _trsm_rec(n1, n2, a, lda, a12, lda)
+    else:
+        trsm("L", "L", "N", "U", n1, n2, one, a, lda, a12, lda)
     if m > n1:
         gemm("N", "N", m - n1, n2, n1, mone, a + n1, lda, a12, lda, one, a12 + n1, lda)
         iinfo = _rgetrf(m - n1, n2, a12 + n1, lda, ipiv + n1)
@@ -145,7 +269,7 @@ cdef int _rgetrf(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil:
             info = iinfo + n1
         for i in range(n1, mn):
             ipiv[i] += n1
-        laswp(n1, a, lda, n1 + 1, mn, ipiv, 1)
+        _swap_rows(n1, a, lda, n1, mn, ipiv, True)
     return info
 
 
@@ -229,13 +353,13 @@ cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
             _solve_own(trans, n, lu, lda, ipiv, b + <size_t>c * ldb)
         return 0
     if trans == 0:
-        laswp(nrhs, b, ldb, 1, n, ipiv, 1)
+        _swap_rows(nrhs, b, ldb, 0, n, ipiv, True)
         trsm("L", "L", "N", "U", n, nrhs, one, lu, lda, b, ldb)
         trsm("L", "U", "N", "N", n, nrhs, one, lu, lda, b, ldb)
     else:
         trsm("L", "U", "T" if trans == 1 else "C", "N", n, nrhs, one, lu, lda, b, ldb)
         trsm("L", "L", "T" if trans == 1 else "C", "U", n, nrhs, one, lu, lda, b, ldb)
-        laswp(nrhs, b, ldb, 1, n, ipiv, -1)
+        _swap_rows(nrhs, b, ldb, 0, n, ipiv, False)
     return 0
 
 
@@ -275,28 +399,35 @@ cdef double _norm(bint inf_norm, int n, lapack_t *a, int lda) noexcept nogil:
 
 
 
-cdef int _factor_rcond(int n, lapack_t *a, int *ipiv, double anorm, bint transposed,
-                       double *rcond) noexcept nogil:
-    """Norm (if anorm < 0), factor, and (if nonsingular) gecon.  ``transposed``: the
-    buffer holds A^T, so A's 1-norm is the buffer's infinity norm.  Returns lu_factor's
-    info (> 0 singular, rcond 0), or -100 when a workspace cannot be allocated."""
-    cdef int info, cinfo
-    rcond[0] = 0.0
-    if anorm < 0:
-        anorm = _norm(transposed, n, a, n)
-        if anorm < 0:
+cdef int _factor_rcond(int n, lapack_t *a, int *ipiv, double *anorm, bint transposed,
+                       bint want_rcond, double *rcond) noexcept nogil:
+    """Norm (if anorm[0] < 0; written back), factor, and (if want_rcond and nonsingular)
+    gecon.  ``transposed``: the buffer holds A^T, so A's 1-norm is the buffer's infinity
+    norm.  Returns lu_factor's info (> 0 singular, rcond 0), or -100 when a workspace
+    cannot be allocated."""
+    cdef int info
+    if anorm[0] < 0:
+        anorm[0] = _norm(transposed, n, a, n)
+        if anorm[0] < 0:
             return -100
     info = lu_factor(n, n, a, n, ipiv)
     if info != 0:
+        rcond[0] = 0.0
         return info
+    if want_rcond:
+        return _rcond(n, a, anorm[0], transposed, rcond)
+    return 0
+
+
+cdef int _rcond(int n, lapack_t *lu, double anorm, bint transposed,
+                double *rcond) noexcept nogil:
     if n == 0:
         rcond[0] = 1.0
         return 0
     if anorm != anorm:
-        rcond[0] = anorm                     # NaN in A: rcond is NaN, as scipy reports
+        rcond[0] = anorm                     # NaN in A: rcond is NaN
         return 0
-    cinfo = gecon_lapack("I" if transposed else "1", n, a, n, anorm, rcond)
-    if cinfo == -100:
+    if gecon_lapack("I" if transposed else "1", n, lu, n, anorm, rcond) == -100:
         return -100
     return 0
 
@@ -312,20 +443,21 @@ cdef int _check(cnp.ndarray a, int n) except -1:
 
 
 def factor_array(cnp.ndarray a not None, cnp.ndarray ipiv not None, double anorm,
-                 bint transposed):
+                 bint transposed, bint want_rcond=True):
     """Factor the F-contiguous square ``a`` in place (the LU solver's fast path).
 
     ``ipiv``: int32 (C int) array of length n, filled with LAPACK's 1-based pivots.
     ``anorm``: the 1-norm of A when known, else negative (computed here, before the
     factorization overwrites ``a``).  ``transposed``: ``a`` holds A^T (rcond is still
     the 1-norm estimate of A: gecon is asked for the buffer's infinity norm).
+    ``want_rcond``: run gecon now (else rcond is NaN; ``rcond_array`` computes it later).
 
-    Returns ``(info, rcond)``; info > 0 means U[info-1, info-1] == 0 (rcond is 0 then).
+    Returns ``(info, anorm, rcond)``; info > 0 means U[info-1, info-1] == 0 (rcond 0).
     """
     cdef int n = <int>a.shape[0] if cnp.PyArray_NDIM(a) == 2 else -1
     cdef int t = _check(a, n)
     cdef int info = 0
-    cdef double rcond = 0.0
+    cdef double rcond = float("nan")
     cdef void *pa = cnp.PyArray_DATA(a)
     cdef int *pp
     if (cnp.PyArray_TYPE(ipiv) != cnp.NPY_INT or cnp.PyArray_NDIM(ipiv) != 1
@@ -334,22 +466,51 @@ def factor_array(cnp.ndarray a not None, cnp.ndarray ipiv not None, double anorm
     pp = <int *>cnp.PyArray_DATA(ipiv)
     if t == cnp.NPY_DOUBLE:
         with nogil:
-            info = _factor_rcond(n, <double *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <double *>pa, pp, &anorm, transposed, want_rcond, &rcond)
     elif t == cnp.NPY_FLOAT:
         with nogil:
-            info = _factor_rcond(n, <float *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <float *>pa, pp, &anorm, transposed, want_rcond, &rcond)
     elif t == cnp.NPY_CDOUBLE:
         with nogil:
-            info = _factor_rcond(n, <double complex *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <double complex *>pa, pp, &anorm, transposed,
+                                 want_rcond, &rcond)
     elif t == cnp.NPY_CFLOAT:
         with nogil:
-            info = _factor_rcond(n, <float complex *>pa, pp, anorm, transposed, &rcond)
+            info = _factor_rcond(n, <float complex *>pa, pp, &anorm, transposed,
+                                 want_rcond, &rcond)
     else:
         raise TypeError(f"unsupported dtype {a.dtype}: expected float32, float64, "
                         "complex64 or complex128")
     if info == -100:
         raise MemoryError("LU: could not allocate a workspace")
-    return info, rcond
+    return info, anorm, rcond
+
+
+def rcond_array(cnp.ndarray lu not None, double anorm, bint transposed):
+    """gecon on ``factor_array``'s output: the reciprocal 1-norm condition estimate of A
+    (``anorm`` = ||A||_1 as returned by ``factor_array``)."""
+    cdef int n = <int>lu.shape[0] if cnp.PyArray_NDIM(lu) == 2 else -1
+    cdef int t = _check(lu, n)
+    cdef int info = 0
+    cdef double rcond = 0.0
+    cdef void *pl = cnp.PyArray_DATA(lu)
+    if t == cnp.NPY_DOUBLE:
+        with nogil:
+            info = _rcond(n, <double *>pl, anorm, transposed, &rcond)
+    elif t == cnp.NPY_FLOAT:
+        with nogil:
+            info = _rcond(n, <float *>pl, anorm, transposed, &rcond)
+    elif t == cnp.NPY_CDOUBLE:
+        with nogil:
+            info = _rcond(n, <double complex *>pl, anorm, transposed, &rcond)
+    elif t == cnp.NPY_CFLOAT:
+        with nogil:
+            info = _rcond(n, <float complex *>pl, anorm, transposed, &rcond)
+    else:
+        raise TypeError(f"unsupported dtype {lu.dtype}")
+    if info == -100:
+        raise MemoryError("gecon: could not allocate a workspace")
+    return rcond
 
 
 cdef void _conj_inplace(int n, int k, lapack_t *b, int ldb) noexcept nogil:

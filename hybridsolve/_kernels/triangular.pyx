@@ -1,9 +1,9 @@
 """Triangular solves op(T) X = B (trtrs semantics), fused over the four LAPACK types.
 
 Small systems run through our own substitution loops (a BLAS call's set-up costs more
-than the arithmetic there); from ``TRI_BLAS_FROM`` on, BLAS ``trsm`` takes over, which
-is blocked and level-3 for many right-hand sides.  The crossover comes from
-``benchmarks/bench_cholesky.py``'s triangular table (see its docstring).
+than the arithmetic there); beyond ``HS_TRI_LOOPS_N1`` / ``HS_TRI_LOOPS_WORK``, BLAS
+``trsm`` takes over, which is blocked and level-3 for many right-hand sides.  The
+crossover comes from ``benchmarks/bench_cholesky.py --kernels`` (the triangular table).
 
 Every loop runs down a column (column-major ``a`` and ``b``): the axpy form for the
 no-transpose solves and the dot-product form for the (conjugate) transposed ones, so the
@@ -13,12 +13,16 @@ from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trcon_lapack, conj)
 
 cdef extern from *:
     """
-    /* below this n*n*nrhs product our loops beat trsm (measured, see module doc) */
-    #define HS_TRI_BLAS_WORK 16384
-    #define HS_TRI_BLAS_N 96
+    /* Our loops for one right-hand side up to this order, and for any tiny system
+       (n*n*nrhs up to HS_TRI_LOOPS_WORK); BLAS trsm otherwise.  Measured (noisy, shared
+       machine, 1 thread): loops beat trsm by ~1.3-2x for nrhs = 1 up to n ~ 128-200
+       (the call set-up dominates); from ~4 right-hand sides on, trsm's register
+       blocking wins from n ~ 32. */
+    #define HS_TRI_LOOPS_N1 128
+    #define HS_TRI_LOOPS_WORK 4096
     """
-    int HS_TRI_BLAS_WORK
-    int HS_TRI_BLAS_N
+    int HS_TRI_LOOPS_N1
+    int HS_TRI_LOOPS_WORK
 
 
 cdef inline lapack_t _op(lapack_t x, int trans) noexcept nogil:
@@ -59,18 +63,14 @@ cdef void tri_solve_loops(bint lower, int trans, bint unit, int n, int nrhs, lap
         elif lower:                         # L^T / L^H: backward, dot form
             for i in range(n - 1, -1, -1):
                 col = a + i * <Py_ssize_t>lda
-                s = x[i]
-                for k in range(i + 1, n):
-                    s = s - _op(col[k], trans) * x[k]
+                s = x[i] - dot4(trans == 2, n - i - 1, col + i + 1, x + i + 1)
                 if not unit:
                     s = s / _op(col[i], trans)
                 x[i] = s
         else:                               # U^T / U^H: forward, dot form
             for i in range(n):
                 col = a + i * <Py_ssize_t>lda
-                s = x[i]
-                for k in range(i):
-                    s = s - _op(col[k], trans) * x[k]
+                s = x[i] - dot4(trans == 2, i, col, x)
                 if not unit:
                     s = s / _op(col[i], trans)
                 x[i] = s
@@ -86,10 +86,11 @@ cdef int tri_solve(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *
                 return j + 1
     if n == 0 or nrhs == 0:
         return 0
-    if n < HS_TRI_BLAS_N and <double>n * n * nrhs < HS_TRI_BLAS_WORK:
+    if (nrhs == 1 and n <= HS_TRI_LOOPS_N1) or <double>n * n * nrhs <= HS_TRI_LOOPS_WORK:
         tri_solve_loops(lower, trans, unit, n, nrhs, a, lda, b, ldb)
     else:
-        trsm("L", "L" if lower else "U", "N" if trans == 0 else ("T" if trans == 1 else "C"),
+        trsm("L", "L" if lower else "U",
+             "N" if trans == 0 else ("T" if trans == 1 else "C"),
              "U" if unit else "N", n, nrhs, one, a, lda, b, ldb)
     return 0
 

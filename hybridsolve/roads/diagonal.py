@@ -47,6 +47,8 @@ class DiagonalSolver(Solver):
     name = "diagonal"
 
     def cost(self, structure):
+        if structure.format != "dense":
+            return None, f"dense road; this matrix is {structure.format}"
         n = structure.n
         scale = 4 if structure.is_complex else 1
         if structure.assume_a == "diagonal":

@@ -18,6 +18,11 @@ from hybridsolve._protocol import (Factorization, Solver, Structure, fortran_vie
 __all__ = ["TriangularSolver", "TriangularFactorization"]
 
 _SIG = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
+# Pre-selected specialisations of the fused kernel: skips the per-call type dispatch.
+_TRTRS = {np.dtype(np.float32): _k.trtrs["float"],
+          np.dtype(np.float64): _k.trtrs["double"],
+          np.dtype(np.complex64): _k.trtrs["float complex"],
+          np.dtype(np.complex128): _k.trtrs["double complex"]}
 
 
 class TriangularFactorization(Factorization):
@@ -53,7 +58,7 @@ class TriangularFactorization(Factorization):
                 flip = self.dtype.kind == "c"
         if flip:
             np.conjugate(b, out=b)
-        info = _k.trtrs(self.t, b, self.lower, trans, False)
+        info = _TRTRS[self.dtype](self.t, b, self.lower, trans, False)
         if flip:
             np.conjugate(b, out=b)
         if info > 0:  # the diagonal was checked at factorize(); keep the contract anyway

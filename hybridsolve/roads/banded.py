@@ -100,6 +100,8 @@ class TridiagonalSolver(Solver):
     name = "tridiagonal"
 
     def cost(self, structure):
+        if structure.format != "dense":
+            return None, f"dense road; this matrix is {structure.format}"
         n = structure.n
         scale = 4 if structure.is_complex else 1
         hint = _canonical_hint(structure)
@@ -131,6 +133,8 @@ class BandedSolver(Solver):
     name = "banded"
 
     def cost(self, structure):
+        if structure.format != "dense":
+            return None, f"dense road; this matrix is {structure.format}"
         n = structure.n
         scale = 4 if structure.is_complex else 1
         hint = _canonical_hint(structure)

@@ -24,6 +24,12 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
 __all__ = ["CholeskySolver", "CholeskyFactorization"]
 
 _SIG = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
+# Pre-selected specialisations of the fused kernels: skips the per-call type dispatch.
+_SPEC = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+         np.dtype(np.complex64): "float complex", np.dtype(np.complex128): "double complex"}
+_POTRF = {dt: _k.potrf[name] for dt, name in _SPEC.items()}
+_POTRS = {dt: _k.potrs[name] for dt, name in _SPEC.items()}
+_NORM1 = {dt: _k.hermitian_norm1[name] for dt, name in _SPEC.items()}
 
 
 class CholeskyFactorization(Factorization):
@@ -47,7 +53,7 @@ class CholeskyFactorization(Factorization):
     @property
     def rcond(self):
         if self._rcond is None:
-            if self.anorm == 0.0:
+            if self.anorm == 0.0 and self.shape[0] > 0:   # as ?pocon: A = 0
                 self._rcond = 0.0
             else:
                 rc, info = _k.pocon(self.factor, self.anorm, self.lower)
@@ -60,7 +66,7 @@ class CholeskyFactorization(Factorization):
         flip = self.dtype.kind == "c" and (self.conjugated != (trans == 1))
         if flip:
             np.conjugate(b, out=b)
-        _k.potrs(self.factor, b, self.lower)
+        _POTRS[self.dtype](self.factor, b, self.lower)
         if flip:
             np.conjugate(b, out=b)
 
@@ -91,21 +97,24 @@ class CholeskySolver(Solver):
         if buf.dtype not in _SIG:
             raise TypeError(f"Cholesky kernel needs a LAPACK dtype, got {buf.dtype}")
         pos = structure.assume_a == "pos"
-        # Triangle of A that is meaningful (a detected Hermitian A: either one).
-        lower_a = bool(structure.lower) if pos else True
+        # Triangle of A that is meaningful.  A detected Hermitian A: either one, and we
+        # take the one that is the buffer's lower triangle (the faster kernel leaves).
+        lower_a = bool(structure.lower) if pos else not transposed
         # A's lower triangle is the upper one of the transposed buffer.
         lower = lower_a != transposed
         n = buf.shape[0]
         if not pos and structure.norm1 is not None:
             anorm = structure.norm1
         else:
-            anorm = _k.hermitian_norm1(buf, lower)
+            anorm = _NORM1[buf.dtype](buf, lower)
         diag = None if pos else buf.diagonal().copy()
-        info = _k.potrf(buf, lower)
+        info = _POTRF[buf.dtype](buf, lower)
         if info > 0:
             if pos:
-                raise LinAlgError(f"{info}-th leading minor of the array is not positive "
-                                  "definite")
+                # "singular" as scipy says for a failed 'pos' solve (its tests match it)
+                raise LinAlgError(f"A singular or not positive definite matrix detected: "
+                                  f"the leading minor of order {info} is not positive "
+                                  f"definite")
             _k.restore_hermitian(buf, diag, lower)
             raise NotApplicable(f"not positive definite: leading minor {info} of {n} "
                                 "is not positive")

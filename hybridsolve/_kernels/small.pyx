@@ -1,0 +1,834 @@
+# cython: language_level=3
+"""Small dense systems and batches of them: one per-matrix kernel family, two entry points.
+
+``small_solve``   one system A x = b with n <= SMALL_N, the front door's fast path.
+``solve_batched`` a stack a[m, n, n], b[m, n, k]: one nogil loop (``prange`` over the
+                  cores when OpenMP is available), per-thread scratch, no Python per slice.
+
+Per matrix (``solve_one``) the work is always the same straight line:
+
+1. copy A (or A^T when ``transposed``) from any strides into a column-major scratch buffer,
+   checking finiteness on the way when asked (info -1);
+2. classify it with early exits: Hermitian with real positive diagonal -> Cholesky
+   (falls back to LU on a non-positive pivot, re-reading A), upper/lower triangular
+   (diagonal included) -> substitution, anything else -> partial-pivoting LU;
+3. solve every right-hand side column (gathered from b's strides, scattered into x);
+4. estimate rcond, LAPACK gecon/pocon/trcon-like: the 1-norm of A (the infinity norm of the
+   loaded A^T when transposed) and Higham's (LAPACK xLACN2) estimate of ||A^{-1}||_1.
+
+The factorizations are our own unblocked column-major loops up to OWN_LU_MAX (40) /
+OWN_CHOL_MAX (24), where call overhead dominates; above (up to SMALL_N in small_solve, any
+n in solve_batched) the shared kernels ``lu_factor``/``lu_solve`` and
+``cholesky_factor``/``cholesky_solve`` do the factorization and solves.  Substitution and
+the rcond estimate are always ours.  n = 2, 3, 4 go through the same code with a literal
+n, so the compiler unrolls them.  Our factors keep reciprocal pivots on the diagonal.
+"""
+cimport numpy as cnp
+from cython.parallel cimport parallel, prange
+from libc.math cimport sqrt, isfinite, fabs
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
+
+import os
+
+import numpy as np
+
+from hybridsolve._kernels._lapack cimport lapack_t, conj, realpart
+from hybridsolve._kernels._lapack cimport absval as safe_absval
+from hybridsolve._kernels.lu cimport lu_factor, lu_solve
+from hybridsolve._kernels.cholesky cimport cholesky_factor, cholesky_solve
+
+cnp.import_array()
+
+# Largest n handled by the small kernels (and accepted by small_solve).  Above it the
+# blocked shared kernels win (measured: see benchmarks/bench_small.py).
+cdef enum:
+    SMALL_MAX = 64
+
+SMALL_N = SMALL_MAX
+
+# Largest n factorized by our own unblocked loops; above it the shared (blocked) kernels
+# lu_factor / cholesky_factor are faster (measured single-threaded on stacks of random
+# matrices: LU crosses over near n = 40, Cholesky near n = 24-32).
+cdef int OWN_LU_MAX = 40
+cdef int OWN_CHOL_MAX = 24
+
+# Largest n whose ||A^{-1}||_1 is computed exactly (n solves) instead of estimated.
+cdef enum:
+    EXACT_MAX = 4
+
+# Kinds of factorization held in the scratch buffer.
+cdef enum:
+    K_LU = 0          # own LU, 0-based ipiv
+    K_CHOL = 1        # own Cholesky, lower triangle
+    K_UPPER = 2       # upper triangular (diagonal matrices land here)
+    K_LOWER = 3       # lower triangular
+    K_BIGLU = 4       # shared lu_factor, 1-based ipiv
+    K_BIGCHOL = 5     # shared cholesky_factor, lower
+
+# Work (flops) per thread below which solve_batched does not start a second thread.
+cdef double PAR_GRAIN = 2.0e5
+
+try:
+    _NCPU = len(os.sched_getaffinity(0))
+except (AttributeError, OSError):  # pragma: no cover - not Linux
+    _NCPU = os.cpu_count() or 1
+cdef int NTHREADS = max(1, min(int(_NCPU), 64))
+
+
+# ---------------------------------------------------------------- element helpers
+
+cdef inline double imagpart(lapack_t x) noexcept nogil:
+    if lapack_t is float or lapack_t is double:
+        return 0.0
+    else:
+        return x.imag
+
+
+cdef inline double absval(lapack_t x) noexcept nogil:
+    """|x| without branches (the shim's absval branches on the sign, which mispredicts
+    on random data); complex: sqrt(re^2 + im^2), the safe form only on overflow."""
+    cdef double r
+    if lapack_t is float or lapack_t is double:
+        return fabs(x)
+    else:
+        r = sqrt(x.real * x.real + x.imag * x.imag)
+        if (r > 1e300 or (r < 1e-300 and r != 0)) and isfinite(x.real) \
+                and isfinite(x.imag):
+            return safe_absval(x)  # over/underflow of the squares
+        return r
+
+
+cdef inline double abs1(lapack_t x) noexcept nogil:
+    """|re| + |im| (branch-free), LAPACK's pivot measure."""
+    if lapack_t is float or lapack_t is double:
+        return fabs(x)
+    else:
+        return fabs(x.real) + fabs(x.imag)
+
+
+cdef inline bint finite(lapack_t x) noexcept nogil:
+    if lapack_t is float or lapack_t is double:
+        return isfinite(x)
+    else:
+        return isfinite(x.real) and isfinite(x.imag)
+
+
+# ---------------------------------------------------------------- load / classify
+
+cdef inline int nonfinite(int len, lapack_t *v) noexcept nogil:
+    """-1 when v holds an inf or NaN, else 0: x * 0 is NaN exactly for those, so one
+    branch-free (vectorizable) sum replaces a test per entry."""
+    cdef int i
+    cdef lapack_t acc = 0
+    for i in range(len):
+        acc = acc + v[i] * 0
+    return 0 if finite(acc) else -1
+
+
+cdef inline int load_a(int n, char *src, Py_ssize_t s0, Py_ssize_t s1, lapack_t *a,
+                       bint check) noexcept nogil:
+    """a[i + j n] = A[i, j] (s0, s1: byte strides of the rows/columns to read, swapped by
+    the caller for A^T).  Returns -1 when ``check`` and a non-finite entry is found."""
+    cdef int i, j
+    cdef char *col
+    cdef lapack_t *dst
+    if s0 == sizeof(lapack_t):  # F-ordered columns: contiguous copies
+        for j in range(n):
+            col = src + j * s1
+            dst = a + j * n
+            for i in range(n):
+                dst[i] = (<lapack_t *>col)[i]
+    elif s1 == sizeof(lapack_t):  # C-ordered rows: contiguous reads, strided writes
+        for i in range(n):
+            col = src + i * s0
+            for j in range(n):
+                a[i + j * n] = (<lapack_t *>col)[j]
+    else:
+        for j in range(n):
+            col = src + j * s1
+            dst = a + j * n
+            for i in range(n):
+                dst[i] = (<lapack_t *>(col + i * s0))[0]
+    if check:
+        return nonfinite(n * n, a)
+    return 0
+
+
+cdef inline int classify(int n, lapack_t *a) noexcept nogil:
+    """Cheapest applicable kind for the column-major n x n matrix a; every test exits at
+    the first entry that rules it out.  Order: upper triangular (diagonal included),
+    lower triangular, Hermitian with real positive diagonal, general."""
+    cdef int i, j
+    cdef bint ok = True
+    cdef lapack_t d
+    for j in range(n):  # upper: strictly lower part zero
+        for i in range(j + 1, n):
+            if a[i + j * n] != 0:
+                ok = False
+                break
+        if not ok:
+            break
+    if ok:
+        return K_UPPER
+    ok = True  # lower: strictly upper part zero
+    for j in range(1, n):
+        for i in range(j):
+            if a[i + j * n] != 0:
+                ok = False
+                break
+        if not ok:
+            break
+    if ok:
+        return K_LOWER
+    for j in range(n):
+        d = a[j + j * n]
+        if not (realpart(d) > 0 and imagpart(d) == 0):
+            return K_LU
+    for j in range(n):
+        for i in range(j + 1, n):
+            if a[i + j * n] != conj(a[j + i * n]):
+                return K_LU
+    return K_CHOL
+
+
+cdef inline double norm1(int n, lapack_t *a, bint inf) noexcept nogil:
+    """1-norm (max column sum) of a, or the infinity norm (max row sum) when ``inf``."""
+    cdef int i, j
+    cdef double s, best = 0.0
+    if not inf:
+        for j in range(n):
+            s = 0.0
+            for i in range(n):
+                s += absval(a[i + j * n])
+            if s > best or s != s:
+                best = s
+    else:
+        for i in range(n):
+            s = 0.0
+            for j in range(n):
+                s += absval(a[i + j * n])
+            if s > best or s != s:
+                best = s
+    return best
+
+
+# ---------------------------------------------------------------- small factorizations
+
+cdef inline int small_lu(int n, lapack_t *a, int *ipiv) noexcept nogil:
+    """Right-looking partial-pivoting LU (getf2 semantics, pivot by |re|+|im|, 0-based
+    ipiv).  Returns 0 or the 1-based index of the first exactly zero pivot (stops there)."""
+    cdef int i, j, c, p
+    cdef double mx, v
+    cdef lapack_t t, r
+    cdef lapack_t *colj
+    cdef lapack_t *colc
+    for j in range(n):
+        colj = a + j * n
+        p = j
+        mx = abs1(colj[j])
+        for i in range(j + 1, n):
+            v = abs1(colj[i])
+            if v > mx:
+                mx = v
+                p = i
+        ipiv[j] = p
+        if mx == 0:
+            return j + 1
+        if p != j:
+            for c in range(n):
+                t = a[j + c * n]
+                a[j + c * n] = a[p + c * n]
+                a[p + c * n] = t
+        r = 1 / colj[j]
+        for i in range(j + 1, n):
+            colj[i] = colj[i] * r
+        colj[j] = r  # reciprocal pivot (tri_vec multiplies); not read by later steps
+        for c in range(j + 1, n):
+            colc = a + c * n
+            t = colc[j]
+            for i in range(j + 1, n):
+                colc[i] = colc[i] - colj[i] * t
+    return 0
+
+
+cdef inline int small_chol(int n, lapack_t *a) noexcept nogil:
+    """Right-looking Cholesky A = L L^H in the lower triangle (the strict upper triangle is
+    left untouched).  Returns 0 or the 1-based order of the first non-positive minor."""
+    cdef int i, j, c
+    cdef double d
+    cdef lapack_t t, r
+    cdef lapack_t *colj
+    cdef lapack_t *colc
+    for j in range(n):
+        colj = a + j * n
+        d = realpart(colj[j])
+        if not d > 0:
+            return j + 1
+        d = sqrt(d)
+        r = 1.0 / d
+        colj[j] = r  # reciprocal (tri_vec multiplies); not read by later steps
+        for i in range(j + 1, n):
+            colj[i] = colj[i] * r
+        for c in range(j + 1, n):
+            colc = a + c * n
+            t = conj(colj[c])
+            colc[c] = realpart(colc[c]) - realpart(colj[c] * t)
+            for i in range(c + 1, n):
+                colc[i] = colc[i] - colj[i] * t
+    return 0
+
+
+cdef inline int invert_diag(int n, lapack_t *a) noexcept nogil:
+    """Triangular input: 1-based index of the first zero diagonal entry, or 0 after
+    replacing the diagonal by its reciprocals (tri_vec's convention)."""
+    cdef int j
+    for j in range(n):
+        if a[j + j * n] == 0:
+            return j + 1
+    for j in range(n):
+        a[j + j * n] = 1 / a[j + j * n]
+    return 0
+
+
+# ---------------------------------------------------------------- solves on one vector
+
+cdef inline void tri_vec(bint upper, bint ctrans, int n, lapack_t *a,
+                         lapack_t *x) noexcept nogil:
+    """x := op(T)^{-1} x for the triangle of a (non-unit); ctrans: op = ^H.
+    The diagonal of a holds the RECIPROCALS of T's diagonal (set by the factorizations /
+    invert_diag): a multiply instead of a 20-cycle division on the critical path."""
+    cdef int i, j
+    cdef lapack_t s, t
+    if not ctrans:
+        if upper:  # column-oriented back substitution
+            for j in range(n - 1, -1, -1):
+                t = x[j] * a[j + j * n]
+                x[j] = t
+                for i in range(j):
+                    x[i] = x[i] - a[i + j * n] * t
+        else:
+            for j in range(n):
+                t = x[j] * a[j + j * n]
+                x[j] = t
+                for i in range(j + 1, n):
+                    x[i] = x[i] - a[i + j * n] * t
+    else:
+        if upper:  # U^H is lower: forward, dot products down the columns of U
+            for j in range(n):
+                s = x[j]
+                for i in range(j):
+                    s = s - conj(a[i + j * n]) * x[i]
+                x[j] = s * conj(a[j + j * n])
+        else:     # L^H is upper: backward
+            for j in range(n - 1, -1, -1):
+                s = x[j]
+                for i in range(j + 1, n):
+                    s = s - conj(a[i + j * n]) * x[i]
+                x[j] = s * conj(a[j + j * n])
+
+
+cdef inline void lu_vec(bint ctrans, int n, lapack_t *a, int *ipiv,
+                        lapack_t *x) noexcept nogil:
+    """x := A^{-1} x (or A^{-H} x) with the factors of small_lu."""
+    cdef int i, j
+    cdef lapack_t s, t
+    if not ctrans:
+        for j in range(n):
+            i = ipiv[j]
+            if i != j:
+                t = x[j]
+                x[j] = x[i]
+                x[i] = t
+        for j in range(n):  # unit lower
+            t = x[j]
+            for i in range(j + 1, n):
+                x[i] = x[i] - a[i + j * n] * t
+        tri_vec(True, False, n, a, x)
+    else:
+        tri_vec(True, True, n, a, x)
+        for j in range(n - 1, -1, -1):  # unit lower ^H: backward
+            s = x[j]
+            for i in range(j + 1, n):
+                s = s - conj(a[i + j * n]) * x[i]
+            x[j] = s
+        for j in range(n - 1, -1, -1):
+            i = ipiv[j]
+            if i != j:
+                t = x[j]
+                x[j] = x[i]
+                x[i] = t
+
+
+cdef inline void apply_inv(int kind, bint ctrans, int n, lapack_t *a, int *ipiv,
+                           lapack_t *x) noexcept nogil:
+    """x := op(A)^{-1} x with op = identity or ^H, for any kind of factorization."""
+    if kind == K_LU:
+        lu_vec(ctrans, n, a, ipiv, x)
+    elif kind == K_CHOL:
+        tri_vec(False, False, n, a, x)
+        tri_vec(False, True, n, a, x)
+    elif kind == K_UPPER:
+        tri_vec(True, ctrans, n, a, x)
+    elif kind == K_LOWER:
+        tri_vec(False, ctrans, n, a, x)
+    elif kind == K_BIGLU:
+        lu_solve(2 if ctrans else 0, n, 1, a, n, ipiv, x, n)
+    else:
+        cholesky_solve(True, n, 1, a, n, x, n)
+
+
+# ---------------------------------------------------------------- rcond (xLACN2)
+
+cdef inline double sum_abs(int n, lapack_t *x) noexcept nogil:
+    cdef int i
+    cdef double s = 0.0
+    for i in range(n):
+        s += absval(x[i])
+    return s
+
+
+cdef inline void make_sign(int n, lapack_t *x) noexcept nogil:
+    """x_i := sign(x_i) (real: +-1; complex: x_i/|x_i|, 1 when x_i == 0)."""
+    cdef int i
+    cdef double m
+    for i in range(n):
+        if lapack_t is float or lapack_t is double:
+            x[i] = 1 if x[i] >= 0 else -1
+        else:
+            m = absval(x[i])
+            if m > 1e-300:
+                x[i] = x[i] / m
+            else:
+                x[i] = 1
+
+
+cdef inline int arg_max_abs(int n, lapack_t *x) noexcept nogil:
+    cdef int i, j = 0
+    cdef double m = -1.0, v
+    for i in range(n):
+        v = absval(x[i])
+        if v > m:
+            m = v
+            j = i
+    return j
+
+
+cdef double inv_norm_exact(int kind, bint swap, int n, lapack_t *a, int *ipiv,
+                           lapack_t *x) noexcept nogil:
+    """||op(A)^{-1}||_1 exactly, one column at a time (cheaper than the estimate for
+    n <= EXACT_MAX: n solves against the estimator's 4-11)."""
+    cdef int i, j
+    cdef double s, best = 0.0
+    for j in range(n):
+        memset(x, 0, n * sizeof(lapack_t))
+        x[j] = 1
+        apply_inv(kind, swap, n, a, ipiv, x)
+        s = sum_abs(n, x)
+        if s > best or s != s:
+            best = s
+    return best
+
+
+cdef double inv_norm_est(int kind, bint swap, int n, lapack_t *a, int *ipiv,
+                         lapack_t *x, lapack_t *s) noexcept nogil:
+    """Estimate of ||op(A)^{-1}||_1 with op = identity (swap False) or ^H (swap True),
+    following LAPACK's xLACN2 (Hager/Higham): at most 5 iterations plus the alternating
+    vector.  x, s: scratch vectors of n."""
+    cdef int i, j, jlast, it
+    cdef double est, estold, temp, altsgn
+    cdef bint same
+    for i in range(n):
+        x[i] = 1.0 / n
+    apply_inv(kind, swap, n, a, ipiv, x)
+    if n == 1:
+        return absval(x[0])
+    est = sum_abs(n, x)
+    if not (est == est) or est == 0 or est > 1e308:
+        return est
+    make_sign(n, x)
+    for i in range(n):
+        s[i] = x[i]
+    apply_inv(kind, not swap, n, a, ipiv, x)
+    j = arg_max_abs(n, x)
+    it = 2
+    while True:
+        memset(x, 0, n * sizeof(lapack_t))
+        x[j] = 1
+        apply_inv(kind, swap, n, a, ipiv, x)
+        estold = est
+        est = sum_abs(n, x)
+        if lapack_t is float or lapack_t is double:
+            same = True
+            for i in range(n):
+                if (1 if x[i] >= 0 else -1) != realpart(s[i]):
+                    same = False
+                    break
+            if same or est <= estold:
+                if est < estold:
+                    est = estold
+                break
+        else:
+            if est <= estold:
+                est = estold
+                break
+        make_sign(n, x)
+        for i in range(n):
+            s[i] = x[i]
+        apply_inv(kind, not swap, n, a, ipiv, x)
+        jlast = j
+        j = arg_max_abs(n, x)
+        if absval(x[jlast]) != absval(x[j]) and it < 5:
+            it += 1
+            continue
+        break
+    altsgn = 1.0
+    for i in range(n):
+        x[i] = altsgn * (1.0 + <double>i / (n - 1))
+        altsgn = -altsgn
+    apply_inv(kind, swap, n, a, ipiv, x)
+    temp = 2.0 * sum_abs(n, x) / (3.0 * n)
+    if temp > est:
+        est = temp
+    return est
+
+
+# ---------------------------------------------------------------- one system
+
+cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
+                   char *bsrc, Py_ssize_t bs0, Py_ssize_t bs1,
+                   lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
+                   bint transposed, bint check, lapack_t *a, int *ipiv, lapack_t *vec,
+                   double *rcond) noexcept nogil:
+    """Dispatch to solve_impl with a literal n for tiny sizes: the C compiler then
+    propagates the constant through the inlined loops and unrolls them completely."""
+    if n == 2:
+        return solve_impl(2, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                          check, a, ipiv, vec, rcond)
+    if n == 3:
+        return solve_impl(3, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                          check, a, ipiv, vec, rcond)
+    if n == 4:
+        return solve_impl(4, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                          check, a, ipiv, vec, rcond)
+    return solve_impl(n, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
+                      check, a, ipiv, vec, rcond)
+
+
+cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
+                           char *bsrc, Py_ssize_t bs0, Py_ssize_t bs1,
+                           lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
+                           bint transposed, bint check, lapack_t *a, int *ipiv,
+                           lapack_t *vec, double *rcond) noexcept nogil:
+    """Solve op(A) X = B for one n x n system (op = A^T when ``transposed``).
+
+    asrc/bsrc with byte strides (as0, as1) / (bs0, bs1) are read only; X is written to x
+    with element strides (xs0, xs1).  Scratch: a (n*n), ipiv (n), vec (3n).
+    Returns 0, -1 (non-finite input, when ``check``) or j > 0 (exactly singular, rcond 0).
+    """
+    cdef int kind, info, i, c
+    cdef double anorm, ainv
+    cdef lapack_t *t = vec + 2 * n
+    cdef lapack_t *xc
+    cdef char *bc
+    rcond[0] = 0.0
+    if transposed:
+        as0, as1 = as1, as0
+    if load_a(n, asrc, as0, as1, a, check) != 0:
+        return -1
+    kind = classify(n, a)
+    anorm = norm1(n, a, transposed and kind != K_CHOL)
+    info = 0
+    if kind == K_CHOL:
+        if n > OWN_CHOL_MAX:
+            info = cholesky_factor(True, n, a, n)
+            kind = K_BIGCHOL
+        else:
+            info = small_chol(n, a)
+        if info != 0:  # not positive definite after all: LU on a fresh copy
+            load_a(n, asrc, as0, as1, a, False)
+            kind = K_LU
+            info = 0
+    if kind == K_UPPER or kind == K_LOWER:
+        info = invert_diag(n, a)
+    elif kind == K_LU:
+        if n > OWN_LU_MAX:
+            info = lu_factor(n, n, a, n, ipiv)
+            kind = K_BIGLU
+        else:
+            info = small_lu(n, a, ipiv)
+    if info != 0:
+        return info
+    for c in range(k):
+        bc = bsrc + c * bs1
+        for i in range(n):
+            t[i] = (<lapack_t *>(bc + i * bs0))[0]
+        if check and nonfinite(n, t) != 0:
+            return -1
+        apply_inv(kind, False, n, a, ipiv, t)
+        xc = x + c * xs1
+        for i in range(n):
+            xc[i * xs0] = t[i]
+    if anorm == 0:
+        rcond[0] = 0.0
+    elif anorm != anorm:
+        rcond[0] = anorm
+    else:
+        if n <= EXACT_MAX:
+            ainv = inv_norm_exact(kind, transposed and kind != K_CHOL, n, a, ipiv, vec)
+        else:
+            ainv = inv_norm_est(kind, transposed and kind != K_CHOL, n, a, ipiv,
+                                vec, vec + n)
+        if ainv != 0:
+            rcond[0] = (1.0 / anorm) / ainv
+    return 0
+
+
+# ---------------------------------------------------------------- small_solve
+
+cdef inline bint _small_dtype(int t) noexcept:
+    return t == cnp.NPY_DOUBLE or t == cnp.NPY_CDOUBLE
+
+
+def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite):
+    """small_solve(a, b, transposed, check_finite) -> (x, info, rcond)
+
+    Solve ``a @ x = b`` (``a.T @ x = b`` when ``transposed``) for one small system.
+
+    Parameters
+    ----------
+    a : ndarray, shape (n, n), 0 <= n <= SMALL_N, float64 or complex128, any strides
+        (C, F, non-contiguous, negative, read-only).  Never modified.
+    b : ndarray, shape (n,) or (n, k), same dtype as ``a``, any strides.  Never modified.
+    transposed : bool
+        Solve A^T x = b.
+    check_finite : bool
+        Scan a and b for inf/NaN (info -1 when found).
+
+    Returns
+    -------
+    x : ndarray shaped like ``b`` (new, C-contiguous)
+    info : int
+        0 ok; j > 0: exactly singular (first zero pivot, 1-based; rcond is then 0);
+        -1: non-finite input found (only when ``check_finite``).
+    rcond : float
+        Reciprocal 1-norm condition estimate of ``a`` (LAPACK gecon-like; the 1-norm of A
+        even when ``transposed``).
+
+    Raises ValueError / TypeError only for wrong shapes or dtypes (the front door is
+    expected to have normalised them).
+    """
+    cdef int nd_b = cnp.PyArray_NDIM(b)
+    cdef int typ = cnp.PyArray_TYPE(a)
+    cdef cnp.npy_intp *ad
+    cdef cnp.npy_intp *bd
+    cdef cnp.npy_intp *ast
+    cdef cnp.npy_intp *bst
+    cdef int n, k, info
+    cdef Py_ssize_t bs1
+    cdef double rcond = 1.0
+    cdef double complex abuf[SMALL_MAX * SMALL_MAX]
+    cdef double complex vbuf[3 * SMALL_MAX]
+    cdef int ipiv[SMALL_MAX]
+    cdef cnp.ndarray x
+    cdef char *ap
+    cdef char *bp
+    cdef char *xp
+    if cnp.PyArray_NDIM(a) != 2 or (nd_b != 1 and nd_b != 2):
+        raise ValueError("small_solve: a must be 2-D and b 1-D or 2-D")
+    ad = cnp.PyArray_DIMS(a)
+    bd = cnp.PyArray_DIMS(b)
+    if ad[0] != ad[1] or bd[0] != ad[0] or ad[0] > SMALL_MAX:
+        raise ValueError("small_solve: a must be square (n <= SMALL_N) and b must have n rows")
+    if not _small_dtype(typ) or cnp.PyArray_TYPE(b) != typ:
+        raise TypeError("small_solve: a and b must both be float64 or both complex128")
+    n = <int>ad[0]
+    k = 1 if nd_b == 1 else <int>bd[1]
+    x = cnp.PyArray_EMPTY(nd_b, bd, typ, 0)
+    if n == 0 or k == 0:
+        return x, 0, rcond
+    ast = cnp.PyArray_STRIDES(a)
+    bst = cnp.PyArray_STRIDES(b)
+    bs1 = 0 if nd_b == 1 else bst[1]
+    ap = cnp.PyArray_BYTES(a)
+    bp = cnp.PyArray_BYTES(b)
+    xp = cnp.PyArray_BYTES(x)
+    with nogil:
+        if typ == cnp.NPY_DOUBLE:
+            info = solve_one(n, k, ap, ast[0], ast[1], bp, bst[0], bs1,
+                                     <double *>xp, k, 1, transposed, check_finite,
+                                     <double *>abuf, ipiv, <double *>vbuf, &rcond)
+        else:
+            info = solve_one(n, k, ap, ast[0], ast[1], bp, bst[0], bs1,
+                                               <double complex *>xp, k, 1, transposed,
+                                               check_finite, abuf, ipiv, vbuf, &rcond)
+    return x, info, rcond
+
+
+# ---------------------------------------------------------------- solve_batched
+
+cdef void batched_loop(int m, int n, int k, char *ap, Py_ssize_t as_, Py_ssize_t as0,
+                       Py_ssize_t as1, char *bp, Py_ssize_t bs_, Py_ssize_t bs0,
+                       Py_ssize_t bs1, lapack_t *xp, bint transposed, bint check,
+                       int *info, double *rcond, int nthreads) noexcept nogil:
+    cdef Py_ssize_t s
+    cdef size_t nbytes = (<size_t>n * n + 3 * <size_t>n) * sizeof(lapack_t) \
+        + <size_t>n * sizeof(int) + 64
+    cdef char *scratch = NULL
+    cdef lapack_t *a = NULL
+    cdef lapack_t *vec = NULL
+    cdef int *ipiv = NULL
+    cdef Py_ssize_t nk = <Py_ssize_t>n * k
+    with parallel(num_threads=nthreads):
+        scratch = <char *>malloc(nbytes)
+        a = <lapack_t *>scratch
+        vec = a + <size_t>n * n
+        ipiv = <int *>(vec + 3 * <size_t>n)
+        for s in prange(m, schedule="static"):
+            if scratch == NULL:
+                info[s] = -2
+            else:
+                info[s] = solve_one(n, k, ap + s * as_, as0, as1,
+                                              bp + s * bs_, bs0, bs1, xp + s * nk, k, 1,
+                                              transposed, check, a, ipiv, vec, &rcond[s])
+        free(scratch)
+
+
+def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite):
+    """solve_batched(a, b, transposed, check_finite) -> (x, info, rcond)
+
+    Solve ``a[s] @ x[s] = b[s]`` (``a[s].T`` when ``transposed``) for every s.
+
+    Parameters
+    ----------
+    a : ndarray, shape (m, n, n); float32, float64, complex64 or complex128; any strides,
+        including zero strides of broadcast views (no copy is needed).  Never modified.
+    b : ndarray, shape (m, n, k), same dtype, any strides.  Never modified.
+    transposed, check_finite : bool
+        As in ``small_solve``.
+
+    Returns
+    -------
+    x : ndarray (m, n, k), new and C-contiguous.
+    info : ndarray (m,) int32: 0 ok, j > 0 slice exactly singular (1-based pivot),
+        -1 non-finite input in that slice (only when ``check_finite``).  Slices with
+        info != 0 have unspecified x.
+    rcond : ndarray (m,) float64: reciprocal 1-norm condition estimate of each a[s]
+        (0 for singular slices).
+
+    Each slice is inspected on its own (Hermitian positive diagonal -> Cholesky with LU
+    fallback, triangular -> substitution, else pivoted LU).  n <= SMALL_N uses the small
+    kernels, larger n the shared LU/Cholesky kernels.  The loop runs without the GIL, over
+    the available cores when built with OpenMP and the batch is large enough.
+    Raises MemoryError when per-thread scratch cannot be allocated.
+    """
+    cdef int typ = cnp.PyArray_TYPE(a)
+    cdef cnp.npy_intp *ad
+    cdef cnp.npy_intp *bd
+    cdef cnp.npy_intp *ast
+    cdef cnp.npy_intp *bst
+    cdef cnp.npy_intp dims[1]
+    cdef int m, n, k, nthreads
+    cdef double work
+    cdef cnp.ndarray x, info, rcond
+    cdef char *ap
+    cdef char *bp
+    cdef void *xp
+    cdef int *ip
+    cdef double *rp
+    cdef Py_ssize_t s
+    if cnp.PyArray_NDIM(a) != 3 or cnp.PyArray_NDIM(b) != 3:
+        raise ValueError("solve_batched: a must be (m, n, n) and b (m, n, k)")
+    ad = cnp.PyArray_DIMS(a)
+    bd = cnp.PyArray_DIMS(b)
+    if ad[1] != ad[2] or bd[0] != ad[0] or bd[1] != ad[1]:
+        raise ValueError("solve_batched: a must be (m, n, n) and b (m, n, k)")
+    if ad[0] > 0x7fffffff or ad[1] > 0x7fffffff or bd[2] > 0x7fffffff:
+        raise ValueError("solve_batched: dimensions too large")
+    if cnp.PyArray_TYPE(b) != typ or not (typ == cnp.NPY_FLOAT or typ == cnp.NPY_DOUBLE
+                                          or typ == cnp.NPY_CFLOAT
+                                          or typ == cnp.NPY_CDOUBLE):
+        raise TypeError("solve_batched: a and b must have the same dtype, one of "
+                        "float32, float64, complex64, complex128")
+    m = <int>ad[0]
+    n = <int>ad[1]
+    k = <int>bd[2]
+    x = cnp.PyArray_EMPTY(3, bd, typ, 0)
+    dims[0] = m
+    info = cnp.PyArray_ZEROS(1, dims, cnp.NPY_INT32, 0)
+    rcond = cnp.PyArray_EMPTY(1, dims, cnp.NPY_DOUBLE, 0)
+    rp = <double *>cnp.PyArray_DATA(rcond)
+    if m == 0:
+        return x, info, rcond
+    if n == 0 or k == 0:
+        for s in range(m):
+            rp[s] = 1.0
+        return x, info, rcond
+    work = <double>m * (<double>n * n * n / 3.0 + 2.0 * n * n * (k + 4))
+    nthreads = NTHREADS
+    if work < PAR_GRAIN * nthreads:
+        nthreads = max(1, <int>(work / PAR_GRAIN))
+    if nthreads > m:
+        nthreads = m
+    ast = cnp.PyArray_STRIDES(a)
+    bst = cnp.PyArray_STRIDES(b)
+    ap = cnp.PyArray_BYTES(a)
+    bp = cnp.PyArray_BYTES(b)
+    xp = cnp.PyArray_DATA(x)
+    ip = <int *>cnp.PyArray_DATA(info)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1],
+                                bst[2], <float *>xp, transposed, check_finite, ip, rp,
+                                nthreads)
+        elif typ == cnp.NPY_DOUBLE:
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1],
+                                 bst[2], <double *>xp, transposed, check_finite, ip, rp,
+                                 nthreads)
+        elif typ == cnp.NPY_CFLOAT:
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0],
+                                          bst[1], bst[2], <float complex *>xp, transposed,
+                                          check_finite, ip, rp, nthreads)
+        else:
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp,
+                                           bst[0], bst[1], bst[2], <double complex *>xp,
+                                           transposed, check_finite, ip, rp, nthreads)
+    for s in range(m):
+        if ip[s] == -2:
+            raise MemoryError("solve_batched: cannot allocate per-thread scratch")
+    return x, info, rcond
+
+
+# ---------------------------------------------------------------- test hooks
+
+def _classify(lapack_t[::1, :] a):
+    """Kind the inspection picks for the F-contiguous square ``a`` (test hook):
+    0 LU, 1 Cholesky, 2 upper triangular, 3 lower triangular."""
+    return classify(a.shape[0], &a[0, 0])
+
+
+def _threads_for(int m, int n, int k):
+    """Threads solve_batched would use for this shape (test/benchmark hook)."""
+    cdef double work = <double>m * (<double>n * n * n / 3.0 + 2.0 * n * n * (k + 4))
+    cdef int nt = NTHREADS
+    if work < PAR_GRAIN * nt:
+        nt = max(1, <int>(work / PAR_GRAIN))
+    return min(nt, max(m, 1))
+
+
+def _set_max_threads(int nthreads):
+    """Cap the threads solve_batched may use (test/benchmark hook); returns the old cap."""
+    global NTHREADS
+    old = NTHREADS
+    NTHREADS = max(1, nthreads)
+    return old
+
+
+def _set_own_max(int lu_max, int chol_max):
+    """Largest n our own unblocked LU / Cholesky handle (tuning and test hook); returns
+    the old pair."""
+    global OWN_LU_MAX, OWN_CHOL_MAX
+    old = (OWN_LU_MAX, OWN_CHOL_MAX)
+    OWN_LU_MAX = lu_max
+    OWN_CHOL_MAX = chol_max
+    return old

@@ -1,0 +1,410 @@
+"""The Woodbury road: A = diag(d) + U V with k << n, solved in O(n k^2 + k^3).
+
+Two entrances:
+
+* ``format == "operator"``: a :class:`~hybridsolve._lowrank.DiagonalPlusLowRank`; the
+  n x n matrix is never formed.
+* ``format == "dense"`` (a plain ndarray, no ``assume_a`` hint, n >= 1000): detection
+  (:func:`~hybridsolve._lowrank.detect_lowrank`) recovers D, U, V from the entries of A;
+  when it finds nothing, ``factorize`` raises ``NotApplicable`` and leaves ``a``
+  untouched so the dispatcher falls back to LU / Cholesky.
+
+Accuracy.  The Woodbury formula is not backward stable by itself, so every solve is
+followed by fixed-precision iterative refinement (at most a few steps, stopped when the
+normwise backward error ||r|| / (||A|| ||x|| + ||b||) reaches eps of the dtype or stops
+improving).  The residual is the O(n k) structured one for an operator and the true
+``b - A x`` (one pass over A) for a detected dense A, so the result is backward stable
+with respect to the A the caller gave even if the recovered factors are off by rounding.
+
+``rcond`` is an estimate of 1 / (||A||_1 ||A^-1||_1) with the Hager / Higham 1-norm
+estimator (LAPACK's xLACN2 algorithm), driven by the O(n k) matvec and the structured
+solve; ||A||_1 is exact for a dense A (from the inspection pass when it gives it).
+
+Fallbacks (recorded in ``factorization.notes``): a zero or tiny d_i, a singular or
+ill-conditioned capacitance matrix I + V D^-1 U, or a failed probe solve.  For a dense A
+the road then raises ``NotApplicable`` (the dispatcher's LU takes over); for an operator
+with n <= ``FORM_MAX`` the matrix is formed and factored by dense LU; beyond that a
+``LinAlgError`` says why.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numpy.linalg import LinAlgError
+from scipy.linalg import LinAlgWarning
+
+from hybridsolve._kernels import woodbury as _wb
+from hybridsolve._lowrank import (DETECT_MIN_N, DiagonalPlusLowRank, LowRankNotFound,
+                                  detect_lowrank, max_rank)
+from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
+                                   singular_error)
+
+__all__ = ["WoodburySolver", "WoodburyFactorization", "DenseLUFallback",
+           "onenormest", "woodbury_factorize"]
+
+#: An operator with n above this is never formed as a dense matrix.
+FORM_MAX = 6000
+#: Refinement steps at most per solve.
+MAX_REFINE = 4
+
+
+class _Fallback(Exception):
+    """Woodbury cannot be trusted for this A (reason in str())."""
+
+
+# ------------------------------------------------------------------ 1-norm estimator
+
+def onenormest(apply, apply_h, n, dtype, itmax=2, apply_unit=None):
+    """Hager / Higham estimate of ||B||_1 for a linear map given by ``apply(X) = B X``
+    and ``apply_h(X) = B^H X`` (X of shape (n, m)).
+
+    LAPACK xLACN2's algorithm: x = ones/n, then unit vectors e_j at the largest entry of
+    B^H sign(B x), plus Higham's alternating vector (applied in the same call as the
+    first x: the cost is memory-bound, two columns cost about one).  ``itmax`` sweeps
+    (LAPACK uses up to 5; the estimate nearly always settles after the first unit
+    vector).  ``apply_unit(j)`` (optional) computes B e_j cheaply.  A lower bound on
+    ||B||_1, almost always within a factor 3 of it.
+    """
+    if n == 0:
+        return 0.0
+    cplx = np.dtype(dtype).kind == "c"
+
+    def sgn(y):
+        if cplx:
+            a = np.abs(y)
+            out = np.ones_like(y)
+            nz = a > 0
+            out[nz] = y[nz] / a[nz]
+            return out
+        return np.where(y >= 0, 1.0, -1.0).astype(dtype)
+
+    x = np.empty((n, 2), dtype=dtype, order="F")
+    x[:, 0] = 1.0 / n
+    alt = np.arange(n, dtype=np.float64)
+    x[:, 1] = np.where(alt % 2 == 0, 1.0, -1.0) * (1.0 + alt / max(n - 1, 1))
+    y = apply(x)
+    est = float(np.abs(y[:, 0]).sum())
+    alt_est = 2.0 * float(np.abs(y[:, 1]).sum()) / (3.0 * n)
+    if n == 1:
+        return est
+    z = apply_h(sgn(y[:, :1]))[:, 0]
+    j = int(np.argmax(np.abs(z)))
+    for it in range(itmax - 1):
+        if apply_unit is not None:
+            y = apply_unit(j)
+        else:
+            e = np.zeros((n, 1), dtype=dtype)
+            e[j] = 1
+            y = apply(e)[:, 0]
+        new = float(np.abs(y).sum())
+        if new <= est:
+            break
+        est = new
+        if it == itmax - 2:
+            break
+        z = apply_h(sgn(y)[:, None])[:, 0]
+        jn = int(np.argmax(np.abs(z)))
+        if jn == j:
+            break
+        j = jn
+    return max(est, alt_est)
+
+
+# ------------------------------------------------------------------ factorizations
+
+class WoodburyFactorization(Factorization):
+    """Factors of A = diag(d) + U V: W = D^-1 U and the factored capacitance
+    C = I + V W (Cholesky when A is Hermitian positive definite, else pivoted LU).
+
+    ``dense`` (optional) is the dense A itself (detected road): refinement then uses the
+    true residual.  Attributes for ``explain()``: ``notes``, ``rank``,
+    ``last_backward_error``, ``last_refinement_steps``.
+    """
+
+    kind = "woodbury"
+
+    def __init__(self, d, U, V, *, hpd=False, dense=None, norm1=None, normF=None,
+                 notes=()):
+        n, k = U.shape
+        super().__init__((n, n), d.dtype)
+        dtype = self.dtype
+        if k == 0:                      # plain diagonal: one zero column keeps BLAS happy
+            U = np.zeros((n, 1), dtype=dtype)
+            V = np.zeros((1, n), dtype=dtype)
+            k = 1
+        self.d = np.ascontiguousarray(d, dtype=dtype)
+        self.U = np.asfortranarray(U, dtype=dtype)
+        self.V = np.asfortranarray(V, dtype=dtype)
+        self.rank = k
+        self.dense = dense
+        self._eps = float(np.finfo(dtype).eps)
+        notes = list(notes)
+        self._normV = float(np.linalg.norm(self.V))
+        # --- a zero or tiny d_i makes D^-1 U blow up: not trusted
+        absd = np.abs(self.d)
+        self._normA2 = float(normF) if normF is not None else self._norm2_bound()
+        if n and absd.min() <= n * self._eps * self._normA2:
+            which = "zero" if absd.min() == 0 else "tiny"
+            raise _Fallback(f"diagonal D has {which} entries (min |d_i| = "
+                            f"{absd.min():.2e}, ||A|| ~ {self._normA2:.2e})")
+        # --- factor: W = D^-1 U, C = I + V W, Cholesky (HPD) or LU
+        self.W = np.empty((n, k), dtype=dtype, order="F")
+        self.C = np.empty((k, k), dtype=dtype, order="F")
+        self.ipiv = np.zeros(max(k, 1), dtype=np.intc)
+        self.hpd = bool(hpd)
+        info = _wb.factor(self.hpd, self.d, self.U, self.V, self.W, self.C, self.ipiv)
+        if info > 0 and self.hpd:
+            notes.append("capacitance Cholesky failed (not numerically positive "
+                         "definite); used pivoted LU")
+            self.hpd = False
+            info = _wb.factor(False, self.d, self.U, self.V, self.W, self.C, self.ipiv)
+        if info == -1:
+            raise _Fallback("diagonal D has zero entries")
+        if info > 0:
+            # det A = det D det C with D nonsingular: A is singular too
+            raise singular_error(f"the capacitance matrix I + V D^-1 U ({k} x {k}) of "
+                                 f"A = D + U V is exactly singular")
+        # --- capacitance condition (k x k: exact ||C^-1||_1, estimated ||C||_1)
+        cinv = np.eye(k, dtype=dtype, order="F")
+        self._capacitance_solve(cinv)
+        # ||C||_1 exactly, rebuilt from its k x k factors; taken no smaller than
+        # 1 + ||V|| ||W||: forming C = I + V W loses that much relative to C when its
+        # terms cancel (a tiny C from O(1) terms)
+        cnorm = max(self._capacitance_norm1(),
+                    1.0 + self._normV * float(np.linalg.norm(self.W)))
+        self.capacitance_rcond = 1.0 / max(cnorm * np.abs(cinv).sum(0).max(), 1e-300)
+        if not np.isfinite(self.capacitance_rcond) or \
+                self.capacitance_rcond < np.sqrt(self._eps):
+            raise _Fallback(f"capacitance matrix is ill-conditioned (rcond "
+                            f"{self.capacitance_rcond:.1e} < sqrt(eps))")
+        notes.append(f"Woodbury rank {k}: capacitance {k} x {k} factored by "
+                     f"{'Cholesky' if self.hpd else 'pivoted LU'} (rcond "
+                     f"{self.capacitance_rcond:.1e})")
+        # --- 1-norm condition estimate of A
+        if dense is not None:
+            anorm = norm1 if norm1 is not None else _dense_norm1(dense)
+        else:
+            anorm = onenormest(lambda x: self._matvec(0, x), lambda x: self._matvec(2, x),
+                               n, dtype, apply_unit=self._matvec_unit)
+        ainv = onenormest(lambda x: self._raw_solve(0, x), lambda x: self._raw_solve(2, x),
+                          n, dtype, apply_unit=self._solve_unit)
+        self.norm1 = float(anorm)
+        self.rcond = (1.0 / (anorm * ainv)) if anorm > 0 and ainv > 0 else 0.0
+        self.notes = tuple(notes)
+        self.last_backward_error = None
+        self.last_refinement_steps = None
+
+    # ------------------------------------------------------------------ helpers
+    def _norm2_bound(self):
+        """Upper bound on ||A||_2 (or ||A||_F for a dense A)."""
+        if self.dense is not None:
+            return float(np.linalg.norm(self.dense.ravel(order="K")))
+        return float(np.abs(self.d).max(initial=0.0)
+                     + np.linalg.norm(self.U) * self._normV)
+
+    def _capacitance_norm1(self):
+        k = self.rank
+        if self.hpd:
+            low = np.tril(self.C)
+            c = low @ low.conj().T
+        else:
+            low = np.tril(self.C, -1) + np.eye(k, dtype=self.dtype)
+            c = low @ np.triu(self.C)
+            for i in range(k - 1, -1, -1):          # undo the row interchanges
+                p = self.ipiv[i] - 1
+                if p != i:
+                    c[[i, p]] = c[[p, i]]
+        return float(np.abs(c).sum(0).max(initial=0.0))
+
+    def _capacitance_solve(self, t):
+        from hybridsolve._kernels.cholesky import potrs
+        from hybridsolve._kernels.lu import getrs
+        if self.hpd:
+            potrs(self.C, t, True)
+        else:
+            getrs(self.C, self.ipiv, t, 0)
+
+    def _matvec(self, trans, x):
+        """op(A) x for x of shape (n, m)."""
+        d = self.d[:, None]
+        if trans == 0:
+            return d * x + self.U @ (self.V @ x)
+        if trans == 1:
+            return d * x + self.V.T @ (self.U.T @ x)
+        return d.conj() * x + self.V.conj().T @ (self.U.conj().T @ x)
+
+    def _matvec_unit(self, j):
+        """A e_j = U V[:, j] + d_j e_j (one pass over U)."""
+        y = self.U @ self.V[:, j]
+        y[j] += self.d[j]
+        return y
+
+    def _solve_unit(self, j):
+        """A^-1 e_j = e_j / d_j - W C^-1 V[:, j] / d_j (one pass over W)."""
+        t = np.array(self.V[:, j:j + 1] / self.d[j], dtype=self.dtype, order="F")
+        self._capacitance_solve(t)
+        y = -(self.W @ t[:, 0])
+        y[j] += 1 / self.d[j]
+        return y
+
+    def _raw_apply(self, trans, b):
+        t = np.empty((self.rank, b.shape[1]), dtype=self.dtype, order="F")
+        _wb.apply(trans, self.hpd, self.d, self.U, self.V, self.W, self.C, self.ipiv, b, t)
+
+    def _raw_solve(self, trans, x):
+        b = np.array(x, dtype=self.dtype, order="F")
+        self._raw_apply(trans, b)
+        return b
+
+    def _residual(self, trans, x, r):
+        """r := r - op(A) x."""
+        a = self.dense
+        if a is None:
+            t = np.empty((self.rank, x.shape[1]), dtype=self.dtype, order="F")
+            _wb.residual(trans, self.d, self.U, self.V, x, r, t)
+        elif trans == 0:
+            r -= a @ x
+        elif trans == 1:
+            r -= a.T @ x
+        else:
+            r -= (x.conj().T @ a).conj().T
+
+    # ------------------------------------------------------------------ solve
+    def _solve_inplace(self, b, trans):
+        b0 = b.copy(order="F")
+        self._raw_apply(trans, b)
+        x = b
+        normA = self._normA2
+        bnorm = np.linalg.norm(b0, axis=0)
+        target = self._eps
+        prev = np.inf
+        berr = np.inf
+        steps = 0
+        for step in range(MAX_REFINE + 1):
+            r = b0.copy(order="F")
+            self._residual(trans, x, r)
+            denom = normA * np.linalg.norm(x, axis=0) + bnorm
+            denom[denom == 0] = 1.0
+            berr = float((np.linalg.norm(r, axis=0) / denom).max(initial=0.0))
+            if not np.isfinite(berr) or berr <= target or berr > 0.5 * prev \
+                    or step == MAX_REFINE:
+                break
+            prev = berr
+            self._raw_apply(trans, r)
+            x += r
+            steps += 1
+        self.last_backward_error = berr
+        self.last_refinement_steps = steps
+        if not np.isfinite(berr) or berr > 1e3 * np.sqrt(self.shape[0]) * self._eps:
+            warnings.warn(f"Woodbury solve: backward error {berr:.1e} after {steps} "
+                          f"refinement steps (ill-conditioned A?)", LinAlgWarning,
+                          stacklevel=3)
+
+
+class DenseLUFallback(Factorization):
+    """Dense pivoted LU (our LU kernel) of a formed diagonal-plus-low-rank matrix, used
+    when Woodbury cannot be trusted; ``notes`` says why."""
+
+    kind = "woodbury"
+
+    def __init__(self, a, notes=()):
+        from scipy.linalg import lapack
+        from hybridsolve._kernels.lu import getrf
+        n = a.shape[0]
+        super().__init__((n, n), a.dtype)
+        self.lu = np.asfortranarray(a)
+        anorm = float(np.abs(self.lu).sum(0).max(initial=0.0))
+        self.ipiv = np.zeros(max(n, 1), dtype=np.intc)
+        info = getrf(self.lu, self.ipiv)
+        if info > 0:
+            raise singular_error(f"U[{info - 1}, {info - 1}] is exactly zero "
+                                 f"(dense LU fallback of a diagonal-plus-low-rank A)")
+        gecon = lapack.get_lapack_funcs("gecon", (self.lu,))
+        rc, _ = gecon(self.lu, anorm, norm="1")
+        self.rcond = float(rc)
+        self.notes = tuple(notes) + ("fell back to dense LU of the formed matrix",)
+
+    def _solve_inplace(self, b, trans):
+        from hybridsolve._kernels.lu import getrs
+        getrs(self.lu, self.ipiv, b, trans)
+
+
+def _dense_norm1(a, block=128):
+    """||A||_1 (max column sum of |a_ij|) in contiguous row blocks: one pass over A, no
+    n x n temporary."""
+    n = a.shape[0]
+    if a.flags.f_contiguous and not a.flags.c_contiguous:
+        return max((float(np.abs(a[:, j:j + block]).sum(0).max(initial=0.0))
+                    for j in range(0, a.shape[1], block)), default=0.0)
+    colsum = np.zeros(a.shape[1], dtype=np.float64)
+    for i in range(0, n, block):
+        colsum += np.abs(a[i:i + block]).sum(0)
+    return float(colsum.max(initial=0.0))
+
+
+def woodbury_factorize(op: DiagonalPlusLowRank) -> Factorization:
+    """Factor a :class:`DiagonalPlusLowRank` (with the dense fallback when needed)."""
+    n = op.shape[0]
+    try:
+        return WoodburyFactorization(op.d, op.U, op.V, hpd=op.positive_definite)
+    except _Fallback as exc:
+        why = str(exc)
+    if n > FORM_MAX:
+        raise LinAlgError(f"Woodbury cannot solve this diagonal-plus-low-rank system "
+                          f"({why}) and n = {n} is too large to form densely "
+                          f"(> {FORM_MAX})")
+    return DenseLUFallback(op.toarray(), notes=(f"Woodbury not used: {why}",))
+
+
+# ------------------------------------------------------------------ the road
+
+class WoodburySolver(Solver):
+    """Diagonal plus low rank: a :class:`DiagonalPlusLowRank` operator, or detected in a
+    plain dense A (n >= 1000, no hint)."""
+
+    name = "woodbury"
+
+    def cost(self, structure: Structure):
+        n = structure.n
+        if structure.format == "operator":
+            k = structure.extra.get("lowrank_k")
+            if k is None:
+                return None, "operator is not a DiagonalPlusLowRank"
+            return float(4 * n * k * k + k ** 3 + 20 * n * k)
+        if structure.format != "dense":
+            return None, f"{structure.format} input"
+        if structure.assume_a is not None:   # a hint is obeyed, as scipy: no detection
+            return None, f"assume_a={structure.assume_a!r} given: no detection"
+        if n < DETECT_MIN_N:
+            return None, f"n = {n} < {DETECT_MIN_N}: detection cannot pay"
+        lb, ub = structure.lower_bandwidth, structure.upper_bandwidth
+        if (lb is not None and lb < n - 1) or (ub is not None and ub < n - 1):
+            return None, "A has zero corners (banded or triangular): not D + low rank"
+        if structure.finite is False:
+            return None, "A has infs or NaNs"
+        k = max_rank(n)
+        # detection reads A about four times; the solve then refines with passes over A
+        return float(8 * n * n + 4 * n * k * k)
+
+    def factorize(self, a, structure: Structure):
+        if isinstance(a, DiagonalPlusLowRank):
+            return woodbury_factorize(a)
+        if not isinstance(a, np.ndarray) or a.ndim != 2 or a.shape[0] != a.shape[1]:
+            raise NotApplicable("woodbury: expects a square ndarray or DiagonalPlusLowRank")
+        n = a.shape[0]
+        try:
+            d, U, V, info = detect_lowrank(a)
+        except LowRankNotFound as exc:
+            raise NotApplicable(f"no diagonal-plus-low-rank structure: {exc}") from None
+        if info["rank"] > max_rank(n):
+            raise NotApplicable("no diagonal-plus-low-rank structure: rank too high")
+        try:
+            f = WoodburyFactorization(
+                d, U, V, dense=a, norm1=structure.norm1, normF=info["normF"],
+                notes=(f"detected A = D + U V of rank {info['rank']} in dense A "
+                       f"(probe error {info['probe_error']:.1e})",))
+        except _Fallback as exc:
+            raise NotApplicable(f"diagonal-plus-low-rank structure found but Woodbury "
+                                f"cannot be trusted: {exc}") from None
+        return f

@@ -1,0 +1,245 @@
+"""small_solve: one small dense system, scipy/numpy as oracles."""
+import threading
+
+import numpy as np
+import pytest
+import scipy.linalg as sl
+
+from hybridsolve._kernels import small
+from hybridsolve._kernels.small import SMALL_N, small_solve
+
+DTYPES = [np.float64, np.complex128]
+NS = list(range(1, 17)) + [23, 24, 25, 31, 32, 40, 41, 47, 63, SMALL_N]
+
+
+def rand(rng, shape, dtype):
+    x = rng.standard_normal(shape)
+    if np.issubdtype(dtype, np.complexfloating):
+        x = x + 1j * rng.standard_normal(shape)
+    return x.astype(dtype)
+
+
+def make(rng, n, kind, dtype):
+    a = rand(rng, (n, n), dtype)
+    if kind == "general":
+        return a
+    if kind == "spd":
+        return a @ a.conj().T + n * np.eye(n, dtype=dtype)
+    if kind == "indefinite":  # Hermitian with positive diagonal but indefinite
+        h = a + a.conj().T
+        h[np.diag_indices(n)] = np.abs(h.diagonal().real) + 0.1
+        if n > 1:
+            h[0, 1] = h[1, 0] = 10 * (h[0, 0].real + h[1, 1].real)
+        return h
+    if kind == "upper":
+        return np.triu(a) + 3 * np.eye(n, dtype=dtype)
+    if kind == "lower":
+        return np.tril(a) + 3 * np.eye(n, dtype=dtype)
+    if kind == "diagonal":
+        return np.diag(a.diagonal() + 3)
+    raise ValueError(kind)
+
+
+def backward_error(a, x, b):
+    b2 = b.reshape(b.shape[0], -1)
+    x2 = x.reshape(x.shape[0], -1)
+    r = np.linalg.norm(a @ x2 - b2, 1)
+    return r / (np.linalg.norm(a, 1) * np.linalg.norm(x2, 1) + np.linalg.norm(b2, 1))
+
+
+def true_rcond(a):
+    return 1.0 / (np.linalg.norm(a, 1) * np.linalg.norm(np.linalg.inv(a), 1))
+
+
+def check(a, b, transposed=False, check_finite=True):
+    a0, b0 = a.copy(), b.copy()
+    x, info, rcond = small_solve(a, b, transposed, check_finite)
+    np.testing.assert_array_equal(a, a0)  # inputs untouched
+    np.testing.assert_array_equal(b, b0)
+    assert info == 0
+    assert x.shape == b.shape and x.dtype == b.dtype
+    op = a.T if transposed else a
+    n = a.shape[0]
+    eps = np.finfo(a.dtype).eps
+    assert backward_error(op, x, b) < 10 * n * eps
+    ref = np.linalg.solve(op, b)
+    assert np.allclose(x, ref, rtol=1e3 * n * eps / true_rcond(a), atol=0)
+    # rcond: an estimate never below the truth (||A^-1|| is under-estimated), and close
+    rt = true_rcond(a)
+    assert rt * (1 - 1e-8) <= rcond <= 10 * rt
+    return x, rcond
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", NS)
+@pytest.mark.parametrize("kind", ["general", "spd", "indefinite", "upper", "lower",
+                                  "diagonal"])
+def test_kinds_sizes(n, kind, dtype):
+    rng = np.random.default_rng(n * 7 + len(kind))
+    a = make(rng, n, kind, dtype)
+    for transposed in (False, True):
+        check(a, rand(rng, (n,), dtype), transposed)
+        check(a, rand(rng, (n, 3), dtype), transposed)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 4, 7, 16, 33, SMALL_N])
+def test_rcond_vs_lapack(n, dtype):
+    rng = np.random.default_rng(n)
+    a = make(rng, n, "general", dtype)
+    a[:, 0] *= 1e6  # make it ill-conditioned so the estimate matters
+    _, _, rcond = small_solve(a, rand(rng, (n,), dtype), False, True)
+    lu, piv = sl.lu_factor(a)
+    gecon = sl.get_lapack_funcs("gecon", (a,))
+    ref, info = gecon(lu, np.linalg.norm(a, 1), norm="1")
+    assert info == 0
+    assert ref / 3 <= rcond <= ref * 3
+    _, _, rcond_t = small_solve(a, rand(rng, (n,), dtype), True, True)
+    assert ref / 3 <= rcond_t <= ref * 3  # rcond of A, not of A^T
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_layouts(dtype):
+    rng = np.random.default_rng(1)
+    n = 9
+    big = rand(rng, (2 * n, 3 * n), dtype)
+    views = {
+        "C": np.ascontiguousarray(big[:n, :n]),
+        "F": np.asfortranarray(big[:n, :n]),
+        "strided": big[::2, ::3],
+        "negative": big[n - 1::-1, ::-1][:, :n],
+        "transposed view": big[:n, :n].T,
+    }
+    bb = rand(rng, (3 * n, 4), dtype)
+    bviews = {"1-D": bb[:n, 0].copy(), "1-D strided": bb[::3, 1], "2-D": bb[:n],
+              "2-D F": np.asfortranarray(bb[:n]), "2-D negative": bb[n - 1::-1, ::-2],
+              "1-D negative": bb[::-3, 0]}
+    for a in views.values():
+        assert a.shape == (n, n)
+        for b in bviews.values():
+            for transposed in (False, True):
+                check(a, b, transposed)
+
+
+def test_read_only_inputs():
+    rng = np.random.default_rng(2)
+    a = make(rng, 5, "general", np.float64)
+    b = rand(rng, (5, 2), np.float64)
+    a.flags.writeable = False
+    b.flags.writeable = False
+    check(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 3, 6, 20, SMALL_N])
+def test_singular_info_is_zero_column(n, dtype):
+    rng = np.random.default_rng(3)
+    for j in range(0, n, max(1, n // 3)):
+        a = make(rng, n, "general", dtype)
+        a[:, j] = 0
+        x, info, rcond = small_solve(a, rand(rng, (n,), dtype), False, True)
+        assert info == j + 1
+        assert rcond == 0.0
+        # the same zero column is a zero row of A^T: LAPACK's getrf agrees on singular
+        assert sl.lapack.dgetrf(np.abs(a))[2] > 0
+
+
+@pytest.mark.parametrize("kind", ["upper", "lower", "diagonal"])
+def test_singular_triangular(kind):
+    rng = np.random.default_rng(4)
+    a = make(rng, 6, kind, np.float64)
+    a[4, 4] = 0
+    _, info, rcond = small_solve(a, np.ones(6), False, True)
+    assert info == 5 and rcond == 0.0
+
+
+def test_singular_hermitian_positive_diagonal_falls_back():
+    a = np.ones((4, 4))  # Hermitian, positive diagonal, rank 1
+    _, info, rcond = small_solve(a, np.ones(4), False, True)
+    assert info > 0 and rcond == 0.0
+    # not positive definite but nonsingular: Cholesky fails, LU answers
+    a = np.array([[1.0, 2.0], [2.0, 1.0]])
+    x, info, _ = small_solve(a, np.array([3.0, 3.0]), False, True)
+    assert info == 0
+    np.testing.assert_allclose(x, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_non_finite(dtype):
+    rng = np.random.default_rng(5)
+    for bad in (np.nan, np.inf, -np.inf):
+        a = make(rng, 4, "general", dtype)
+        b = rand(rng, (4,), dtype)
+        a[2, 1] = bad
+        assert small_solve(a, b, False, True)[1] == -1
+        small_solve(a, b, False, False)  # no check: garbage allowed, no crash
+        a = make(rng, 4, "spd", dtype)
+        b[3] = bad
+        assert small_solve(a, b, False, True)[1] == -1
+        assert small_solve(a, b, False, False)[1] == 0
+    if dtype == np.complex128:
+        a = make(rng, 3, "general", dtype)
+        a[0, 0] = complex(1.0, np.nan)
+        assert small_solve(a, np.ones(3, dtype), False, True)[1] == -1
+
+
+def test_empty():
+    x, info, rcond = small_solve(np.empty((0, 0)), np.empty(0), False, True)
+    assert x.shape == (0,) and info == 0
+    x, info, rcond = small_solve(np.eye(3), np.empty((3, 0)), False, True)
+    assert x.shape == (3, 0) and info == 0
+
+
+def test_bad_input():
+    a = np.eye(3)
+    with pytest.raises(ValueError):
+        small_solve(np.ones((3, 4)), np.ones(3), False, True)
+    with pytest.raises(ValueError):
+        small_solve(a, np.ones(4), False, True)
+    with pytest.raises(ValueError):
+        small_solve(a, np.ones((3, 1, 1)), False, True)
+    with pytest.raises(ValueError):
+        small_solve(np.eye(SMALL_N + 1), np.ones(SMALL_N + 1), False, True)
+    with pytest.raises(TypeError):
+        small_solve(a, np.ones(3, np.complex128), False, True)
+    with pytest.raises(TypeError):
+        small_solve(a.astype(np.float32), np.ones(3, np.float32), False, True)
+    with pytest.raises(TypeError):
+        small_solve([[1.0]], np.ones(1), False, True)
+
+
+def test_classify_hook():
+    rng = np.random.default_rng(6)
+    n = 5
+    kinds = {"general": 0, "spd": 1, "upper": 2, "lower": 3, "diagonal": 2}
+    for kind, code in kinds.items():
+        a = np.asfortranarray(make(rng, n, kind, np.float64))
+        assert small._classify(a) == code
+    h = np.asfortranarray(make(rng, n, "spd", np.complex128))
+    assert small._classify(h) == 1
+    h[1, 1] += 1e-3j  # complex diagonal: not Hermitian
+    assert small._classify(h) == 0
+
+
+def test_threads_match_serial():
+    rng = np.random.default_rng(7)
+    probs = [(make(rng, n, kind, dt), rand(rng, (n, 2), dt))
+             for n in (3, 8, 16, 40) for kind in ("general", "spd", "upper")
+             for dt in DTYPES]
+    serial = [small_solve(a, b, False, True) for a, b in probs]
+    out = [[None] * len(probs) for _ in range(4)]
+
+    def work(t):
+        for _ in range(20):
+            for i, (a, b) in enumerate(probs):
+                out[t][i] = small_solve(a, b, False, True)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for t in range(4):
+        for (x, info, rc), (x0, info0, rc0) in zip(out[t], serial):
+            np.testing.assert_array_equal(x, x0)
+            assert info == info0 and rc == rc0
