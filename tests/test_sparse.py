@@ -448,6 +448,8 @@ def test_stored_dense_pricing():
     assert isinstance(r.cost(Structure(n, np.float64, "dense")), tuple)
     assert isinstance(r.cost(Structure(n, np.float64, "dense", nnz=n * n // 2)), tuple)
     assert isinstance(r.cost(Structure(50, np.float64, "dense", nnz=150)), tuple)
+    assert isinstance(r.cost(Structure(n, np.float64, "dense", nnz=5 * n,
+                                       assume_a="pos")), tuple)
     c = r.cost(Structure(n, np.float64, "dense", nnz=5 * n, lower_bandwidth=n - 1,
                          upper_bandwidth=n - 1))
     assert isinstance(c, float) and c < (2 / 3) * n**3 / 10
@@ -502,3 +504,119 @@ def test_entry_points_declared():
         assert isinstance(inst, Solver) and inst.name == key
         names.add(key)
     assert {"sparse", "sparse_cholesky", "sparse_dense"} <= names
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_to_compressed_block_boundaries(dtype):
+    n = 100
+    d = np.zeros((n, n), dtype=dtype, order="F")
+    rows = [0, 31, 32, 33, 63, 64, 95, 96, 99]
+    for j in range(n):
+        d[rows, j] = np.arange(1, len(rows) + 1) * (j + 1)
+    d[5, 7] = -0.0 + 0  # an explicit zero stays out
+    w = compressed_from_dense(d, None)
+    assert w.nnz == n * len(rows)
+    np.testing.assert_array_equal(w.toarray(), d)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inspect_int64_indices(dtype):
+    rng = np.random.default_rng(11)
+    a = general(30, dtype, rng)
+    a.sort_indices()
+    i32 = K.inspect(a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data)
+    i64 = K.inspect(a.indptr.astype(np.int64), a.indices.astype(np.int64), a.data)
+    assert i32 == i64
+    assert i64["nnz"] == np.count_nonzero(a.toarray())
+
+
+# ------------------------------------------------------------------ through the front door
+
+def _front_door():
+    hs = pytest.importorskip("hybridsolve")
+    if not hasattr(hs, "solve"):
+        pytest.skip("front door not merged")
+    return hs
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+def test_front_door_sparse_formats(fmt, dtype):
+    hs = _front_door()
+    rng = np.random.default_rng(12)
+    a = general(40, dtype, rng).asformat(fmt)
+    snap = snapshot(a)
+    for b in (rhs(40, dtype, rng), rhs(40, dtype, rng, 2)):
+        x = hs.solve(a, b)
+        assert isinstance(x, np.ndarray) and x.shape == b.shape
+        assert backward_error(a, x, b) < 200 * eps(dtype)
+    bs = sp.csr_array(rhs(40, dtype, rng, 3))
+    x = hs.solve(a, bs)
+    assert isinstance(x, np.ndarray) and x.shape == (40, 3)
+    assert backward_error(a, x, bs.toarray()) < 200 * eps(dtype)
+    assert_unchanged(a, snap)
+
+
+def test_front_door_sparse_picks_roads_and_reuses_factors():
+    hs = _front_door()
+    rng = np.random.default_rng(13)
+    cases = {"sparse_cholesky": spd(80, np.float64, rng),
+             "sparse": general(80, np.float64, rng),
+             "sparse_triangular": sp.tril(general(80, np.float64, rng, 0.2)).tocsr()}
+    for name, a in cases.items():
+        f = hs.factorize(a)
+        for _ in range(2):
+            b = rhs(80, np.float64, rng, 2)
+            assert backward_error(a, f.solve(b), b) < 100 * eps(np.float64)
+        from hybridsolve._solve import plan
+        assert plan(a).chosen.name == name
+
+
+def test_front_door_sparse_errors():
+    hs = _front_door()
+    with pytest.raises(LinAlgError, match="singular"):
+        hs.solve(_singular_cases()["structural"], np.ones(3))
+    with pytest.raises(LinAlgError, match="singular"):
+        hs.solve(_singular_cases()["numerical"], np.ones(4))
+    with pytest.raises(ValueError):
+        hs.solve(sp.random_array((3, 4), density=0.5, rng=0), np.ones(3))
+    with pytest.raises(ValueError):
+        hs.solve(sp.csr_array(np.eye(3)), np.ones(4))
+    a = sp.csr_array(np.eye(3))
+    a.data[0] = np.nan
+    with pytest.raises(ValueError):
+        hs.solve(a, np.ones(3))
+
+
+def test_front_door_sparse_stored_dense():
+    hs = _front_door()
+    from hybridsolve._solve import plan
+    rng = np.random.default_rng(14)
+    n = 400
+    # sparse but not banded (random pattern + diagonal): the dense-stored sparse road
+    a = general(n, np.float64, rng, density=0.005).toarray()
+    p = plan(a)
+    assert p.chosen.name == "sparse_dense"
+    b = rhs(n, np.float64, rng)
+    x = hs.solve(a, b)
+    assert backward_error(a, x, b) < 100 * eps(np.float64)
+
+
+def test_lu_ordering_follows_pattern_symmetry():
+    rng = np.random.default_rng(15)
+    g = general(60, np.float64, rng)
+    pat = (g + g.T).tocsr()                       # symmetric pattern ...
+    vals = sp.csr_array((pat.data * rng.uniform(0.5, 1.5, pat.nnz), pat.indices,
+                         pat.indptr), shape=pat.shape)   # ... unsymmetric values
+    vals = (vals + 10 * sp.eye_array(60)).tocsr()
+    s, w = prepare_sparse(vals)
+    assert s.extra["pattern_symmetric"] and not s.symmetric
+    f = S.SparseLUSolver().factorize(w, s)
+    assert "symmetric pattern" in f.kind
+    b = rhs(60, np.float64, rng)
+    assert backward_error(vals, f.solve(b), b) < 100 * eps(np.float64)
+    s, w = prepare_sparse(g)
+    assert not s.extra["pattern_symmetric"]
+    f = S.SparseLUSolver().factorize(w, s)
+    assert "symmetric pattern" not in f.kind
+    assert backward_error(g, f.solve(b), b) < 100 * eps(np.float64)

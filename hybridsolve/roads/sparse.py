@@ -52,6 +52,8 @@ _SPARSE_OVERHEAD = 2e6
 #: the stored-dense road needs at least this n and at most this density
 _DENSE_MIN_N = 128
 _DENSE_MAX_DENSITY = 0.05
+#: dense-flop equivalents per entry read by the dense -> compressed pass
+_DENSE_SCAN_WEIGHT = 20.0
 #: diagonal pivot threshold of SuperLU's SymmetricMode on the general (LU) road
 _LU_SYM_PIVOT_THRESH = 0.1
 #: Hager iterations after the first solve (each: one A^H and one A solve)
@@ -580,6 +582,8 @@ class SparseStoredDenseSolver(Solver):
     def cost(self, s):
         if s.format != "dense":
             return None, "not a dense ndarray"
+        if s.assume_a not in (None, "gen"):
+            return None, f"assume_a={s.assume_a!r} given: the hinted road is kept"
         if s.nnz is None:
             return None, "nonzero count unknown"
         n = s.n
@@ -589,8 +593,9 @@ class SparseStoredDenseSolver(Solver):
             return None, f"density {s.nnz / (n * n):.3g} > {_DENSE_MAX_DENSITY}"
         sub = _sub_structure(s, "sparse")
         flops = _lu_flops(sub) * (0.5 if _spd_candidate(sub) else 1.0)
-        # the conversion pass reads n^2 entries (memory-bound)
-        return _sparse_cost(flops) + 2.0 * n * n
+        # the conversion pass reads n^2 entries at memory speed (~1-2 ns each here,
+        # i.e. tens of dense flops each)
+        return _sparse_cost(flops) + _DENSE_SCAN_WEIGHT * n * n
 
     def factorize(self, a, s):
         from hybridsolve._sparse import compressed_from_dense, inspect_compressed, \
