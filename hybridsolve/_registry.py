@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "hybridsolve.solvers"
 _lock = threading.Lock()
 _solvers: dict | None = None     # name -> Solver, in registration order
 _runtime: list = []              # solvers added with register(), kept across reload()
+_foreign: set = set()            # names of solvers not declared by hybridsolve itself
 
 
 def _as_solvers(obj, origin):
@@ -50,6 +51,7 @@ def _discover() -> dict:
     others = sorted((ep for ep in eps if dist_name(ep).lower() != "hybridsolve"),
                     key=lambda ep: (ep.name, ep.value))
     found: dict = {}
+    _foreign.clear()
     for ep in own + others:
         origin = f"solver plugin {ep.name!r} ({ep.value})"
         try:
@@ -65,8 +67,11 @@ def _discover() -> dict:
                               RuntimeWarning, stacklevel=4)
                 continue
             found[s.name] = s
+            if ep not in own:
+                _foreign.add(s.name)
     for s in _runtime:
         found[s.name] = s
+        _foreign.add(s.name)
     return found
 
 
@@ -102,6 +107,7 @@ def register(solver: Solver, *, replace: bool = False) -> Solver:
                              f"(pass replace=True to replace it)")
         table.pop(inst.name, None)
         table[inst.name] = inst
+        _foreign.add(inst.name)
         _runtime[:] = [s for s in _runtime if s.name != inst.name] + [inst]
     return solver
 
@@ -114,6 +120,14 @@ def unregister(name: str) -> None:
             raise ValueError(f"no solver named {name!r}")
         del table[name]
         _runtime[:] = [s for s in _runtime if s.name != name]
+        _foreign.discard(name)
+
+
+def builtins_only() -> bool:
+    """True when every registered solver is one of hybridsolve's own (then the small-n
+    fast path, which makes the built-ins' choice in one kernel call, may be taken)."""
+    _table()
+    return not _foreign
 
 
 def solvers() -> list:

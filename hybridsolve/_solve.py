@@ -470,8 +470,10 @@ _EPS64 = float(np.finfo(np.float64).eps)
 def _fast_path(a, b, transposed, check_finite):
     """Small single systems: straight to the small-n Cython kernel, which copies A to a
     scratch buffer, inspects it (SPD -> Cholesky, triangular -> substitution, else LU)
-    and estimates rcond, all without the GIL.  Returns None when the call is not of
-    that kind (then the general path runs, with the same rules)."""
+    and estimates rcond, all without the GIL -- the choice the built-in roads would make,
+    without the dispatcher's microseconds.  Taken only while no third-party or run-time
+    solver is registered (those must get their chance to price A).  Returns None when the
+    call is not of that kind (then the general path runs, with the same rules)."""
     if type(a) is not _NDARRAY or type(b) is not _NDARRAY:
         return None
     dt = a.dtype
@@ -482,6 +484,8 @@ def _fast_path(a, b, transposed, check_finite):
     n = a.shape[0]
     if n > _SMALL_N or n < 2 or a.shape[1] != n or b.shape[0] != n:
         return None
+    if not _registry.builtins_only():
+        return None          # a plugin is registered: let the dispatcher price it
     if transposed and dt is _C128:
         return None          # the general path raises NotImplementedError, as scipy
     x, info, rcond = _small_solve(a, b, transposed, check_finite)

@@ -145,3 +145,19 @@ def test_tie_break_is_registration_order():
     finally:
         hybridsolve.unregister("fake-same-a")
         hybridsolve.unregister("fake-same-b")
+
+
+def test_small_systems_reach_a_registered_plugin():
+    # the small-n fast path must not hide a plugin: with one registered, solve() prices
+    s = _fake_plugins.CheapSolver()
+    hybridsolve.register(s)
+    try:
+        a, b = _system(n=8)
+        x = hybridsolve.solve(a, b)
+        assert s.calls == 1
+        np.testing.assert_allclose(a @ x, b, atol=1e-10)
+    finally:
+        hybridsolve.unregister("fake-cheap")
+    a, b = _system(n=8)
+    hybridsolve.solve(a, b)
+    assert s.calls == 1          # unregistered: the fast path is back

@@ -461,10 +461,12 @@ def _banded_road(work, s):
 # ------------------------------------------------------------------ solvers (roads)
 
 class _SparseRoad(Solver):
+    formats = ("sparse",)
+
     def _check(self, a):
         if not sp.issparse(a):
             raise TypeError(f"{self.name}: expected the sparse work array of "
-                            "prepare_sparse, got {type(a).__name__}")
+                            f"prepare_sparse, got {type(a).__name__}")
 
 
 class SparseDiagonalSolver(_SparseRoad):
@@ -577,6 +579,7 @@ class SparseStoredDenseSolver(Solver):
     """A dense ndarray that is mostly zeros: convert to CSC/CSR in one Cython pass
     (no transposing copy) and take the cheapest sparse road."""
 
+    formats = ("dense",)
     name = "sparse_dense"
 
     def cost(self, s):
