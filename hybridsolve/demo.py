@@ -1,7 +1,7 @@
 """The main job: solve real systems, show which road was taken and how much faster than
 scipy.linalg.solve it was (side by side in this process, interleaved, medians).
 
-Run:  python -m hybridsolve   (add --quick for smaller sizes)
+Run:  hybridsolve-demo   (or python -m hybridsolve; add --quick for smaller sizes)
 """
 from __future__ import annotations
 
@@ -84,5 +84,10 @@ def main(quick=False):
     print(hybridsolve.explain(A))
 
 
-if __name__ == "__main__":
+def cli():
+    """Console entry point ``hybridsolve-demo``."""
     main(quick="--quick" in sys.argv)
+
+
+if __name__ == "__main__":
+    cli()
