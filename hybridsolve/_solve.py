@@ -418,8 +418,18 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
     """Batches.  With no hint: one call into the Cython batch kernel (a nogil loop over
     the slices, each inspected: SPD -> Cholesky, else LU; parallel where OpenMP is).
     With a hint or a forced method: every slice through the same dispatch as a 2-D solve."""
-    a3 = np.broadcast_to(a1, batch + a1.shape[-2:])
     b3 = np.broadcast_to(b1, batch + b1.shape[-2:])
+    if a1.ndim == 2:
+        # one matrix, a batch of right-hand sides: factor once, solve them all at once
+        n, k = b3.shape[-2:]
+        fac = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
+                   check_finite=check_finite, method=method).factorization
+        _warn_ill_conditioned([((), fac.rcond, dtype)], stacklevel=4)
+        cols = np.moveaxis(b3, -2, 0).reshape(n, -1)
+        x = fac.solve(cols.astype(dtype, copy=False), 1 if transposed else 0,
+                      check_finite=False)
+        return np.moveaxis(x.reshape((n,) + batch + (k,)), 0, -2)
+    a3 = np.broadcast_to(a1, batch + a1.shape[-2:])
     if hint is None and method is None:
         from hybridsolve._kernels.small import solve_batched
         n, k = b3.shape[-2:]

@@ -296,3 +296,15 @@ def test_sparse_through_front_door():
     singular = sp.csr_matrix((m, m))
     with pytest.raises(LinAlgError):
         solve(singular, np.ones(m))
+
+
+@pytest.mark.parametrize("hint", [None, "gen", "pos"])
+def test_one_matrix_batch_of_rhs(hint):
+    rng = np.random.default_rng(13)
+    a = make("spd", 70, np.float64, rng)
+    b = rng.standard_normal((3, 2, 70, 4))
+    x = solve(a, b, assume_a=hint)
+    assert x.shape == b.shape
+    np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-9, atol=1e-12)
+    xt = solve(a, b[0, 0, :, 0], transposed=True)
+    np.testing.assert_allclose(xt, np.linalg.solve(a.T, b[0, 0, :, 0]), rtol=1e-9)
