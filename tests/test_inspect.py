@@ -72,7 +72,7 @@ def oracle_bandwidths(a):
 
 def check_structure(st, a):
     n = a.shape[0]
-    eps = np.finfo(a.dtype).eps
+    eps = float(np.finfo(a.dtype).eps)
     assert st.n == n and st.dtype == a.dtype and st.format == "dense"
     assert st.finite is True
     assert st.symmetric == bool(np.array_equal(a, a.T))
@@ -249,7 +249,7 @@ def test_symmetrize(dtype, order, lower, hermitian):
         work = np.array(a, order=order)
         norm1 = symmetrize(work, lower, hermitian)
         assert np.array_equal(work, expected)
-        eps = np.finfo(dtype).eps
+        eps = float(np.finfo(dtype).eps)
         assert norm1 == pytest.approx(np.linalg.norm(expected.astype(complex), 1),
                                       rel=4 * n * eps)
 

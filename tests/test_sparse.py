@@ -380,9 +380,9 @@ def test_cholesky_singular_psd_raises(backend):
 
 def _skip_unless(backend):
     if backend == "pardiso":
-        pytest.importorskip("pypardiso")
+        pytest.importorskip("pypardiso", exc_type=ImportError)  # mkl_rt missing: ImportError
     elif backend == "cholmod":
-        pytest.importorskip("sksparse.cholmod")
+        pytest.importorskip("sksparse.cholmod", exc_type=ImportError)
 
 
 # ------------------------------------------------------------------ Cholesky backends
