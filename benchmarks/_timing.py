@@ -16,7 +16,10 @@ def interleaved(contenders: dict, repeat: int = 7, setup=None, min_time: float =
     """
     names = list(contenders)
     loops = {}
-    for name in names:  # warm up and calibrate the loop count
+    for name in names:  # warm up (first calls load plugins, fill caches), then calibrate
+        if setup is not None:
+            setup()
+        contenders[name]()
         if setup is not None:
             setup()
         t0 = time.perf_counter()

@@ -92,6 +92,7 @@ def reload() -> None:
     global _solvers
     with _lock:
         _solvers = None
+        _POOLS.clear()
 
 
 def register(solver: Solver, *, replace: bool = False) -> Solver:
@@ -107,6 +108,7 @@ def register(solver: Solver, *, replace: bool = False) -> Solver:
                              f"(pass replace=True to replace it)")
         table.pop(inst.name, None)
         table[inst.name] = inst
+        _POOLS.clear()
         _foreign.add(inst.name)
         _runtime[:] = [s for s in _runtime if s.name != inst.name] + [inst]
     return solver
@@ -119,6 +121,7 @@ def unregister(name: str) -> None:
         if name not in table:
             raise ValueError(f"no solver named {name!r}")
         del table[name]
+        _POOLS.clear()
         _runtime[:] = [s for s in _runtime if s.name != name]
         _foreign.discard(name)
 
@@ -144,33 +147,49 @@ def get(name: str) -> Solver:
                          f"{', '.join(table)}") from None
 
 
-_MISMATCH: dict = {}
+_POOLS: dict = {}   # format -> (eligible [(order, solver)], rejected [(solver, why)])
 
 
-def _mismatch(formats, fmt):
-    key = (formats, fmt)
-    why = _MISMATCH.get(key)
-    if why is None:
-        why = _MISMATCH[key] = f"takes {' or '.join(formats)} input, not {fmt}"
-    return why
+def _split_by_format(pool, fmt):
+    """The solvers that may take this format (to be priced) and those whose declared
+    ``formats`` exclude it (rejected without a call)."""
+    eligible, rejected = [], []
+    for order, solver in enumerate(pool):
+        formats = getattr(solver, "formats", None)
+        if formats is not None and fmt not in formats:
+            rejected.append((solver, f"takes {' or '.join(formats)} input, not {fmt}"))
+        else:
+            eligible.append((order, solver))
+    return eligible, rejected
+
+
+def _pool(fmt):
+    """``_split_by_format`` of every registered solver, cached per format (the cache is
+    dropped whenever the table changes)."""
+    table = _table()
+    pool = _POOLS.get(fmt)
+    if pool is None or pool[2] is not table:
+        eligible, rejected = _split_by_format(list(table.values()), fmt)
+        pool = _POOLS[fmt] = (eligible, rejected, table)
+    return pool[0], pool[1]
 
 
 def price(structure, method=None):
     """Price ``structure`` with every solver (or only ``method``).
 
     Returns ``(candidates, rejected)``: ``candidates`` a list of ``(cost, solver)``
-    sorted cheapest first — ties keep registration order, so built-ins win ties in the
-    order declared in our pyproject.toml; ``rejected`` a list of ``(solver, reason)``
+    sorted cheapest first — ties keep registration order: built-ins first (in the name
+    order their entry points are listed in), then third-party plugins by name, then
+    ``register()`` calls; ``rejected`` a list of ``(solver, reason)``
     for the roads that cannot take this matrix (cost None) or failed while pricing (those
     also raise a RuntimeWarning naming the plugin)."""
-    pool = [get(method)] if method is not None else list(_table().values())
-    candidates, rejected = [], []
     fmt = structure.format
-    for order, solver in enumerate(pool):
-        formats = getattr(solver, "formats", None)
-        if formats is not None and fmt not in formats:   # cheap pre-filter
-            rejected.append((solver, _mismatch(formats, fmt)))
-            continue
+    if method is not None:
+        eligible, rejected = _split_by_format([get(method)], fmt)
+    else:
+        eligible, rejected = _pool(fmt)
+    candidates, rejected = [], list(rejected)
+    for order, solver in eligible:
         try:
             cost = solver.cost(structure)
         except Exception as exc:  # fault isolation: skip, warn, go on
