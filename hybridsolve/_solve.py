@@ -134,9 +134,8 @@ def _structure_for(a, hint, lower, copy, check_finite):
             structure.norm1 = symmetrize(work, lower, hermitian)
             structure.symmetric = hint == "sym" or a.dtype.kind != "c"
             structure.hermitian = hermitian
-            d = np.diagonal(work)
-            structure.diag_real_positive = bool(
-                n and (d.real > 0).all() and (a.dtype.kind != "c" or not d.imag.any()))
+            # diag_real_positive stays unknown: no road's choice depends on it under a
+            # hint ('pos' is Cholesky whatever the diagonal; 'sym'/'her' are LU)
         elif hint in _HINT_BANDS:
             lo, up = _HINT_BANDS[hint]
             structure.lower_bandwidth = n - 1 if lo is None else lo
@@ -155,18 +154,20 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
     """Inspect, price and factorize a single square matrix; return the Plan (with its
     ``factorization``).  Used by ``solve``, ``factorize`` and ``explain``."""
     hint = canonical_hint(assume_a)
-    op = getattr(a, "_hybridsolve_structure", None)
-    if op is not None and not isinstance(a, np.ndarray):      # structured operators
-        structure = op()
-        if check_finite and structure.finite is False:
-            raise ValueError("array must not contain infs or NaNs")
-        return _factorize_with(a, structure, method)
-    if _is_sparse(a):
-        from hybridsolve._sparse import prepare_sparse
-        structure, work = prepare_sparse(a, check_finite=check_finite)
-        return _factorize_with(work, structure, method)
-
-    a1 = _as_array(a, "a")
+    if type(a) is np.ndarray:         # the common case skips the other kinds' checks
+        a1 = a
+    else:
+        op = getattr(a, "_hybridsolve_structure", None)
+        if op is not None and not isinstance(a, np.ndarray):   # structured operators
+            structure = op()
+            if check_finite and structure.finite is False:
+                raise ValueError("array must not contain infs or NaNs")
+            return _factorize_with(a, structure, method)
+        if _is_sparse(a):
+            from hybridsolve._sparse import prepare_sparse
+            structure, work = prepare_sparse(a, check_finite=check_finite)
+            return _factorize_with(work, structure, method)
+        a1 = _as_array(a, "a")
     if a1.ndim != 2:
         raise ValueError(f"Expected a 2-D square matrix, got a.ndim={a1.ndim}")
     if a1.shape[0] != a1.shape[1]:
