@@ -39,8 +39,9 @@ def _as_solvers(obj, origin):
 
 def _discover() -> dict:
     """Load every entry point of the group once.  Built-ins (declared by the
-    ``hybridsolve`` distribution) come first in their declared order, then third-party
-    plugins by name; a plugin that fails to load is skipped with a RuntimeWarning."""
+    ``hybridsolve`` distribution) come first, in the order their entry points are listed
+    (setuptools lists them by name), then third-party plugins by name; a plugin that fails
+    to load is skipped with a RuntimeWarning."""
     eps = list(entry_points(group=ENTRY_POINT_GROUP))
 
     def dist_name(ep):
