@@ -114,6 +114,8 @@ class Structure:
         self.norm1 = norm1                    # ||A||_1, max column sum of |a_ij|
         self.assume_a = assume_a              # canonical hint, or None (detected)
         self.lower = lower                    # triangle the sym/her/pos hint reads
+        # (with 'sym'/'her' the front door has already mirrored that triangle into the
+        # other; with 'pos' it has not: a road taking 'pos' reads only that triangle)
         self.extra = {} if extra is None else extra
         self.notes = [] if notes is None else notes
 
@@ -199,7 +201,7 @@ class Factorization:
         dtype = lapack_dtype(self.dtype, b.dtype)
         if check_finite and b.size and not np.isfinite(b).all():
             raise ValueError("array must not contain infs or NaNs")
-        if dtype != self.dtype:
+        if dtype is not self.dtype and dtype != self.dtype:
             # complex b with real factors: solve for the real and imaginary parts
             x = np.empty(b.shape, dtype=dtype, order="F")
             x.real = self.solve(b.real, code, check_finite=False)

@@ -210,5 +210,5 @@ def price(structure, method=None):
             rejected.append((solver, "priced NaN"))
             continue
         candidates.append((cost, order, solver))
-    candidates.sort(key=lambda t: (t[0], t[1]))
+    candidates.sort()     # by cost, then registration order (orders are unique)
     return [(c, s) for c, _, s in candidates], rejected

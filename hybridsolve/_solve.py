@@ -55,7 +55,8 @@ def result_dtype(*dtypes) -> np.dtype:
     """The dtype scipy.linalg.solve computes in (``_ensure_dtype_cdsz``): the numpy
     result type, integers/bools to float64, <= 32-bit to single, wider to double."""
     first = dtypes[0]
-    if first.char in _LAPACK_CHARS and all(dt is first for dt in dtypes):
+    if first.char in _LAPACK_CHARS and (len(dtypes) == 1 or dtypes[1] is first) \
+            and len(dtypes) <= 2:
         return first                      # the common case, without numpy's promotion
     for dt in dtypes:
         if dt.kind not in "biufc":
@@ -94,11 +95,12 @@ def _check_finite(arr):
 
 
 def _native(arr, dtype):
-    """``arr`` as ``dtype`` in native byte order and aligned (a copy only if needed)."""
-    if arr.dtype != dtype or not arr.dtype.isnative or not arr.flags.aligned:
-        return np.require(arr.astype(dtype, copy=False), dtype.newbyteorder("="),
-                          ["A"]), True
-    return arr, False
+    """``(array, converted)``: ``arr`` as ``dtype`` in native byte order and aligned (a
+    copy only if needed); ``converted`` says the array is a fresh copy we may overwrite."""
+    if arr.dtype is dtype and arr.flags.aligned:
+        return arr, False
+    out = np.require(arr.astype(dtype, copy=False), dtype.newbyteorder("="), ["A"])
+    return out, not np.may_share_memory(out, arr)
 
 
 # --------------------------------------------------------------------------- planning
@@ -129,7 +131,14 @@ def _structure_for(a, hint, lower, copy, check_finite):
     else:
         structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
                                         full=False)
-        if hint in ("sym", "her", "pos"):
+        if hint == "pos":
+            # Cholesky reads only the named triangle (potrf semantics) and measures the
+            # Hermitian norm itself: no symmetrizing pass.  Roads that take 'pos' must
+            # read only the triangle ``structure.lower`` names.
+            structure.symmetric = a.dtype.kind != "c"
+            structure.hermitian = True
+            structure.norm1 = None
+        elif hint in ("sym", "her"):
             hermitian = hint != "sym" or a.dtype.kind != "c"
             structure.norm1 = symmetrize(work, lower, hermitian)
             structure.symmetric = hint == "sym" or a.dtype.kind != "c"
