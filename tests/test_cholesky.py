@@ -402,3 +402,32 @@ def test_other_leaf_sizes_match_lapack(dt, lower, leaf):
     assert info == 0 and info_bad == 64
     tri = np.tril(work) if lower else np.triu(work)
     assert np.abs(tri - c_ref).max() / np.abs(c_ref).max() < 50 * n * eps(dt)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("lower", [False, True])
+def test_array_entry_points_match_memoryview_wrappers(dtype, lower):
+    # factor_array / solve_array are the road's fast path: same factor, norm and solution
+    # as potrf / hermitian_norm1 / potrs
+    rng = np.random.default_rng(21)
+    n = 37
+    g = rng.standard_normal((n, n)) + (1j * rng.standard_normal((n, n))
+                                       if np.dtype(dtype).kind == "c" else 0)
+    a = np.asfortranarray((g @ g.conj().T + n * np.eye(n)).astype(dtype))
+    b = np.asfortranarray(rng.standard_normal((n, 3)).astype(dtype))
+    ref_norm = K.hermitian_norm1(a, lower)
+    ref = a.copy(order="F")
+    assert K.potrf(ref, lower) == 0
+    xr = b.copy(order="F")
+    K.potrs(ref, xr, lower)
+    fa = a.copy(order="F")
+    info, anorm = K.factor_array(fa, lower, -1.0)
+    assert info == 0 and anorm == ref_norm
+    np.testing.assert_array_equal(fa, ref)
+    x = b.copy(order="F")
+    K.solve_array(fa, x, lower)
+    np.testing.assert_array_equal(x, xr)
+    with pytest.raises(ValueError):
+        K.factor_array(np.ascontiguousarray(a[:, :-1]), lower, -1.0)
+    with pytest.raises(ValueError):
+        K.solve_array(fa, np.ascontiguousarray(b), lower)

@@ -24,12 +24,6 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
 __all__ = ["CholeskySolver", "CholeskyFactorization"]
 
 _SIG = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
-# Pre-selected specialisations of the fused kernels: skips the per-call type dispatch.
-_SPEC = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
-         np.dtype(np.complex64): "float complex", np.dtype(np.complex128): "double complex"}
-_POTRF = {dt: _k.potrf[name] for dt, name in _SPEC.items()}
-_POTRS = {dt: _k.potrs[name] for dt, name in _SPEC.items()}
-_NORM1 = {dt: _k.hermitian_norm1[name] for dt, name in _SPEC.items()}
 
 
 class CholeskyFactorization(Factorization):
@@ -66,7 +60,7 @@ class CholeskyFactorization(Factorization):
         flip = self.dtype.kind == "c" and (self.conjugated != (trans == 1))
         if flip:
             np.conjugate(b, out=b)
-        _POTRS[self.dtype](self.factor, b, self.lower)
+        _k.solve_array(self.factor, b, self.lower)
         if flip:
             np.conjugate(b, out=b)
 
@@ -104,12 +98,9 @@ class CholeskySolver(Solver):
         # A's lower triangle is the upper one of the transposed buffer.
         lower = lower_a != transposed
         n = buf.shape[0]
-        if not pos and structure.norm1 is not None:
-            anorm = structure.norm1
-        else:
-            anorm = _NORM1[buf.dtype](buf, lower)
+        known = structure.norm1 if not pos and structure.norm1 is not None else -1.0
         diag = None if pos else buf.diagonal().copy()
-        info = _POTRF[buf.dtype](buf, lower)
+        info, anorm = _k.factor_array(buf, lower, known)
         if info > 0:
             if pos:
                 # "singular" as scipy says for a failed 'pos' solve (its tests match it)
