@@ -14,7 +14,7 @@ from scipy.linalg import LinAlgWarning
 
 from hybridsolve import _registry
 from hybridsolve._inspect import inspect_dense, symmetrize
-from hybridsolve._protocol import NotApplicable, Structure
+from hybridsolve._protocol import NotApplicable
 
 __all__ = ["solve", "factorize", "plan"]
 

@@ -2,7 +2,6 @@
 method=, and the dispatcher's choice.  Fake entry points are real
 importlib.metadata.EntryPoint objects patched into the registry's view."""
 import sys
-import warnings
 from importlib.metadata import EntryPoint
 
 import numpy as np
