@@ -166,9 +166,11 @@ def test_potrs_backward_error_vs_scipy(dt, lower, n, k):
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("lower", [False, True])
-def test_pocon_matches_lapack(dt, lower):
+@pytest.mark.parametrize("n", [1, 2, 60, 301])
+def test_pocon_matches_lapack(dt, lower, n):
+    """Our pocon runs ?pocon's Hager-Higham loop with plain trsv solves: the same
+    estimate as LAPACK's to rounding."""
     rng = np.random.default_rng(5)
-    n = 60
     a = spd(n, dt, rng, shift=1e-3)
     anorm = np.linalg.norm(a.astype(np.complex128), 1)
     c = fcopy(a)
@@ -180,6 +182,20 @@ def test_pocon_matches_lapack(dt, lower):
     assert rc == pytest.approx(rc_ref, rel=1e-3)
     true = 1 / (anorm * np.linalg.norm(np.linalg.inv(a.astype(np.complex128)), 1))
     assert true / 10 <= rc <= true * 10
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_pocon_overflowing_solves_fall_back_to_lapack(lower):
+    """A factor whose plain trsv solves overflow: the estimate is LAPACK's (scaled
+    solves), finite, never inf/NaN."""
+    u = np.array([[1e-200, 2.0, 0.0], [0.0, 1e-200, 2.0], [0.0, 0.0, 1.0]])
+    c = fcopy(u.T if lower else u)
+    with np.errstate(all="ignore"):
+        assert not np.all(np.isfinite(sl.blas.dtrsv(u, np.ones(3))))
+    rc, info = K.pocon(c, 5.0, lower)
+    rc_ref, info_ref = lapack.dpocon(c, 5.0, uplo="L" if lower else "U")
+    assert info == info_ref == 0
+    assert np.isfinite(rc) and rc == pytest.approx(rc_ref, rel=1e-6, abs=1e-300)
 
 
 @pytest.mark.parametrize("lower", [False, True])

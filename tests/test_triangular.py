@@ -88,14 +88,32 @@ def test_trtrs_zero_diagonal_info_and_b_untouched(dt, lower):
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("lower", [False, True])
 @pytest.mark.parametrize("norm", ["1", "I"])
-def test_trcon_matches_lapack(dt, lower, norm):
+@pytest.mark.parametrize("n", [1, 2, 50, 257])
+@pytest.mark.parametrize("unit", [False, True])
+def test_trcon_matches_lapack(dt, lower, norm, n, unit):
+    """Our trcon runs ?trcon's Hager-Higham loop with plain trsv solves (LAPACK's own
+    for a unit diagonal): the same estimate as LAPACK's to rounding."""
     rng = np.random.default_rng(2)
-    a = tri(50, dt, lower, rng)
-    rc, info = K.trcon(fcopy(a), lower, False, norm)
+    a = tri(n, dt, lower, rng)
+    rc, info = K.trcon(fcopy(a), lower, unit, norm)
     trcon = lapack.get_lapack_funcs("trcon", dtype=dt)
-    rc_ref, info_ref = trcon(a, norm=norm, uplo="L" if lower else "U")
+    rc_ref, info_ref = trcon(a, norm=norm, uplo="L" if lower else "U",
+                             diag="U" if unit else "N")
     assert info == info_ref == 0
     assert rc == pytest.approx(rc_ref, rel=1e-4)
+
+
+@pytest.mark.parametrize("lower", [False, True])
+@pytest.mark.parametrize("norm", ["1", "I"])
+def test_trcon_overflowing_solves_fall_back_to_lapack(lower, norm):
+    u = np.array([[1e-200, 2.0, 0.0], [0.0, 1e-200, 2.0], [0.0, 0.0, 1.0]])
+    a = fcopy(u.T if lower else u)
+    with np.errstate(all="ignore"):
+        assert not np.all(np.isfinite(sl.blas.dtrsv(u, np.ones(3))))
+    rc, info = K.trcon(a, lower, False, norm)
+    rc_ref, info_ref = lapack.dtrcon(a, norm=norm, uplo="L" if lower else "U")
+    assert info == info_ref == 0
+    assert np.isfinite(rc) and rc == pytest.approx(rc_ref, rel=1e-6, abs=1e-300)
 
 
 def test_kernel_bad_arguments():

@@ -28,6 +28,7 @@ from libc.stdlib cimport calloc, free
 from hybridsolve._kernels._lapack cimport (lapack_t, trsm, herk, gemm, potrf_lapack,
                                            pocon_lapack, conj, realpart)
 from hybridsolve._kernels.triangular cimport tri_solve, dot4
+from hybridsolve._kernels.lu cimport hager_rcond
 
 cimport numpy as cnp
 
@@ -279,16 +280,23 @@ def potrs(lapack_t[::1, :] c, lapack_t[::1, :] b, bint lower=False):
 
 
 def pocon(lapack_t[::1, :] c, double anorm, bint lower=False):
-    """LAPACK ?pocon on the factor of ``potrf``: ``(rcond, info)`` for the 1-norm
-    ``anorm`` of the original Hermitian matrix."""
+    """?pocon's estimate on the factor of ``potrf``: ``(rcond, info)`` for the 1-norm
+    ``anorm`` of the original Hermitian matrix.  The Hager-Higham loop runs with plain
+    trsv solves (``lu.hager_rcond``: several times faster than LAPACK's xLATRS-guarded
+    ones at large n); LAPACK's ?pocon itself when a solve overflows or ``anorm`` is NaN."""
     cdef double rcond = 0
-    cdef int info
+    cdef int info = 1
+    cdef int n = c.shape[0]
     _check_square(c, "pocon")
-    if c.shape[0] == 0:
+    if n == 0:
         return 1.0, 0
     with nogil:
-        info = pocon_lapack("L" if lower else "U", c.shape[0], &c[0, 0], c.shape[0], anorm,
-                            &rcond)
+        if anorm == anorm:
+            info = hager_rcond(2 if lower else 3, n, &c[0, 0], n, anorm, &rcond)
+        if info == 1:
+            info = pocon_lapack("L" if lower else "U", n, &c[0, 0], n, anorm, &rcond)
+    if info == -100:
+        raise MemoryError("pocon: could not allocate a workspace")
     return rcond, info
 
 

@@ -9,7 +9,9 @@ Every loop runs down a column (column-major ``a`` and ``b``): the axpy form for 
 no-transpose solves and the dot-product form for the (conjugate) transposed ones, so the
 inner loop always walks contiguous memory.
 """
-from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trcon_lapack, conj)
+from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trcon_lapack, conj, absval)
+from hybridsolve._kernels.lu cimport hager_rcond
+from libc.stdlib cimport free, malloc
 
 cdef extern from *:
     """
@@ -125,20 +127,69 @@ def trtrs_loops(lapack_t[::1, :] a, lapack_t[::1, :] b, bint lower=False, int tr
 
 
 def trcon(lapack_t[::1, :] a, bint lower=False, bint unit_diagonal=False, norm="1"):
-    """LAPACK ?trcon: reciprocal condition estimate of the triangle of ``a`` in the 1-norm
-    (``norm='1'``) or infinity norm (``norm='I'``).  Returns ``(rcond, info)``."""
-    cdef double rcond = 0
-    cdef int info
+    """?trcon's reciprocal condition estimate of the triangle of ``a`` in the 1-norm
+    (``norm='1'``) or infinity norm (``norm='I'``).  Returns ``(rcond, info)``.  A non-unit
+    triangle runs ?trcon's Hager-Higham loop with plain trsv solves (``lu.hager_rcond``;
+    xLATRS's guarded solves cost several times more at large n); LAPACK's ?trcon itself
+    for a unit diagonal, a NaN norm, or when a plain solve overflows."""
+    cdef double rcond = 0, anorm
+    cdef int info = 1
+    cdef int n = a.shape[0]
+    cdef bint inf_norm = False
     cdef char *nrm = "1"
     if norm in ("I", "i"):
         nrm = "I"
+        inf_norm = True
     elif norm not in ("1", "O", "o"):
         raise ValueError("trcon: norm must be '1' or 'I'")
     if a.shape[0] != a.shape[1]:
         raise ValueError("trcon: a must be square")
-    if a.shape[0] == 0:
+    if n == 0:
         return 1.0, 0
     with nogil:
-        info = trcon_lapack(nrm, "L" if lower else "U", "U" if unit_diagonal else "N",
-                            a.shape[0], &a[0, 0], a.shape[0], &rcond)
+        if not unit_diagonal:
+            anorm = _tri_norm(lower, inf_norm, n, &a[0, 0], n)
+            if anorm == -100:
+                info = -100
+            elif anorm == anorm:
+                info = hager_rcond((5 if lower else 4) + (2 if inf_norm else 0), n,
+                                   &a[0, 0], n, anorm, &rcond)
+        if info == 1:
+            info = trcon_lapack(nrm, "L" if lower else "U", "U" if unit_diagonal else "N",
+                                n, &a[0, 0], n, &rcond)
+    if info == -100:
+        raise MemoryError("trcon: could not allocate a workspace")
     return rcond, info
+
+
+cdef double _tri_norm(bint lower, bint inf_norm, int n, lapack_t *a,
+                      int lda) noexcept nogil:
+    """xLANTR('1' or 'I', uplo, 'N'): the norm of the triangle (NaN propagates); -100
+    when the row-sum workspace cannot be allocated."""
+    cdef int i, j, i0, i1
+    cdef double s, best = 0.0
+    cdef double *rows = NULL
+    if inf_norm:
+        rows = <double *>malloc(<size_t>n * sizeof(double))
+        if rows == NULL:
+            return -100
+        for i in range(n):
+            rows[i] = 0.0
+    for j in range(n):
+        i0 = j if lower else 0
+        i1 = n if lower else j + 1
+        if inf_norm:
+            for i in range(i0, i1):
+                rows[i] += absval(a[i + <size_t>j * lda])
+        else:
+            s = 0.0
+            for i in range(i0, i1):
+                s += absval(a[i + <size_t>j * lda])
+            if s > best or s != s:
+                best = s
+    if inf_norm:
+        for i in range(n):
+            if rows[i] > best or rows[i] != rows[i]:
+                best = rows[i]
+        free(rows)
+    return best
