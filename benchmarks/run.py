@@ -2,12 +2,12 @@
 
     python -m benchmarks.run [--quick] [area ...]
 
-Areas: lu, cholesky, solve, inspect, woodbury, sparse, small.
+Areas: lu, cholesky, rcond, solve, inspect, woodbury, sparse, small.
 """
 import importlib
 import sys
 
-AREAS = ["lu", "cholesky", "solve", "inspect", "woodbury", "sparse", "small"]
+AREAS = ["lu", "cholesky", "rcond", "solve", "inspect", "woodbury", "sparse", "small"]
 
 
 def main(argv):
