@@ -1,7 +1,7 @@
 """Dense LU, float64: ``factorize(a).solve(b)`` against ``scipy.linalg.lu_factor`` +
 ``lu_solve``, side by side in one process (interleaved, medians).
 
-    python -m benchmarks.bench_lu [--quick] [--crossover]
+    python -m benchmarks.bench_lu [--quick] [--crossover | --solve]
 
 Columns: median seconds of each, ratio scipy/ours (> 1: we are faster), GFLOP/s of the
 factorization count (2/3 n^3 / t) and that rate as a fraction of the measured dgemm rate.
@@ -10,7 +10,9 @@ factorization count (2/3 n^3 / t) and that rate as a fraction of the measured dg
 finite check, so scipy is then timed with ``check_finite=False`` too).
 
 ``--crossover`` times the kernel alone (own recursion vs LAPACK getrf through the same
-shim, both on a fresh F-ordered copy) to place ``_lapack_n`` in ``_kernels/lu.pyx``.
+shim, both on a fresh F-ordered copy) to place ``_lapack_n`` in ``_kernels/lu.pyx``;
+``--solve`` times the solve with given factors (trsv per column vs trsm vs getrs) to place
+``_solve_trsv_nrhs``.
 """
 from __future__ import annotations
 
@@ -107,9 +109,49 @@ def crossover(quick=False):
     return rows
 
 
+def solve_paths(quick=False):
+    """The solve with the factors: column-by-column trsv against two trsm calls (the
+    threshold ``_solve_trsv_nrhs`` in ``_kernels/lu.pyx``), and LAPACK getrs."""
+    from scipy.linalg import lapack
+
+    from hybridsolve._kernels import lu as K
+
+    rng = np.random.default_rng(2)
+    old = K._tuning()
+    rows = []
+    try:
+        for n in (1000, 4000) if not quick else (1000,):
+            a = np.asfortranarray(rng.standard_normal((n, n)))
+            lu, piv, _ = lapack.dgetrf(a)
+            ipiv = (piv + 1).astype(np.intc)
+            for k in (1, 2, 4, 8, 16):
+                b = np.asfortranarray(rng.standard_normal((n, k)))
+
+                def trsv():
+                    K._tuning(solve_trsv_nrhs=1 << 30)
+                    K.solve_array(lu, ipiv, b.copy(order="F"), 0, False)
+
+                def trsm():
+                    K._tuning(solve_trsv_nrhs=0)
+                    K.solve_array(lu, ipiv, b.copy(order="F"), 0, False)
+
+                def getrs():
+                    lapack.dgetrs(lu, piv, b)
+
+                t = interleaved({"trsv": trsv, "trsm": trsm, "getrs": getrs},
+                                repeat=5 if quick else 9, min_time=0.01)
+                rows.append([n, k] + [f"{t[c] * 1e3:.3g}" for c in ("trsv", "trsm", "getrs")])
+    finally:
+        K._tuning(**old)
+    print(table(rows, ["n", "nrhs", "k x trsv ms", "2 trsm ms", "LAPACK getrs ms"]))
+    return rows
+
+
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     if "--crossover" in sys.argv:
         crossover(quick)
+    elif "--solve" in sys.argv:
+        solve_paths(quick)
     else:
         main(quick)

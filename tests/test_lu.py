@@ -149,8 +149,22 @@ def test_getrf_info_positive_means_singular_u():
 @pytest.mark.parametrize("n", [1, 5, 33, 128, 129, 200])
 @pytest.mark.parametrize("nrhs", [1, 3, 5, 20])
 @pytest.mark.parametrize("trans", [0, 1, 2])
-def test_getrs_vs_lapack(dt, n, nrhs, trans, rng):
-    """Own substitution loops (small n, few rhs) and the trsm path agree with getrs."""
+@pytest.mark.parametrize("solve_path", ["default", "trsm"])
+def test_getrs_vs_lapack(dt, n, nrhs, trans, rng, solve_path):
+    """Both solve paths above the own loops: trsv column by column (the default for
+    these sizes) and two trsm calls (forced)."""
+    old = K._tuning()
+    if solve_path == "trsm":
+        K._tuning(solve_trsv_nrhs=0, solve_trsv_work=0)
+    try:
+        _check_getrs(dt, n, nrhs, trans, rng)
+    finally:
+        K._tuning(**old)
+
+
+def _check_getrs(dt, n, nrhs, trans, rng):
+    """Own substitution loops (small n, few rhs), trsv per column and the trsm path
+    agree with getrs."""
     a = rand(rng, (n, n), dt) + 2 * np.eye(n, dtype=dt)
     b = np.asfortranarray(rand(rng, (n, nrhs), dt))
     f = np.asfortranarray(a.copy())

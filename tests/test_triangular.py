@@ -50,11 +50,15 @@ def fcopy(a):
 @pytest.mark.parametrize("trans", [0, 1, 2])
 @pytest.mark.parametrize("unit", [False, True])
 @pytest.mark.parametrize("n,k", [(1, 1), (7, 2), (16, 16), (17, 16), (40, 1), (128, 1),
-                                 (129, 1), (60, 30), (150, 3)])
+                                 (129, 1), (60, 30), (150, 3), (600, 50)])
 def test_trtrs_vs_scipy(dt, lower, trans, unit, n, k):
-    """Sizes cross the loop/trsm thresholds (nrhs 1: n 128; n*n*nrhs 4096)."""
+    """Sizes cross the loop / trsv / trsm thresholds (loops: nrhs 1 up to n = 128, or
+    n*n*nrhs up to 4096; trsv per column: nrhs <= 2 or n*n*nrhs up to 2^24; trsm
+    beyond, e.g. 600 x 50)."""
     rng = np.random.default_rng(n * 7 + k)
     a = tri(n, dt, lower, rng)
+    if unit and n > 200:    # a unit diagonal with O(1) entries grows like 2^n: scale them
+        a = (a / n).astype(dt)
     b = rand((n, k), dt, rng)
     t = fcopy(a)
     x = fcopy(b)

@@ -64,19 +64,33 @@ cdef int _lapack_n = 128
 # Own substitution loops in lu_solve when n <= _solve_own_n and nrhs <= _solve_own_nrhs.
 cdef int _solve_own_n = 128
 cdef int _solve_own_nrhs = 4
+# Above that order the solve goes column by column to BLAS trsv when nrhs is at most
+# _solve_trsv_nrhs or n * n * nrhs at most _solve_trsv_work; to two trsm calls otherwise.
+# OpenBLAS threads trsm even for one column, and on this shared 2-core box under load the
+# fork/join stalls for 15-30 ms (`python -m benchmarks.bench_lu --solve`, load ~5: n = 1000,
+# 1-16 columns: trsv 0.4-5.6 ms, trsm ~29 ms; n = 4000, 1 column: 14 ms against 28 ms).
+# trsv is single-threaded but reads the triangle once per column, so trsm's blocking
+# wins for many columns of a large matrix (n = 4000: from ~4 columns).
+cdef int _solve_trsv_nrhs = 2
+cdef double _solve_trsv_work = 16777216.0
 
 
 def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
             solve_own_nrhs=None, own_trsm_n=None, blas_trsm_n=None,
-            small_trsm_mn=None):
+            small_trsm_mn=None, solve_trsv_nrhs=None, solve_trsv_work=None):
     """Read (and, for benchmarks/tests only, set) the kernel thresholds.  Returns the
     previous values as a dict so a caller can restore them."""
     global _unblocked_n, _leaf_nb, _lapack_n, _solve_own_n, _solve_own_nrhs, _own_trsm_n
-    global _blas_trsm_n, _small_trsm_mn
+    global _blas_trsm_n, _small_trsm_mn, _solve_trsv_nrhs, _solve_trsv_work
     old = dict(unblocked_n=_unblocked_n, leaf_nb=_leaf_nb, lapack_n=_lapack_n,
                solve_own_n=_solve_own_n, solve_own_nrhs=_solve_own_nrhs,
                own_trsm_n=_own_trsm_n, blas_trsm_n=_blas_trsm_n,
-               small_trsm_mn=_small_trsm_mn)
+               small_trsm_mn=_small_trsm_mn, solve_trsv_nrhs=_solve_trsv_nrhs,
+               solve_trsv_work=_solve_trsv_work)
+    if solve_trsv_nrhs is not None:
+        _solve_trsv_nrhs = solve_trsv_nrhs
+    if solve_trsv_work is not None:
+        _solve_trsv_work = solve_trsv_work
     if small_trsm_mn is not None:
         _small_trsm_mn = max(0, int(small_trsm_mn))
     if blas_trsm_n is not None:
@@ -352,13 +366,26 @@ cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
         for c in range(nrhs):
             _solve_own(trans, n, lu, lda, ipiv, b + <size_t>c * ldb)
         return 0
+    cdef char *t = "N" if trans == 0 else ("T" if trans == 1 else "C")
+    cdef lapack_t *x
     if trans == 0:
         _swap_rows(nrhs, b, ldb, 0, n, ipiv, True)
+    if nrhs <= _solve_trsv_nrhs or <double>n * n * nrhs <= _solve_trsv_work:
+        for c in range(nrhs):
+            x = b + <size_t>c * ldb
+            if trans == 0:
+                trsv("L", "N", "U", n, lu, lda, x, 1)
+                trsv("U", "N", "N", n, lu, lda, x, 1)
+            else:
+                trsv("U", t, "N", n, lu, lda, x, 1)
+                trsv("L", t, "U", n, lu, lda, x, 1)
+    elif trans == 0:
         trsm("L", "L", "N", "U", n, nrhs, one, lu, lda, b, ldb)
         trsm("L", "U", "N", "N", n, nrhs, one, lu, lda, b, ldb)
     else:
-        trsm("L", "U", "T" if trans == 1 else "C", "N", n, nrhs, one, lu, lda, b, ldb)
-        trsm("L", "L", "T" if trans == 1 else "C", "U", n, nrhs, one, lu, lda, b, ldb)
+        trsm("L", "U", t, "N", n, nrhs, one, lu, lda, b, ldb)
+        trsm("L", "L", t, "U", n, nrhs, one, lu, lda, b, ldb)
+    if trans != 0:
         _swap_rows(nrhs, b, ldb, 0, n, ipiv, False)
     return 0
 

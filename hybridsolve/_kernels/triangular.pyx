@@ -9,7 +9,8 @@ Every loop runs down a column (column-major ``a`` and ``b``): the axpy form for 
 no-transpose solves and the dot-product form for the (conjugate) transposed ones, so the
 inner loop always walks contiguous memory.
 """
-from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trcon_lapack, conj, absval)
+from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trsv, trcon_lapack, conj,
+                                           absval)
 from hybridsolve._kernels.lu cimport hager_rcond
 from libc.stdlib cimport free, malloc
 
@@ -22,9 +23,17 @@ cdef extern from *:
        blocking wins from n ~ 32. */
     #define HS_TRI_LOOPS_N1 128
     #define HS_TRI_LOOPS_WORK 4096
+    /* Above the loops' range, up to HS_TRI_TRSV_NRHS right-hand sides, or any number
+       while n*n*nrhs <= HS_TRI_TRSV_WORK, go column by column to BLAS trsv (single-
+       threaded), more to one trsm: OpenBLAS threads trsm even for one column, which
+       stalls on this shared box under load; see lu.pyx's _solve_trsv_nrhs. */
+    #define HS_TRI_TRSV_NRHS 2
+    #define HS_TRI_TRSV_WORK 16777216.0
     """
     int HS_TRI_LOOPS_N1
     int HS_TRI_LOOPS_WORK
+    int HS_TRI_TRSV_NRHS
+    double HS_TRI_TRSV_WORK
 
 
 cdef inline lapack_t _op(lapack_t x, int trans) noexcept nogil:
@@ -90,6 +99,10 @@ cdef int tri_solve(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *
         return 0
     if (nrhs == 1 and n <= HS_TRI_LOOPS_N1) or <double>n * n * nrhs <= HS_TRI_LOOPS_WORK:
         tri_solve_loops(lower, trans, unit, n, nrhs, a, lda, b, ldb)
+    elif nrhs <= HS_TRI_TRSV_NRHS or <double>n * n * nrhs <= HS_TRI_TRSV_WORK:
+        for j in range(nrhs):
+            trsv("L" if lower else "U", "N" if trans == 0 else ("T" if trans == 1 else "C"),
+                 "U" if unit else "N", n, a, lda, b + <Py_ssize_t>j * ldb, 1)
     else:
         trsm("L", "L" if lower else "U",
              "N" if trans == 0 else ("T" if trans == 1 else "C"),
