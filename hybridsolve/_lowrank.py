@@ -11,7 +11,8 @@ against all of A):
    sets R, C (no diagonal entry) has rank <= k.  Samples of size 24, 64 and finally
    ``kmax + 1 + 8`` are tried; the small ones by LU with complete pivoting (our
    BLAS-free kernel ``woodbury.complete_rank``, double precision), the last one first
-   by a cheap single-precision partial-pivoting LU (``woodbury.pivot_rank``): more
+   by a cheap single-precision blocked partial-pivoting LU (``woodbury.pivot_count``,
+   its updates as single-thread gemm pieces): more
    than kmax pivots above the rounding level means k > n/10 and detection gives up.
    A general dense matrix costs a few small gathers and small LUs (< 1 % of LU).
 2. *Exact, not approximate.*  An exact D + U V shows a cliff in the pivots (entries'
@@ -251,10 +252,11 @@ def _sample_rank(s, eps):
 
 
 def _sample_full_rank(s, eps, kmax):
-    """Cheap test for the last (largest) sample: partial-pivoting LU (our BLAS-free
-    kernel) in single precision; True when more than ``kmax`` pivots exceed
-    ``100 m eps32 max|s|`` (far above the rounding of a rank-<=kmax sample)."""
-    from hybridsolve._kernels.woodbury import pivot_rank
+    """Cheap test for the last (largest) sample: blocked partial-pivoting LU (our
+    kernel, trailing updates as single-thread gemm pieces) in single precision; True
+    when more than ``kmax`` pivots exceed ``100 m eps32 max|s|`` (far above the
+    rounding of a rank-<=kmax sample)."""
+    from hybridsolve._kernels.woodbury import pivot_count
     m = s.shape[0]
     single = np.complex64 if s.dtype.kind == "c" else np.float32
     work = np.array(s, dtype=single, order="F")
@@ -262,7 +264,7 @@ def _sample_full_rank(s, eps, kmax):
     if scale == 0.0:
         return False
     e = max(eps, float(np.finfo(np.float32).eps))
-    return int(pivot_rank(work, 100.0 * m * e * scale)) > kmax
+    return int(pivot_count(work, 100.0 * m * e * scale)) > kmax
 
 
 #: Sample sizes tried before the last one (kmax + 1 + _SLACK, capped at n/2).

@@ -403,6 +403,10 @@ def test_pivot_rank_kernel_counts_rank(dtype):
         work = np.asfortranarray(blk)
         tol = float(np.abs(blk).max(initial=0)) * m * np.finfo(dtype).eps * 1e3
         assert wbk.pivot_rank(work, tol) == r
+        for nb in (1, 7, 32, 64):                 # blocked variant, any block size
+            assert wbk.pivot_count(np.asfortranarray(blk), tol, nb) == r
+    with pytest.raises(ValueError):
+        wbk.pivot_count(np.zeros((3, 4), dtype=dtype, order="F"), 1.0)
 
 
 def test_operator_is_never_densified_implicitly():
