@@ -190,6 +190,56 @@ def _wide(dtype):
     return np.dtype(np.complex128) if np.dtype(dtype).kind == "c" else np.dtype(np.float64)
 
 
+_LOCAL_SETTERS = None
+
+
+def _thread_setters():
+    """``openblas_set_num_threads_local`` of every OpenBLAS loaded in the process
+    (numpy's and scipy's are separate libraries), found once; empty elsewhere."""
+    global _LOCAL_SETTERS
+    if _LOCAL_SETTERS is None:
+        found = []
+        try:
+            import ctypes
+            import os
+            with open("/proc/self/maps") as fh:
+                paths = sorted({ln.split()[-1] for ln in fh
+                                if "openblas" in ln.lower() and "/" in ln})
+            mode = getattr(os, "RTLD_NOLOAD", 0) | getattr(os, "RTLD_LOCAL", 0)
+            for path in paths:
+                try:
+                    lib = ctypes.CDLL(path, mode=mode)
+                    fn = lib.openblas_set_num_threads_local
+                except (OSError, AttributeError):
+                    continue
+                fn.restype = ctypes.c_int
+                fn.argtypes = [ctypes.c_int]
+                found.append(fn)
+        except Exception:       # no /proc, no ctypes: no guard (products are split)
+            found = []
+        _LOCAL_SETTERS = tuple(found)
+    return _LOCAL_SETTERS
+
+
+class single_thread_blas:
+    """Context manager: OpenBLAS runs on the calling thread only, for this thread only
+    (``openblas_set_num_threads_local``; the previous setting is restored on exit).
+    The Woodbury road's BLAS/LAPACK work is small or thin: on a loaded machine
+    OpenBLAS's threads stall such calls for 100+ ms.  A no-op where the function is
+    not available (then ``matmul_st``'s split products still stay single-threaded)."""
+
+    __slots__ = ("_prev",)
+
+    def __enter__(self):
+        self._prev = [fn(1) for fn in _thread_setters()]
+        return self
+
+    def __exit__(self, *exc):
+        for fn, prev in zip(_thread_setters(), self._prev):
+            fn(prev)
+        return False
+
+
 def _fortran_op(x, t, dtype):
     """``(y, t')`` with y F-contiguous of ``dtype`` and op_t'(y) = op_t(x), copying only
     when needed (a C-contiguous x is used as its transpose)."""
@@ -281,6 +331,11 @@ def detect_lowrank(a, *, kmax=None, norm1=None, seed=0, **_ignored):
     with r <= kmax (default n/10).  ``norm1`` (||A||_1, e.g. from the inspection pass)
     scales the probe test; it is computed (one pass) when not given.
     """
+    with single_thread_blas():
+        return _detect(a, kmax, norm1, seed)
+
+
+def _detect(a, kmax, norm1, seed):
     n = a.shape[0]
     dtype = a.dtype
     wide = _wide(dtype)

@@ -603,3 +603,17 @@ def test_rank_found_by_the_last_sample():
     b = rng.standard_normal(n)
     x = f.solve(b)
     assert _berr(a, x, b) <= max(100 * _berr(a, sla.solve(a, b), b), 2 * _eps(np.float64))
+
+
+def test_single_thread_blas_guard_is_scoped_and_restores():
+    from hybridsolve._lowrank import _thread_setters, single_thread_blas
+    if not _thread_setters():
+        pytest.skip("no openblas_set_num_threads_local in this process")
+    with single_thread_blas() as outer:
+        before = list(outer._prev)
+        with single_thread_blas() as inner:
+            assert inner._prev == [1] * len(before)     # inside: one thread
+        with single_thread_blas() as again:
+            assert again._prev == [1] * len(before)     # nested exit restored 1
+    with single_thread_blas() as after:
+        assert after._prev == before                    # outer exit restored

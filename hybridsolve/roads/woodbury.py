@@ -42,7 +42,7 @@ from scipy.linalg import LinAlgWarning
 from hybridsolve._kernels import woodbury as _wb
 from hybridsolve._lowrank import (DETECT_MIN_N, DiagonalPlusLowRank, LowRankNotFound,
                                   _dense_norm1, _mm, dense_matvec_sub,
-                                  detect_lowrank, max_rank)
+                                  detect_lowrank, max_rank, single_thread_blas)
 from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
                                    singular_error)
 
@@ -322,20 +322,21 @@ class WoodburyFactorization(Factorization):
             self._lu._solve_inplace(b, trans)
             return
         b0 = b.copy(order="F")
-        self._raw_apply(trans, b)
         x = b
-        berr, steps = self._refine(trans, x, b0, self._residual, MAX_REFINE)
-        if self.dense is not None:
-            # the guard: the true residual of A itself (one pass), refined if needed
-            berr, more = self._refine(trans, x, b0, self._dense_residual,
-                                      MAX_DENSE_REFINE)
-            steps += more
-            if not berr <= DENSE_BERR_MAX * self._eps:
-                self._take_over_by_lu(f"true backward error {berr:.1e} after {steps} "
-                                      f"refinement steps")
-                x[...] = b0
-                self._lu._solve_inplace(x, trans)
-                berr = None
+        with single_thread_blas():
+            self._raw_apply(trans, x)
+            berr, steps = self._refine(trans, x, b0, self._residual, MAX_REFINE)
+            if self.dense is not None:
+                # the guard: the true residual of A itself (one pass), refined if needed
+                berr, more = self._refine(trans, x, b0, self._dense_residual,
+                                          MAX_DENSE_REFINE)
+                steps += more
+        if self.dense is not None and not berr <= DENSE_BERR_MAX * self._eps:
+            self._take_over_by_lu(f"true backward error {berr:.1e} after {steps} "
+                                  f"refinement steps")
+            x[...] = b0
+            self._lu._solve_inplace(x, trans)
+            berr = None
         self.last_backward_error = berr
         self.last_refinement_steps = steps
         if berr is not None and (not np.isfinite(berr)
@@ -390,7 +391,8 @@ def woodbury_factorize(op: DiagonalPlusLowRank) -> Factorization:
     """Factor a :class:`DiagonalPlusLowRank` (with the dense fallback when needed)."""
     n = op.shape[0]
     try:
-        return WoodburyFactorization(op.d, op.U, op.V, hpd=op.positive_definite)
+        with single_thread_blas():
+            return WoodburyFactorization(op.d, op.U, op.V, hpd=op.positive_definite)
     except _Fallback as exc:
         why = str(exc)
     if n > FORM_MAX:
@@ -437,19 +439,21 @@ class WoodburySolver(Solver):
         if not isinstance(a, np.ndarray) or a.ndim != 2 or a.shape[0] != a.shape[1]:
             raise NotApplicable("woodbury: expects a square ndarray or DiagonalPlusLowRank")
         n = a.shape[0]
-        try:
-            d, U, V, info = detect_lowrank(
-                a, norm1=None if structure is None else structure.norm1)
-        except LowRankNotFound as exc:
-            raise NotApplicable(f"no diagonal-plus-low-rank structure: {exc}") from None
-        if info["rank"] > max_rank(n):
-            raise NotApplicable("no diagonal-plus-low-rank structure: rank too high")
-        try:
-            f = WoodburyFactorization(
-                d, U, V, dense=a, norm1=info["norm1"],
-                notes=(f"detected A = D + U V of rank {info['rank']} in dense A "
-                       f"(probe error {info['probe_error']:.1e})",))
-        except _Fallback as exc:
-            raise NotApplicable(f"diagonal-plus-low-rank structure found but Woodbury "
-                                f"cannot be trusted: {exc}") from None
+        with single_thread_blas():
+            try:
+                d, U, V, info = detect_lowrank(
+                    a, norm1=None if structure is None else structure.norm1)
+            except LowRankNotFound as exc:
+                raise NotApplicable(
+                    f"no diagonal-plus-low-rank structure: {exc}") from None
+            if info["rank"] > max_rank(n):
+                raise NotApplicable("no diagonal-plus-low-rank structure: rank too high")
+            try:
+                f = WoodburyFactorization(
+                    d, U, V, dense=a, norm1=info["norm1"],
+                    notes=(f"detected A = D + U V of rank {info['rank']} in dense A "
+                           f"(probe error {info['probe_error']:.1e})",))
+            except _Fallback as exc:
+                raise NotApplicable(f"diagonal-plus-low-rank structure found but "
+                                    f"Woodbury cannot be trusted: {exc}") from None
         return f
