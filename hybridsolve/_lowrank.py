@@ -453,7 +453,8 @@ def _probe(a, d, U, V, skel, norm1, rng, wide, q=4):
     reads).  The solves then check every result against A itself (a true residual),
     so this only has to catch a wrong structure early and cheaply."""
     n = a.shape[0]
-    cand = np.setdiff1d(rng.choice(n, min(n, 4 * q + skel.size), replace=False), skel)
+    cand = rng.choice(n, min(n, 2 * q + skel.size), replace=False)
+    cand = cand[~np.isin(cand, skel)]               # random order kept
     jc = cand[:q]
     ir = cand[q:2 * q]
     scale = max(float(norm1), 1e-300)
