@@ -15,9 +15,10 @@ Rows:
    and ``scipy.linalg.solve``.
 
 Run: ``python -m benchmarks.bench_woodbury [--quick] [--skip-ridge]`` (the full ridge
-reference forms and LU-solves a 20000 x 20000 matrix: 3.2 GB and minutes).  On a loaded machine a threaded
-OpenBLAS can slow small/skinny BLAS calls by orders of magnitude (our detection and
-Woodbury kernels avoid them); compare with ``OPENBLAS_NUM_THREADS=1`` as well.
+reference forms and LU-solves a 20000 x 20000 matrix: 3.2 GB and minutes).  On a loaded
+machine a threaded OpenBLAS can slow small/skinny BLAS calls by orders of magnitude
+(the Woodbury road keeps its BLAS work on the calling thread); compare with
+``OPENBLAS_NUM_THREADS=1`` as well.
 """
 from __future__ import annotations
 

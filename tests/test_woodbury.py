@@ -2,7 +2,6 @@
 
 numpy / scipy are the oracles; tolerances scale with n * eps of the dtype.
 """
-import warnings
 
 import numpy as np
 import pytest

@@ -9,6 +9,11 @@ Two entrances:
   when it finds nothing, ``factorize`` raises ``NotApplicable`` and leaves ``a``
   untouched so the dispatcher falls back to LU / Cholesky.
 
+Threads.  Detection, factorization and solves run with OpenBLAS limited to the
+calling thread (``single_thread_blas``, thread-local, restored on exit) and with
+products split below OpenBLAS's threading size: the work is thin (n x k) or small
+(k x k), and on a loaded machine OpenBLAS's threads stall such calls for 100+ ms.
+
 Accuracy.  The Woodbury formula is not backward stable by itself, so every solve is
 followed by fixed-precision iterative refinement (at most a few steps, stopped when the
 normwise backward error ||r|| / (||A|| ||x|| + ||b||) reaches eps of the dtype or stops
@@ -25,11 +30,12 @@ respect to the A the caller gave, never silently wrong.
 estimator (LAPACK's xLACN2 algorithm), driven by the O(n k) matvec and the structured
 solve; ||A||_1 is exact for a dense A (from the inspection pass when it gives it).
 
-Fallbacks (recorded in ``factorization.notes``): a zero or tiny d_i, a singular or
-ill-conditioned capacitance matrix I + V D^-1 U, or a failed probe solve.  For a dense A
-the road then raises ``NotApplicable`` (the dispatcher's LU takes over); for an operator
-with n <= ``FORM_MAX`` the matrix is formed and factored by dense LU; beyond that a
-``LinAlgError`` says why.
+Fallbacks (recorded in ``factorization.notes``): a zero or tiny d_i, or a singular or
+ill-conditioned capacitance matrix I + V D^-1 U.  For a dense A the road then raises
+``NotApplicable`` (the dispatcher's LU takes over); for an operator with n <=
+``FORM_MAX`` the matrix is formed and factored by dense LU; beyond that a
+``LinAlgError`` says why.  (A detected dense A whose solve fails the true-residual
+check is taken over by dense LU at solve time, see Accuracy.)
 """
 from __future__ import annotations
 
@@ -430,7 +436,8 @@ class WoodburySolver(Solver):
         if structure.finite is False:
             return None, "A has infs or NaNs"
         k = max_rank(n)
-        # detection reads A about four times; the solve then refines with passes over A
+        # detection reads O(n k) entries; each solve checks with one pass over A (plus
+        # the n^2 inspection the front door already paid); priced at a few passes
         return float(8 * n * n + 4 * n * k * k)
 
     def factorize(self, a, structure: Structure):
