@@ -9,8 +9,8 @@ against all of A):
 
 1. *Rank test, early exit.*  Every submatrix ``A[R, C]`` with disjoint random index
    sets R, C (no diagonal entry) has rank <= k.  Samples of size 24, 64 and finally
-   ``kmax + 1 + 8`` are tried; the small ones by LU with complete pivoting (our
-   BLAS-free kernel ``woodbury.complete_rank``, double precision), the last one first
+   ``kmax + 1 + 8`` are tried; the small ones by rank-revealing LU with rook pivoting
+   (our BLAS-free kernel ``woodbury.complete_rank``, double precision), the last one first
    by a cheap single-precision blocked partial-pivoting LU (``woodbury.pivot_count``,
    its updates as single-thread gemm pieces): more
    than kmax pivots above the rounding level means k > n/10 and detection gives up.
@@ -281,8 +281,8 @@ def dense_matvec_sub(a, x, r, trans=0):
 
 
 def _sample_rank(s, eps):
-    """Numerical rank of the small sample ``s`` by LU with complete pivoting (our
-    kernel, double precision): ``(rank, row order, column order, pivots, tol)``.
+    """Numerical rank of the small sample ``s`` by rank-revealing LU with rook
+    pivoting (our kernel ``complete_rank``, double precision): ``(rank, row order, column order, pivots, tol)``.
     Pivots at or below ``10 m eps max|s|`` (the rounding level of the entries) do not
     count."""
     from hybridsolve._kernels.woodbury import complete_rank

@@ -497,7 +497,7 @@ def test_matmul_st_splits_large_products_exactly(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
-def test_complete_rank_kernel_reveals_rank_and_pivots(dtype):
+def test_rank_revealing_kernel_reveals_rank_and_pivots(dtype):
     rng = np.random.default_rng(32)
     m = 30
     for r in (0, 1, 9, 30):
@@ -514,8 +514,11 @@ def test_complete_rank_kernel_reveals_rank_and_pivots(dtype):
             # the first r pivot rows/columns form a nonsingular block
             blk = s[np.ix_(prow[:r], pcol[:r])]
             assert np.linalg.cond(blk) < 1e8
-            # complete pivoting takes the largest |re| + |im| first
-            assert piv[0] == pytest.approx((np.abs(s.real) + np.abs(s.imag)).max())
+            # rook pivoting: the first pivot is the largest |re| + |im| of both its
+            # row and its column
+            mag = np.abs(s.real) + np.abs(s.imag)
+            assert piv[0] == pytest.approx(mag[prow[0]].max())
+            assert piv[0] == pytest.approx(mag[:, pcol[0]].max())
             assert np.all(piv[:r] > tol)
 
 

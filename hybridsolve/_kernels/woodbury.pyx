@@ -333,29 +333,72 @@ cdef void dense_sub(int mode, int n, int nrhs, const lapack_t *m, size_t ldm,
                 r[j + c * ldr] -= (s0 + s1) + (s2 + s3)
 
 
+cdef inline double _col_max(int m, int j, lapack_t *col, int *p) noexcept nogil:
+    cdef int i
+    cdef double best = -1.0, v
+    for i in range(j, m):
+        v = abs1(col[i])
+        if v > best:
+            best = v
+            p[0] = i
+    return best
+
+
+cdef inline double _row_max(int nc, int j, lapack_t *row, int lda, int *q) noexcept nogil:
+    cdef int l
+    cdef double best = -1.0, v
+    for l in range(j, nc):
+        v = abs1(row[<size_t>l * lda])
+        if v > best:
+            best = v
+            q[0] = l
+    return best
+
+
 cdef int lu_complete_rank(int m, int nc, lapack_t *a, int lda, double tol, int *prow,
                           int *pcol, double *piv) noexcept nogil:
-    """Detection kernel: LU with complete pivoting of the small column-major m x nc
-    ``a`` (overwritten), stopped when every remaining entry has |re|+|im| <= tol.
+    """Detection kernel: rank-revealing LU of the small column-major m x nc ``a``
+    (overwritten) with rook pivoting (the pivot is the largest entry of both its row
+    and its column, found by alternating column / row searches: O(m) per step instead
+    of complete pivoting's O(m^2), and about as rank revealing).  When the rook pivot
+    is at or below tol, one full search confirms that every remaining entry is
+    (|re|+|im| <= tol), else elimination goes on from the largest entry.
     prow / pcol (length m / nc, identity on entry) receive the row / column
-    permutations, piv[j] the magnitude of the j-th pivot (non-increasing up to
-    rounding).  Returns the number of pivots (the numerical rank)."""
-    cdef int i, j, l, p, q, t, kmin = m if m < nc else nc
-    cdef double best, v
+    permutations, piv[j] the magnitude of the j-th pivot.  Returns the number of
+    pivots (the numerical rank)."""
+    cdef int i, j, l, p = 0, q = 0, t, kmin = m if m < nc else nc
+    cdef int p2 = 0, q2 = 0
+    cdef double best, rowbest, colbest, v
     cdef lapack_t pv, f, tmp
+    q = 0
     for j in range(kmin):
-        best = -1.0
-        p = j
-        q = j
-        for l in range(j, nc):
-            for i in range(j, m):
-                v = abs1(a[i + <size_t>l * lda])
-                if v > best:
-                    best = v
-                    p = i
-                    q = l
+        # rook search, starting from the column of the previous step's choice
+        if q < j:
+            q = j
+        colbest = _col_max(m, j, a + <size_t>q * lda, &p)
+        while True:
+            rowbest = _row_max(nc, j, a + p, lda, &q2)
+            if rowbest <= colbest:
+                break
+            q = q2
+            colbest = _col_max(m, j, a + <size_t>q * lda, &p2)
+            if colbest <= rowbest:
+                colbest = rowbest
+                break
+            p = p2
+        best = colbest
         if best <= tol:
-            return j
+            # confirm with a full search of the trailing block
+            best = -1.0
+            for l in range(j, nc):
+                for i in range(j, m):
+                    v = abs1(a[i + <size_t>l * lda])
+                    if v > best:
+                        best = v
+                        p = i
+                        q = l
+            if best <= tol:
+                return j
         piv[j] = best
         if p != j:
             for l in range(nc):
@@ -381,6 +424,7 @@ cdef int lu_complete_rank(int m, int nc, lapack_t *a, int lda, double tol, int *
             if f != 0:
                 for i in range(j + 1, m):
                     a[i + <size_t>l * lda] -= a[i + <size_t>j * lda] * f
+        q = j + 1
     return kmin
 
 
@@ -401,9 +445,10 @@ def dense_residual(int mode, const lapack_t[::1, :] m, const lapack_t[::1, :] x,
 
 def complete_rank(lapack_t[::1, :] a, double tol, int[::1] prow, int[::1] pcol,
                   double[::1] piv):
-    """Numerical rank of the F-contiguous ``a`` (overwritten) by LU with complete
-    pivoting (pivots with |re|+|im| > tol); fills the permutations prow / pcol (set
-    to the identity here) and the pivot magnitudes piv[:rank]."""
+    """Numerical rank of the F-contiguous ``a`` (overwritten) by rank-revealing LU
+    with rook pivoting (``lu_complete_rank``; pivots with |re|+|im| > tol); fills
+    the permutations prow / pcol (set to the identity here) and the pivot magnitudes
+    piv[:rank]."""
     cdef int m = a.shape[0], nc = a.shape[1], i, r
     if prow.shape[0] < m or pcol.shape[0] < nc or piv.shape[0] < min(m, nc):
         raise ValueError("complete_rank: workspace too small")
