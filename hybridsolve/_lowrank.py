@@ -190,7 +190,10 @@ def _wide(dtype):
     return np.dtype(np.complex128) if np.dtype(dtype).kind == "c" else np.dtype(np.float64)
 
 
+import threading
+
 _LOCAL_SETTERS = None
+_GUARD = threading.local()      # .depth: nesting of single_thread_blas in this thread
 
 
 def _thread_setters():
@@ -232,12 +235,19 @@ class single_thread_blas:
 
     def __enter__(self):
         self._prev = [fn(1) for fn in _thread_setters()]
+        _GUARD.depth = getattr(_GUARD, "depth", 0) + 1
         return self
 
     def __exit__(self, *exc):
+        _GUARD.depth -= 1
         for fn, prev in zip(_thread_setters(), self._prev):
             fn(prev)
         return False
+
+
+def _guarded():
+    """True inside ``single_thread_blas`` where it is effective."""
+    return getattr(_GUARD, "depth", 0) > 0 and bool(_thread_setters())
 
 
 def _fortran_op(x, t, dtype):
@@ -262,7 +272,7 @@ def _mm(a, b, ta=0, tb=0):
     a, ta = _fortran_op(a, ta, dtype)
     b, tb = _fortran_op(b, tb, dtype)
     c = np.empty((m, n), dtype=dtype, order="F")
-    matmul_st(ta, tb, a, b, c)
+    matmul_st(ta, tb, a, b, c, split=not _guarded())
     return c
 
 

@@ -489,10 +489,15 @@ def test_matmul_st_splits_large_products_exactly(dtype):
                 opa = {0: a, 1: a.T, 2: a.conj().T}[ta]
                 opb = {0: b, 1: b.T, 2: b.conj().T}[tb]
                 ref = opa.astype(np.complex128) @ opb
+                tol = 10 * max(k, 1) * _eps(dtype) * (np.abs(ref).max(initial=0) + 1)
                 for aa, bb in ((a, b), (np.asfortranarray(a), np.asfortranarray(b))):
                     c = _mm(aa, bb, ta, tb)
                     assert c.shape == (m, n) and c.flags.f_contiguous
-                    tol = 10 * max(k, 1) * _eps(dtype) * (np.abs(ref).max(initial=0) + 1)
+                    np.testing.assert_allclose(c, ref, rtol=0, atol=tol)
+                for split in (True, False):               # the kernel, both ways
+                    c = np.full((m, n), np.nan, dtype=dtype, order="F")
+                    wbk.matmul_st(ta, tb, np.asfortranarray(a), np.asfortranarray(b), c,
+                                  split=split)
                     np.testing.assert_allclose(c, ref, rtol=0, atol=tol)
 
 

@@ -464,10 +464,11 @@ def complete_rank(lapack_t[::1, :] a, double tol, int[::1] prow, int[::1] pcol,
 
 
 def matmul_st(int ta, int tb, const lapack_t[::1, :] a, const lapack_t[::1, :] b,
-              lapack_t[::1, :] c, double alpha=1.0, double beta=0.0):
+              lapack_t[::1, :] c, double alpha=1.0, double beta=0.0, bint split=True):
     """c := alpha op(a) op(b) + beta c (op 0: none, 1: transpose, 2: conjugate
     transpose) for F-contiguous arrays, as gemm calls small enough to run on the
-    calling thread."""
+    calling thread (``split=False``: one gemm call, for callers that have limited
+    OpenBLAS to the calling thread already)."""
     cdef int m = c.shape[0], n = c.shape[1], k, i, j
     cdef int am = a.shape[0] if ta == 0 else a.shape[1]
     cdef int bn = b.shape[1] if tb == 0 else b.shape[0]
@@ -485,8 +486,12 @@ def matmul_st(int ta, int tb, const lapack_t[::1, :] a, const lapack_t[::1, :] b
                 c[i, j] = be * c[i, j] if beta != 0 else 0
         return 0
     with nogil:
-        gemm_st(sa, sb, m, n, k, al, <lapack_t *>&a[0, 0], a.shape[0],
-                <lapack_t *>&b[0, 0], b.shape[0], be, &c[0, 0], m)
+        if split:
+            gemm_st(sa, sb, m, n, k, al, <lapack_t *>&a[0, 0], a.shape[0],
+                    <lapack_t *>&b[0, 0], b.shape[0], be, &c[0, 0], m)
+        else:
+            gemm(sa, sb, m, n, k, al, <lapack_t *>&a[0, 0], a.shape[0],
+                 <lapack_t *>&b[0, 0], b.shape[0], be, &c[0, 0], m)
     return 0
 
 
