@@ -4,26 +4,34 @@
 front door hands it to the Woodbury road, which never forms the n x n matrix.
 
 ``detect_lowrank(a)`` recognises ``A = D + U V`` with ``k <= n/10`` from the entries of a
-plain dense ``A`` alone:
+plain dense ``A`` alone, reading O(n k) of them (the solves then check every result
+against all of A):
 
-1. *Rank test, early exit.*  Every submatrix of the off-diagonal block ``A[P, Q]``
-   (``P``, ``Q`` disjoint index sets) has rank <= k.  The pivots of a partial-pivoting
-   LU (our BLAS-free kernel ``woodbury.pivot_rank``) of a small random ``m x m`` sample
-   of it (m = 24) show the rank; if the sample is numerically full rank, a second sample
-   of size ``kmax + 1`` decides: full rank there means k > kmax and detection gives up.
-   A general dense matrix costs two small gathers and two small LUs (well under 1 % of
-   LU at n >= 1000).
-2. *Range.*  A randomized sketch ``A[B1, B2 u B3] Omega`` (width r + 10, doubled while
-   the sketch stays full rank, up to kmax + 1) gives an orthonormal ``U1`` (from the
-   small Gram matrix in double precision, then one Cholesky-QR pass).
-3. *Factors from disjoint off-diagonal blocks* (indices split in thirds B1, B2, B3; the
-   gauge is fixed by ``U1``): ``V[:, B2 u B3] = U1^H A[B1, B2 u B3]``,
-   ``U2 = A[B2, B3] V3^+``, ``U3 = A[B3, B2] V2^+``, ``V1 = [U2; U3]^+ A[B2 u B3, B1]``,
-   then ``d_i = a_ii - (U V)_ii``.
-4. *Verification* with a random probe: ``||A p - (D p + U V p)|| <= tol ||A||_F ||p||``
-   with tol = 100 sqrt(n) eps, before the structure is trusted.  (A Gaussian probe
-   misses a nonzero error only with probability zero; the solves then refine with the
-   true residual of A, so the result is backward stable with respect to A itself.)
+1. *Rank test, early exit.*  Every submatrix ``A[R, C]`` with disjoint random index
+   sets R, C (no diagonal entry) has rank <= k.  Samples of size 24, 64 and finally
+   ``kmax + 1 + 8`` are tried; the small ones by rank-revealing LU with rook pivoting
+   (our BLAS-free kernel ``woodbury.complete_rank``, double precision), the last one first
+   by a cheap single-precision blocked partial-pivoting LU (``woodbury.pivot_count``,
+   its updates as single-thread gemm pieces): more
+   than kmax pivots above the rounding level means k > n/10 and detection gives up.
+   A general dense matrix costs a few small gathers and small LUs (< 1 % of LU).
+2. *Exact, not approximate.*  An exact D + U V shows a cliff in the pivots (entries'
+   size, then rounding); pivots decaying gradually into the rounding level (a smooth
+   kernel such as a Gaussian-process covariance: numerically, not exactly, low rank)
+   are declined at once: the last retained pivot must exceed sqrt(tol * max|s|).
+3. *Skeleton.*  The r pivot rows R' and columns C' of the sample give
+   ``U = A[:, C']``, ``V = A[R', C']^-1 A[R', :]`` (exact off the diagonal), with rows
+   C' of U and columns R' of V (which hold diagonal entries) by least squares over the
+   other indices, ``d_i = a_ii - (U V)_ii``, then U made orthonormal (V <- R V).
+   Reads 2r rows and 2r columns of A.
+4. *Verification* on a few random whole rows and columns outside the skeleton
+   (1-norm error <= 1e3 eps ||A||_1).  This catches a wrong structure early; the
+   Woodbury road's solves then check each result with one true residual of A and
+   switch to dense LU if the structure does not reproduce A (never silently wrong).
+
+All products run as BLAS calls small enough to stay on the calling thread (see
+``woodbury.matmul_st``): on a loaded machine OpenBLAS threads stall thin products for
+100+ ms.
 """
 from __future__ import annotations
 
@@ -182,125 +190,307 @@ def _wide(dtype):
     return np.dtype(np.complex128) if np.dtype(dtype).kind == "c" else np.dtype(np.float64)
 
 
-def _pivot_rank(blk, eps):
-    """Number of non-negligible pivots of a partial-pivoting LU of the small square
-    ``blk`` (our BLAS-free detection kernel, in double precision).  A matrix of rank r
-    has a Schur complement of rounding size after r steps, so at most about r pivots
-    are large; all large means full rank."""
-    from hybridsolve._kernels.woodbury import pivot_rank
-    m = blk.shape[0]
-    work = np.array(blk, dtype=_wide(blk.dtype), order="F")
-    scale = float(np.abs(work).max()) if work.size else 0.0
+import threading
+
+_LOCAL_SETTERS = None
+_GUARD = threading.local()      # .depth: nesting of single_thread_blas in this thread
+
+
+def _thread_setters():
+    """``openblas_set_num_threads_local`` of every OpenBLAS loaded in the process
+    (numpy's and scipy's are separate libraries), found once; empty elsewhere."""
+    global _LOCAL_SETTERS
+    if _LOCAL_SETTERS is None:
+        found = []
+        try:
+            import ctypes
+            import os
+            with open("/proc/self/maps") as fh:
+                paths = sorted({ln.split()[-1] for ln in fh
+                                if "openblas" in ln.lower() and "/" in ln})
+            mode = getattr(os, "RTLD_NOLOAD", 0) | getattr(os, "RTLD_LOCAL", 0)
+            for path in paths:
+                try:
+                    lib = ctypes.CDLL(path, mode=mode)
+                    fn = lib.openblas_set_num_threads_local
+                except (OSError, AttributeError):
+                    continue
+                fn.restype = ctypes.c_int
+                fn.argtypes = [ctypes.c_int]
+                found.append(fn)
+        except Exception:       # no /proc, no ctypes: no guard (products are split)
+            found = []
+        _LOCAL_SETTERS = tuple(found)
+    return _LOCAL_SETTERS
+
+
+class single_thread_blas:
+    """Context manager: OpenBLAS runs on the calling thread only, for this thread only
+    (``openblas_set_num_threads_local``; the previous setting is restored on exit).
+    The Woodbury road's BLAS/LAPACK work is small or thin: on a loaded machine
+    OpenBLAS's threads stall such calls for 100+ ms.  A no-op where the function is
+    not available (then ``matmul_st``'s split products still stay single-threaded)."""
+
+    __slots__ = ("_prev",)
+
+    def __enter__(self):
+        self._prev = [fn(1) for fn in _thread_setters()]
+        _GUARD.depth = getattr(_GUARD, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc):
+        _GUARD.depth -= 1
+        for fn, prev in zip(_thread_setters(), self._prev):
+            fn(prev)
+        return False
+
+
+def _guarded():
+    """True inside ``single_thread_blas`` where it is effective."""
+    return getattr(_GUARD, "depth", 0) > 0 and bool(_thread_setters())
+
+
+def _fortran_op(x, t, dtype):
+    """``(y, t')`` with y F-contiguous of ``dtype`` and op_t'(y) = op_t(x), copying only
+    when needed (a C-contiguous x is used as its transpose)."""
+    x = np.asarray(x, dtype=dtype)
+    if x.flags.f_contiguous:
+        return x, t
+    if x.flags.c_contiguous and t != 2:
+        return x.T, 1 - t
+    return np.asfortranarray(x), t
+
+
+def _mm(a, b, ta=0, tb=0):
+    """``op(a) @ op(b)`` (op 0: none, 1: transpose, 2: conjugate transpose) as gemm
+    calls small enough to stay on the calling thread (OpenBLAS threads stall thin
+    products on a loaded machine); F-contiguous result in a's dtype."""
+    from hybridsolve._kernels.woodbury import matmul_st
+    dtype = np.asarray(a).dtype
+    m = a.shape[0] if ta == 0 else a.shape[1]
+    n = b.shape[1] if tb == 0 else b.shape[0]
+    a, ta = _fortran_op(a, ta, dtype)
+    b, tb = _fortran_op(b, tb, dtype)
+    c = np.empty((m, n), dtype=dtype, order="F")
+    matmul_st(ta, tb, a, b, c, split=not _guarded())
+    return c
+
+
+def dense_matvec_sub(a, x, r, trans=0):
+    """``r -= op(a) @ x`` (trans 0: a, 1: a^T, 2: a^H) for the C- or F-contiguous square
+    ``a`` and F-contiguous (n, nrhs) ``x``, ``r`` of a's dtype: one pass over ``a`` on
+    the calling thread (a threaded gemv stalls on a loaded machine)."""
+    from hybridsolve._kernels.woodbury import dense_residual
+    if a.flags.f_contiguous:
+        dense_residual(trans, a, x, r)
+    elif a.flags.c_contiguous:
+        # a.T is the F-contiguous M = A^T: A -> M^T, A^T -> M, A^H -> conj(M)
+        dense_residual((1, 0, 3)[trans], a.T, x, r)
+    else:
+        r -= (a, a.T, a.conj().T)[trans] @ x
+
+
+def _sample_rank(s, eps):
+    """Numerical rank of the small sample ``s`` by rank-revealing LU with rook
+    pivoting (our kernel ``complete_rank``, double precision): ``(rank, row order, column order, pivots, tol)``.
+    Pivots at or below ``10 m eps max|s|`` (the rounding level of the entries) do not
+    count."""
+    from hybridsolve._kernels.woodbury import complete_rank
+    m, nc = s.shape
+    work = np.array(s, dtype=_wide(s.dtype), order="F")
+    mag = np.abs(work.real) + np.abs(work.imag) if work.dtype.kind == "c" \
+        else np.abs(work)
+    scale = float(mag.max(initial=0.0))        # |re| + |im|, as the kernel measures
+    prow = np.empty(m, dtype=np.intc)
+    pcol = np.empty(nc, dtype=np.intc)
+    piv = np.zeros(max(min(m, nc), 1))
+    tol = 10.0 * max(m, nc) * eps * scale
     if scale == 0.0:
-        return 0
-    return int(pivot_rank(work, scale * m * eps * 1e3))
+        return 0, prow, pcol, piv, tol, scale
+    r = int(complete_rank(work, tol, prow, pcol, piv))
+    return r, prow, pcol, piv, tol, scale
 
 
-def _gram_range(y, eps):
-    """Orthonormal basis (double precision) of the numerical range of the tall ``y`` and
-    its rank, from the small Gram matrix (no tall-skinny LAPACK calls: they crawl when a
-    threaded BLAS shares a loaded machine).  Singular values below ~3e-3 sqrt(eps) of the
-    largest are treated as zero (the Gram matrix squares them)."""
-    yw = np.asarray(y, dtype=_wide(y.dtype))
-    g = yw.conj().T @ yw
-    lam, w = np.linalg.eigh(g)
-    lam = lam[::-1]
-    w = w[:, ::-1]
-    if lam.size == 0 or lam[0] <= 0:
-        return yw[:, :0], 0
-    tol = lam[0] * max(1e5 * eps * eps, 1e4 * np.finfo(np.float64).eps)
-    r = int(np.count_nonzero(lam > tol))
-    q = yw @ (w[:, :r] / np.sqrt(lam[:r]))
-    # one more Cholesky-QR pass makes q orthonormal to working accuracy
-    c = np.linalg.cholesky(q.conj().T @ q)
-    q = q @ np.linalg.inv(c.conj().T)
-    return q, r
+def _sample_full_rank(s, eps, kmax):
+    """Cheap test for the last (largest) sample: blocked partial-pivoting LU (our
+    kernel, trailing updates as single-thread gemm pieces) in single precision; True
+    when more than ``kmax`` pivots exceed ``100 m eps32 max|s|`` (far above the
+    rounding of a rank-<=kmax sample)."""
+    from hybridsolve._kernels.woodbury import pivot_count
+    m = s.shape[0]
+    single = np.complex64 if s.dtype.kind == "c" else np.float32
+    work = np.array(s, dtype=single, order="F")
+    scale = float(np.abs(work).max(initial=0.0))
+    if scale == 0.0:
+        return False
+    e = max(eps, float(np.finfo(np.float32).eps))
+    return int(pivot_count(work, 100.0 * m * e * scale)) > kmax
 
 
-def _right_pinv(M, B):
-    """``B @ M^+`` for M (r, m) of full row rank: (B M^H)(M M^H)^-1, small solve in
-    double precision."""
-    Mw = np.asarray(M, dtype=_wide(M.dtype))
-    z = np.asarray(B @ M.conj().T, dtype=Mw.dtype)          # (rows, r)
-    return np.linalg.solve(Mw @ Mw.conj().T, z.conj().T).conj().T
+#: Sample sizes tried before the last one (kmax + 1 + _SLACK, capped at n/2).
+_STAGES = (24, 64)
+_SLACK = 8
 
 
-def detect_lowrank(a, *, kmax=None, normF=None, seed=0, probes=1):
+def detect_lowrank(a, *, kmax=None, norm1=None, seed=0, **_ignored):
     """Find ``A = diag(d) + U @ V`` in the dense square array ``a`` (not modified).
 
     Returns ``(d, U, V, info)`` with F-contiguous U (n, r), V (r, n) of a's dtype and a
-    dict ``info`` (rank, relative probe error, ||A||_F).  Raises
+    dict ``info`` (``rank``, ``probe_error``, ``norm1``).  Raises
     :class:`LowRankNotFound` (whose message says why) when there is no such structure
-    with r <= kmax (default n/10).
+    with r <= kmax (default n/10).  ``norm1`` (||A||_1, e.g. from the inspection pass)
+    scales the probe test; it is computed (one pass) when not given.
     """
+    with single_thread_blas():
+        return _detect(a, kmax, norm1, seed)
+
+
+def _detect(a, kmax, norm1, seed):
     n = a.shape[0]
     dtype = a.dtype
+    wide = _wide(dtype)
     eps = float(np.finfo(dtype).eps)
     if kmax is None:
         kmax = max_rank(n)
-    rng = np.random.default_rng(seed)
-    h = n // 3
-    if h < 2:
+    if n < 8:
         raise LowRankNotFound("matrix too small for detection")
-    b1 = slice(0, h)
-    b2 = slice(h, 2 * h)
-    b3 = slice(2 * h, n)
-    # 1. rank of small random samples of the off-diagonal block A[B1, B2 u B3]
-    m0 = min(24, kmax + 1, h)
-    rows = np.sort(rng.choice(h, m0, replace=False))
-    cols = np.sort(rng.choice(n - h, m0, replace=False)) + h
-    r = _pivot_rank(a[np.ix_(rows, cols)], eps)
-    if r >= m0:
-        m1 = min(kmax + 1, h)
-        if m1 > m0:
-            rows = np.sort(rng.choice(h, m1, replace=False))
-            cols = np.sort(rng.choice(n - h, m1, replace=False)) + h
-            r = _pivot_rank(a[np.ix_(rows, cols)], eps)
-        if r >= m1:
+    rng = np.random.default_rng(seed)
+    last = min(kmax + 1 + _SLACK, n // 2)
+    sizes = [m for m in _STAGES if m < last] + [last]
+    # 1. rank of random off-diagonal samples A[R, C] (R, C disjoint): <= k for D + U V
+    for m in sizes:
+        idx = rng.choice(n, 2 * m, replace=False)
+        rows = np.sort(idx[:m])
+        cols = np.sort(idx[m:])
+        s = a[np.ix_(rows, cols)]
+        if m == last and m > _STAGES[-1] and _sample_full_rank(s, eps, kmax):
             raise LowRankNotFound(
-                f"a {m1} x {m1} sample of an off-diagonal block has full numerical "
-                f"rank (k > {kmax} = n/10)")
-    # 2. range of A[B1, B2 u B3]: randomized sketch, doubled while it stays full rank
-    a1 = a[b1, h:]
-    width = min(r + 10, n - h, kmax + 1)
-    while True:
-        omega = rng.standard_normal((n - h, width)).astype(dtype, copy=False)
-        u1, r = _gram_range(a1 @ omega, eps)
-        if r < width or width >= min(kmax + 1, n - h):
+                f"a {m} x {m} sample of the off-diagonal entries has numerical rank "
+                f"> {kmax} = n/10")
+        r, prow, pcol, piv, tol, scale = _sample_rank(s, eps)
+        if r < m:
             break
-        width = min(2 * width, kmax + 1, n - h)
-    if r > kmax:
-        raise LowRankNotFound(f"off-diagonal sketch has rank > {kmax} = n/10")
-    if r == 0:
-        U = np.zeros((n, 1), dtype=dtype, order="F")
-        V = np.zeros((1, n), dtype=dtype, order="F")
-        d = np.array(np.diagonal(a), dtype=dtype)
     else:
-        # 3. factors in one gauge from disjoint off-diagonal blocks
-        u1 = u1.astype(dtype, copy=False)
-        v23 = u1.conj().T @ a1                      # r x (n - h) = U1^H A[B1, B2 u B3]
-        u2 = _right_pinv(v23[:, h: ], a[b2, b3])    # A[B2, B3] V3^+
-        u3 = _right_pinv(v23[:, :h], a[b3, b2])     # A[B3, B2] V2^+
-        u23 = np.concatenate([u2, u3], axis=0)      # double precision, (n - h) x r
-        v1 = np.linalg.solve(u23.conj().T @ u23,
-                             u23.astype(dtype).conj().T @ a[h:, b1])
-        U = np.empty((n, r), dtype=dtype, order="F")
-        U[b1] = u1
-        U[h:] = u23
-        V = np.empty((r, n), dtype=dtype, order="F")
-        V[:, b1] = v1
-        V[:, h:] = v23
-        d = np.array(np.diagonal(a) - np.einsum("ij,ji->i", U, V), dtype=dtype)
-    # 4. verification with random probes (one matrix-vector product each: a gemm with
-    #    a few columns is slower than that many gemv calls in OpenBLAS)
-    p = rng.standard_normal((n, probes)).astype(dtype, copy=False)
-    res = np.stack([a @ p[:, i] for i in range(probes)], axis=1)
-    res -= d[:, None] * p + U @ (V @ p)
-    if normF is None:
-        normF = float(np.linalg.norm(a.ravel(order="K")))
-    err = float(np.linalg.norm(res)) / max(normF * float(np.linalg.norm(p)), 1e-300)
-    tol = 100.0 * np.sqrt(n) * eps
+        raise LowRankNotFound(
+            f"a {last} x {last} sample of the off-diagonal entries has full numerical "
+            f"rank (k > {kmax} = n/10)")
+    if r > kmax:
+        raise LowRankNotFound(f"off-diagonal sample has rank {r} > {kmax} = n/10")
+    # An exact D + U V (rounded entries) shows a cliff: pivots of the size of the
+    # entries, then rounding.  Pivots decaying gradually into the rounding level (a
+    # smooth kernel, e.g. a Gaussian-process covariance) mean an approximately, not
+    # exactly, low-rank matrix: decline before any further work.
+    if r and piv[r - 1] < np.sqrt(tol * scale):
+        raise LowRankNotFound(
+            f"off-diagonal sample is only approximately low rank (pivots decay "
+            f"gradually: pivot {r} is {piv[r - 1] / scale:.1e} of the largest)")
+    if norm1 is None:
+        norm1 = _dense_norm1(a)
+    if r == 0:
+        U = np.zeros((n, 1), dtype=wide, order="F")
+        V = np.zeros((1, n), dtype=wide, order="F")
+        d = np.array(np.diagonal(a), dtype=wide)
+        skel = np.zeros(0, dtype=np.intp)
+    else:
+        # 2. skeleton: the r pivot rows R' and columns C' of the sample
+        rsel = rows[prow[:r]]
+        csel = cols[pcol[:r]]
+        U, V, d = _skeleton(a, rsel, csel, wide)
+        skel = np.concatenate([rsel, csel])
+    # 3. verification: a few whole columns and rows outside the skeleton
+    err = _probe(a, d, U, V, skel, norm1, rng, wide)
+    tol = 1e3 * eps
     if not np.isfinite(err) or err > tol:
         raise LowRankNotFound(
-            f"rank-{r} candidate failed verification: probe error {err:.2e} > {tol:.1e}")
-    return d, U, V, {"rank": r, "probe_error": err, "normF": normF}
+            f"rank-{r} candidate failed verification: probe error {err:.2e} > "
+            f"{tol:.1e}")
+    U = np.asfortranarray(U, dtype=dtype)
+    V = np.asfortranarray(V, dtype=dtype)
+    d = np.ascontiguousarray(d, dtype=dtype)
+    return d, U, V, {"rank": r, "probe_error": err, "norm1": float(norm1)}
+
+
+def _skeleton(a, rsel, csel, wide):
+    """U (n, r), V (r, n), d (n,) in double precision from r rows ``rsel`` and r
+    columns ``csel`` (disjoint) of A whose crossing G = A[rsel, csel] is nonsingular:
+
+    * U = A[:, C'] except on rows C' (their diagonal entry is in there);
+      V = G^-1 A[R', :] except on columns R'.  Then U V = A off the diagonal.
+    * rows C' of U and columns R' of V by least squares over the indices J outside
+      R' u C' (rows A[C', J] = U[C'] V[:, J], columns A[J, R'] = U[J] V[:, R']);
+    * d = diag(A) - diag(U V).
+
+    Reads 2r whole rows and 2r whole columns of A (one gather each).
+    """
+    n = a.shape[0]
+    r = rsel.size
+    both = np.concatenate([rsel, csel])
+    rows = np.asarray(a[both, :], dtype=wide)            # (2r, n): R' rows, C' rows
+    cols = np.asarray(a[:, both], dtype=wide)            # (n, 2r): R' cols, C' cols
+    if n - 2 * r < r:
+        raise LowRankNotFound("too few indices outside the skeleton")
+    G = rows[:r, csel]
+    V = _mm(np.linalg.inv(G), rows[:r])                  # G^-1 A[R', :]   (r, n)
+    U = np.array(cols[:, r:], order="F")                 # A[:, C']        (n, r)
+    # least squares over J (outside R' u C'): zeroing the skeleton's columns of V
+    # (rows of U) drops their terms from every product below
+    VJ = V.copy(order="F")
+    VJ[:, both] = 0
+    M = _mm(VJ, VJ, 0, 2)                                # V_J V_J^H
+    Z = _mm(rows[r:], VJ, 0, 2)                          # A[C', J] V_J^H
+    U[csel] = np.linalg.solve(M.T, Z.T).T                # Z M^-1
+    UJ = U.copy(order="F")
+    UJ[both] = 0
+    N = _mm(UJ, UJ, 2, 0)                                # U_J^H U_J
+    Z2 = _mm(UJ, cols[:, :r], 2, 0)                      # U_J^H A[J, R']
+    V[:, rsel] = np.linalg.solve(N, Z2)
+    d = np.asarray(np.diagonal(a), dtype=wide) - np.einsum("ij,ji->i", U, V)
+    # balance the gauge: U orthonormal (Cholesky QR, U = Q R; V <- R V), which keeps
+    # the capacitance I + V D^-1 U as well conditioned as the problem allows
+    try:
+        low = np.linalg.cholesky(_mm(U, U, 2, 0))
+    except np.linalg.LinAlgError:
+        raise LowRankNotFound("skeleton columns are numerically dependent") from None
+    rinv = np.linalg.inv(low.conj().T)
+    U = _mm(U, rinv)
+    V = _mm(low.conj().T, V)
+    return U, V, d
+
+
+def _probe(a, d, U, V, skel, norm1, rng, wide, q=4):
+    """Largest 1-norm error, relative to ||A||_1, of U V + diag(d) against A on q
+    random whole columns and q random whole rows outside the skeleton (O(n (q + r))
+    reads).  The solves then check every result against A itself (a true residual),
+    so this only has to catch a wrong structure early and cheaply."""
+    n = a.shape[0]
+    cand = rng.choice(n, min(n, 2 * q + skel.size), replace=False)
+    cand = cand[~np.isin(cand, skel)]               # random order kept
+    jc = cand[:q]
+    ir = cand[q:2 * q]
+    scale = max(float(norm1), 1e-300)
+    err = 0.0
+    if jc.size:
+        colsA = np.asarray(a[:, jc], dtype=wide)
+        diff = colsA - _mm(U, V[:, jc])
+        diff[jc, np.arange(jc.size)] -= d[jc]
+        err = float(np.abs(diff).sum(0).max())
+    if ir.size:
+        rowsA = np.asarray(a[ir, :], dtype=wide)
+        diff = rowsA - _mm(U[ir], V)
+        diff[np.arange(ir.size), ir] -= d[ir]
+        rs = np.maximum(np.abs(rowsA).sum(1), scale)
+        err = max(err, float((np.abs(diff).sum(1) / rs).max()) * scale)
+    return err / scale
+
+
+def _dense_norm1(a, block=128):
+    """||A||_1 (max column sum of |a_ij|) in contiguous blocks: one pass over A, no
+    n x n temporary."""
+    n = a.shape[0]
+    if a.flags.f_contiguous and not a.flags.c_contiguous:
+        return max((float(np.abs(a[:, j:j + block]).sum(0).max(initial=0.0))
+                    for j in range(0, a.shape[1], block)), default=0.0)
+    colsum = np.zeros(a.shape[1], dtype=np.float64)
+    for i in range(0, n, block):
+        colsum += np.abs(a[i:i + block]).sum(0)
+    return float(colsum.max(initial=0.0))

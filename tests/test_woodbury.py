@@ -2,7 +2,6 @@
 
 numpy / scipy are the oracles; tolerances scale with n * eps of the dtype.
 """
-import warnings
 
 import numpy as np
 import pytest
@@ -403,6 +402,10 @@ def test_pivot_rank_kernel_counts_rank(dtype):
         work = np.asfortranarray(blk)
         tol = float(np.abs(blk).max(initial=0)) * m * np.finfo(dtype).eps * 1e3
         assert wbk.pivot_rank(work, tol) == r
+        for nb in (1, 7, 32, 64):                 # blocked variant, any block size
+            assert wbk.pivot_count(np.asfortranarray(blk), tol, nb) == r
+    with pytest.raises(ValueError):
+        wbk.pivot_count(np.zeros((3, 4), dtype=dtype, order="F"), 1.0)
 
 
 def test_operator_is_never_densified_implicitly():
@@ -439,3 +442,190 @@ def test_refinement_with_true_residual_repairs_inexact_factors(trans):
     # without refinement the error would be visible: the raw solve is 1e-8 off
     x0 = f._raw_solve(trans, b)
     assert _berr(_op(a, trans), x0, b) > 1e3 * _eps(np.float64)
+
+
+# ------------------------------------------------------------------ detection kernels
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_dense_residual_kernel_all_modes_and_layouts(dtype, order):
+    from hybridsolve._lowrank import dense_matvec_sub
+    rng = np.random.default_rng(30)
+    n = 37
+    a = np.array(_rand(rng, (n, n), dtype), order=order)
+    a_in = a.copy()
+    for nrhs in (1, 3):
+        x = np.asfortranarray(_rand(rng, (n, nrhs), dtype))
+        for trans in (0, 1, 2):
+            r0 = _rand(rng, (n, nrhs), dtype)
+            r = np.array(r0, order="F")
+            dense_matvec_sub(a, x, r, trans)
+            ref = r0 - _op(a.astype(np.complex128), trans) @ x
+            tol = 10 * n * _eps(dtype) * np.abs(ref).max()
+            np.testing.assert_allclose(r, ref, rtol=0, atol=tol)
+    np.testing.assert_array_equal(a, a_in)
+    # a non-contiguous view takes the numpy path, same result
+    big = _rand(rng, (2 * n, 2 * n), dtype)
+    view = big[::2, ::2]
+    x = np.asfortranarray(_rand(rng, (n, 1), dtype))
+    r = np.zeros((n, 1), dtype=dtype, order="F")
+    dense_matvec_sub(view, x, r, 1)
+    np.testing.assert_allclose(r, -(view.T @ x), rtol=100 * _eps(dtype))
+    with pytest.raises(ValueError):
+        wbk.dense_residual(4, np.asfortranarray(a), x, r)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matmul_st_splits_large_products_exactly(dtype):
+    """Products far above the single-thread size are split; results equal numpy's."""
+    from hybridsolve._lowrank import _mm, single_thread_blas
+    rng = np.random.default_rng(31)
+    shapes = [(7, 900, 60), (600, 40, 30), (40, 600, 35), (3, 4, 0)]
+    with single_thread_blas():          # numpy's reference products: no thread stalls
+        _check_products(rng, shapes, dtype, _mm)
+
+
+def _check_products(rng, shapes, dtype, _mm):
+    for m, k, n in shapes:
+        for ta in (0, 1, 2):
+            for tb in (0, 1, 2):
+                a = _rand(rng, (m, k) if ta == 0 else (k, m), dtype)
+                b = _rand(rng, (k, n) if tb == 0 else (n, k), dtype)
+                opa = {0: a, 1: a.T, 2: a.conj().T}[ta]
+                opb = {0: b, 1: b.T, 2: b.conj().T}[tb]
+                ref = opa.astype(np.complex128) @ opb
+                tol = 10 * max(k, 1) * _eps(dtype) * (np.abs(ref).max(initial=0) + 1)
+                for aa, bb in ((a, b), (np.asfortranarray(a), np.asfortranarray(b))):
+                    c = _mm(aa, bb, ta, tb)
+                    assert c.shape == (m, n) and c.flags.f_contiguous
+                    np.testing.assert_allclose(c, ref, rtol=0, atol=tol)
+                for split in (True, False):               # the kernel, both ways
+                    c = np.full((m, n), np.nan, dtype=dtype, order="F")
+                    wbk.matmul_st(ta, tb, np.asfortranarray(a), np.asfortranarray(b), c,
+                                  split=split)
+                    np.testing.assert_allclose(c, ref, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_rank_revealing_kernel_reveals_rank_and_pivots(dtype):
+    rng = np.random.default_rng(32)
+    m = 30
+    for r in (0, 1, 9, 30):
+        s = (_rand(rng, (m, r), dtype) @ _rand(rng, (r, m + 5), dtype)).astype(dtype)
+        work = np.asfortranarray(s)
+        prow = np.empty(m, np.intc)
+        pcol = np.empty(m + 5, np.intc)
+        piv = np.zeros(m)
+        tol = 1e-10 * max(np.abs(s).max(initial=0), 1)
+        got = wbk.complete_rank(work, tol, prow, pcol, piv)
+        assert got == r
+        assert sorted(prow) == list(range(m)) and sorted(pcol) == list(range(m + 5))
+        if r:
+            # the first r pivot rows/columns form a nonsingular block
+            blk = s[np.ix_(prow[:r], pcol[:r])]
+            assert np.linalg.cond(blk) < 1e8
+            # rook pivoting: the first pivot is the largest |re| + |im| of both its
+            # row and its column
+            mag = np.abs(s.real) + np.abs(s.imag)
+            assert piv[0] == pytest.approx(mag[prow[0]].max())
+            assert piv[0] == pytest.approx(mag[:, pcol[0]].max())
+            assert np.all(piv[:r] > tol)
+
+
+# ------------------------------------------------------------------ detection, new paths
+
+def test_detection_declines_smooth_kernel_at_once():
+    """A Gaussian-process covariance is only numerically low rank off the diagonal:
+    detection declines from the first samples (pivots decay gradually)."""
+    rng = np.random.default_rng(33)
+    n = 1000
+    x = np.sort(rng.random(n))
+    K = np.exp(-((x[:, None] - x[None, :]) ** 2) / 0.1) + 1e-2 * np.eye(n)
+    with pytest.raises(LowRankNotFound, match="approximately low rank"):
+        detect_lowrank(K)
+    with pytest.raises(NotApplicable, match="approximately low rank"):
+        WoodburySolver().factorize(K, _dense_structure(K))
+    import hybridsolve
+    assert hybridsolve.factorize(K).kind == "cholesky"
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_detection_through_the_front_door(order):
+    import hybridsolve
+    rng = np.random.default_rng(34)
+    n, k = 1200, 15
+    d, U, V = _problem(rng, n, k, np.float64)
+    a = np.array(np.diag(d) + U @ V, order=order)
+    a_in = a.copy()
+    b = rng.standard_normal((n, 2))
+    p = hybridsolve._solve.plan(a)
+    assert p.chosen.name == "woodbury" and p.factorization.rank == k
+    x = hybridsolve.solve(a, b)
+    np.testing.assert_array_equal(a, a_in)
+    xl = sla.solve(a, b)
+    assert _berr(a, x, b) <= max(100 * _berr(a, xl, b), 2 * _eps(np.float64))
+    xt = hybridsolve.solve(a, b, transposed=True)
+    assert _berr(a.T, xt, b) <= max(100 * _berr(a.T, sla.solve(a.T, b), b),
+                                    2 * _eps(np.float64))
+
+
+def test_structure_wrong_outside_the_samples_switches_to_dense_lu():
+    """One off-diagonal entry breaks the structure where detection did not look: the
+    solve's true residual catches it and dense LU takes over (never silently wrong)."""
+    rng = np.random.default_rng(35)
+    n, k = 1000, 8
+    d, U, V = _problem(rng, n, k, np.float64)
+    a0 = np.diag(d) + U @ V
+    for i, j in ((5, 700), (123, 456), (900, 17), (333, 666)):
+        a = a0.copy()
+        a[i, j] += 1.0
+        try:
+            _, _, _, info = detect_lowrank(a)     # detection alone does not see it
+            break
+        except LowRankNotFound:                   # (unless it sampled row i / col j)
+            continue
+    else:
+        pytest.fail("every perturbed entry was sampled by detection")
+    assert info["rank"] == k
+    f = WoodburySolver().factorize(a, _dense_structure(a))
+    assert isinstance(f, WoodburyFactorization)
+    b = rng.standard_normal(n)
+    x = f.solve(b)
+    assert any("switched to dense LU" in note for note in f.notes)
+    assert f.last_backward_error is None
+    xl = sla.solve(a, b)
+    assert _berr(a, x, b) <= max(100 * _berr(a, xl, b), 2 * _eps(np.float64))
+    # the raw Woodbury answer was wrong: the takeover was needed
+    assert _berr(a, f._raw_solve(0, b[:, None])[:, 0], b) > 1e-8
+    x2 = f.solve(b, 1)                              # later solves use the LU
+    assert _berr(a.T, x2, b) <= max(100 * _berr(a.T, sla.solve(a.T, b), b),
+                                    2 * _eps(np.float64))
+    assert f.rcond == pytest.approx(1 / (np.linalg.norm(a, 1)
+                                         * np.linalg.norm(np.linalg.inv(a), 1)), rel=0.9)
+
+
+def test_rank_found_by_the_last_sample():
+    """k between the small samples (64) and n/10 is found through the last sample."""
+    rng = np.random.default_rng(36)
+    n, k = 1000, 80
+    d, U, V = _problem(rng, n, k, np.float64)
+    a = np.diag(d) + U @ V
+    f = WoodburySolver().factorize(a, _dense_structure(a))
+    assert isinstance(f, WoodburyFactorization) and f.rank == k
+    b = rng.standard_normal(n)
+    x = f.solve(b)
+    assert _berr(a, x, b) <= max(100 * _berr(a, sla.solve(a, b), b), 2 * _eps(np.float64))
+
+
+def test_single_thread_blas_guard_is_scoped_and_restores():
+    from hybridsolve._lowrank import _thread_setters, single_thread_blas
+    if not _thread_setters():
+        pytest.skip("no openblas_set_num_threads_local in this process")
+    with single_thread_blas() as outer:
+        before = list(outer._prev)
+        with single_thread_blas() as inner:
+            assert inner._prev == [1] * len(before)     # inside: one thread
+        with single_thread_blas() as again:
+            assert again._prev == [1] * len(before)     # nested exit restored 1
+    with single_thread_blas() as after:
+        assert after._prev == before                    # outer exit restored

@@ -9,22 +9,33 @@ Two entrances:
   when it finds nothing, ``factorize`` raises ``NotApplicable`` and leaves ``a``
   untouched so the dispatcher falls back to LU / Cholesky.
 
+Threads.  Detection, factorization and solves run with OpenBLAS limited to the
+calling thread (``single_thread_blas``, thread-local, restored on exit) and with
+products split below OpenBLAS's threading size: the work is thin (n x k) or small
+(k x k), and on a loaded machine OpenBLAS's threads stall such calls for 100+ ms.
+
 Accuracy.  The Woodbury formula is not backward stable by itself, so every solve is
 followed by fixed-precision iterative refinement (at most a few steps, stopped when the
 normwise backward error ||r|| / (||A|| ||x|| + ||b||) reaches eps of the dtype or stops
-improving).  The residual is the O(n k) structured one for an operator and the true
-``b - A x`` (one pass over A) for a detected dense A, so the result is backward stable
-with respect to the A the caller gave even if the recovered factors are off by rounding.
+improving) with the O(n k) structured residual.  For a detected dense A the result is
+then checked against A itself: one true residual ``b - A x`` (one pass over A, on the
+calling thread), in 1-norms with the exact ||A||_1 of the inspection; if needed a
+further step or two with that residual, and if the backward error still exceeds
+``DENSE_BERR_MAX`` eps (the recovered structure does not reproduce A: detection only
+verified sampled rows and columns) the factorization switches to dense LU of A for
+this and every later solve (``notes`` says so).  So the result is backward stable with
+respect to the A the caller gave, never silently wrong.
 
 ``rcond`` is an estimate of 1 / (||A||_1 ||A^-1||_1) with the Hager / Higham 1-norm
 estimator (LAPACK's xLACN2 algorithm), driven by the O(n k) matvec and the structured
 solve; ||A||_1 is exact for a dense A (from the inspection pass when it gives it).
 
-Fallbacks (recorded in ``factorization.notes``): a zero or tiny d_i, a singular or
-ill-conditioned capacitance matrix I + V D^-1 U, or a failed probe solve.  For a dense A
-the road then raises ``NotApplicable`` (the dispatcher's LU takes over); for an operator
-with n <= ``FORM_MAX`` the matrix is formed and factored by dense LU; beyond that a
-``LinAlgError`` says why.
+Fallbacks (recorded in ``factorization.notes``): a zero or tiny d_i, or a singular or
+ill-conditioned capacitance matrix I + V D^-1 U.  For a dense A the road then raises
+``NotApplicable`` (the dispatcher's LU takes over); for an operator with n <=
+``FORM_MAX`` the matrix is formed and factored by dense LU; beyond that a
+``LinAlgError`` says why.  (A detected dense A whose solve fails the true-residual
+check is taken over by dense LU at solve time, see Accuracy.)
 """
 from __future__ import annotations
 
@@ -36,7 +47,8 @@ from scipy.linalg import LinAlgWarning
 
 from hybridsolve._kernels import woodbury as _wb
 from hybridsolve._lowrank import (DETECT_MIN_N, DiagonalPlusLowRank, LowRankNotFound,
-                                  detect_lowrank, max_rank)
+                                  _dense_norm1, _mm, dense_matvec_sub,
+                                  detect_lowrank, max_rank, single_thread_blas)
 from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
                                    singular_error)
 
@@ -45,8 +57,21 @@ __all__ = ["WoodburySolver", "WoodburyFactorization", "DenseLUFallback",
 
 #: An operator with n above this is never formed as a dense matrix.
 FORM_MAX = 6000
-#: Refinement steps at most per solve.
+#: Refinement steps at most per solve (structured residual).
 MAX_REFINE = 4
+#: Refinement steps at most with the true dense residual (detected dense A); each costs
+#: one pass over A, and normally none is needed: one residual checks the result.
+MAX_DENSE_REFINE = 2
+#: A detected dense A whose true backward error stays above this many eps after
+#: refinement is solved by dense LU instead (the structure did not reproduce A, or
+#: Woodbury is too inaccurate for it).
+DENSE_BERR_MAX = 100.0
+
+
+def _fro(x):
+    """Frobenius norm without BLAS (np.linalg.norm of a whole array calls a dot product
+    that OpenBLAS threads, and its threads stall on a loaded machine)."""
+    return float(np.linalg.norm(np.linalg.norm(x, axis=0))) if x.size else 0.0
 
 
 class _Fallback(Exception):
@@ -138,16 +163,24 @@ class WoodburyFactorization(Factorization):
         self.V = np.asfortranarray(V, dtype=dtype)
         self.rank = k
         self.dense = dense
+        self._lu = None                 # dense LU taken over after a failed check
         self._eps = float(np.finfo(dtype).eps)
         notes = list(notes)
-        self._normV = float(np.linalg.norm(self.V))
+        self._normV = _fro(self.V)
+        # --- ||A|| for the backward errors: the exact ||A||_1 of a dense A (1-norms
+        # throughout), else an upper bound on ||A||_2 (2-norms)
+        if dense is not None:
+            self._ord = 1
+            self._normA = float(norm1) if norm1 is not None else _dense_norm1(dense)
+        else:
+            self._ord = None
+            self._normA = float(normF) if normF is not None else self._norm2_bound()
         # --- a zero or tiny d_i makes D^-1 U blow up: not trusted
         absd = np.abs(self.d)
-        self._normA2 = float(normF) if normF is not None else self._norm2_bound()
-        if n and absd.min() <= n * self._eps * self._normA2:
+        if n and absd.min() <= n * self._eps * self._normA:
             which = "zero" if absd.min() == 0 else "tiny"
             raise _Fallback(f"diagonal D has {which} entries (min |d_i| = "
-                            f"{absd.min():.2e}, ||A|| ~ {self._normA2:.2e})")
+                            f"{absd.min():.2e}, ||A|| ~ {self._normA:.2e})")
         # --- factor: W = D^-1 U, C = I + V W, Cholesky (HPD) or LU
         self.W = np.empty((n, k), dtype=dtype, order="F")
         self.C = np.empty((k, k), dtype=dtype, order="F")
@@ -172,7 +205,7 @@ class WoodburyFactorization(Factorization):
         # 1 + ||V|| ||W||: forming C = I + V W loses that much relative to C when its
         # terms cancel (a tiny C from O(1) terms)
         cnorm = max(self._capacitance_norm1(),
-                    1.0 + self._normV * float(np.linalg.norm(self.W)))
+                    1.0 + self._normV * _fro(self.W))
         self.capacitance_rcond = 1.0 / max(cnorm * np.abs(cinv).sum(0).max(), 1e-300)
         if not np.isfinite(self.capacitance_rcond) or \
                 self.capacitance_rcond < np.sqrt(self._eps):
@@ -183,7 +216,7 @@ class WoodburyFactorization(Factorization):
                      f"{self.capacitance_rcond:.1e})")
         # --- 1-norm condition estimate of A
         if dense is not None:
-            anorm = norm1 if norm1 is not None else _dense_norm1(dense)
+            anorm = self._normA
         else:
             anorm = onenormest(lambda x: self._matvec(0, x), lambda x: self._matvec(2, x),
                                n, dtype, apply_unit=self._matvec_unit)
@@ -197,11 +230,9 @@ class WoodburyFactorization(Factorization):
 
     # ------------------------------------------------------------------ helpers
     def _norm2_bound(self):
-        """Upper bound on ||A||_2 (or ||A||_F for a dense A)."""
-        if self.dense is not None:
-            return float(np.linalg.norm(self.dense.ravel(order="K")))
+        """Upper bound on ||A||_2 = ||D + U V||_2."""
         return float(np.abs(self.d).max(initial=0.0)
-                     + np.linalg.norm(self.U) * self._normV)
+                     + _fro(self.U) * self._normV)
 
     def _capacitance_norm1(self):
         k = self.rank
@@ -229,14 +260,14 @@ class WoodburyFactorization(Factorization):
         """op(A) x for x of shape (n, m)."""
         d = self.d[:, None]
         if trans == 0:
-            return d * x + self.U @ (self.V @ x)
+            return d * x + _mm(self.U, _mm(self.V, x))
         if trans == 1:
-            return d * x + self.V.T @ (self.U.T @ x)
-        return d.conj() * x + self.V.conj().T @ (self.U.conj().T @ x)
+            return d * x + _mm(self.V, _mm(self.U, x, 1), 1)
+        return d.conj() * x + _mm(self.V, _mm(self.U, x, 2), 2)
 
     def _matvec_unit(self, j):
         """A e_j = U V[:, j] + d_j e_j (one pass over U)."""
-        y = self.U @ self.V[:, j]
+        y = _mm(self.U, self.V[:, j:j + 1])[:, 0]
         y[j] += self.d[j]
         return y
 
@@ -244,7 +275,7 @@ class WoodburyFactorization(Factorization):
         """A^-1 e_j = e_j / d_j - W C^-1 V[:, j] / d_j (one pass over W)."""
         t = np.array(self.V[:, j:j + 1] / self.d[j], dtype=self.dtype, order="F")
         self._capacitance_solve(t)
-        y = -(self.W @ t[:, 0])
+        y = -_mm(self.W, t)[:, 0]
         y[j] += 1 / self.d[j]
         return y
 
@@ -259,47 +290,79 @@ class WoodburyFactorization(Factorization):
 
     def _residual(self, trans, x, r):
         """r := r - op(A) x."""
-        a = self.dense
-        if a is None:
-            t = np.empty((self.rank, x.shape[1]), dtype=self.dtype, order="F")
-            _wb.residual(trans, self.d, self.U, self.V, x, r, t)
-        elif trans == 0:
-            r -= a @ x
-        elif trans == 1:
-            r -= a.T @ x
-        else:
-            r -= (x.conj().T @ a).conj().T
+        t = np.empty((self.rank, x.shape[1]), dtype=self.dtype, order="F")
+        _wb.residual(trans, self.d, self.U, self.V, x, r, t)
+
+    def _dense_residual(self, trans, x, r):
+        """r := r - op(A) x with the dense A itself (one pass over A)."""
+        dense_matvec_sub(self.dense, x, r, trans)
 
     # ------------------------------------------------------------------ solve
-    def _solve_inplace(self, b, trans):
-        b0 = b.copy(order="F")
-        self._raw_apply(trans, b)
-        x = b
-        normA = self._normA2
-        bnorm = np.linalg.norm(b0, axis=0)
+    def _refine(self, trans, x, b0, residual, maxsteps):
+        """Iterative refinement of x (in place) with ``residual(trans, x, r)``; returns
+        (backward error of the final x, steps taken)."""
+        ordv = self._ord
+        normA = self._normA
+        bnorm = np.linalg.norm(b0, ord=ordv, axis=0)
         target = self._eps
         prev = np.inf
         berr = np.inf
         steps = 0
-        for step in range(MAX_REFINE + 1):
+        for step in range(maxsteps + 1):
             r = b0.copy(order="F")
-            self._residual(trans, x, r)
-            denom = normA * np.linalg.norm(x, axis=0) + bnorm
+            residual(trans, x, r)
+            denom = normA * np.linalg.norm(x, ord=ordv, axis=0) + bnorm
             denom[denom == 0] = 1.0
-            berr = float((np.linalg.norm(r, axis=0) / denom).max(initial=0.0))
+            berr = float((np.linalg.norm(r, ord=ordv, axis=0) / denom).max(initial=0.0))
             if not np.isfinite(berr) or berr <= target or berr > 0.5 * prev \
-                    or step == MAX_REFINE:
+                    or step == maxsteps:
                 break
             prev = berr
             self._raw_apply(trans, r)
             x += r
             steps += 1
+        return berr, steps
+
+    def _solve_inplace(self, b, trans):
+        if self._lu is not None:
+            self._lu._solve_inplace(b, trans)
+            return
+        b0 = b.copy(order="F")
+        x = b
+        with single_thread_blas():
+            self._raw_apply(trans, x)
+            berr, steps = self._refine(trans, x, b0, self._residual, MAX_REFINE)
+            if self.dense is not None:
+                # the guard: the true residual of A itself (one pass), refined if needed
+                berr, more = self._refine(trans, x, b0, self._dense_residual,
+                                          MAX_DENSE_REFINE)
+                steps += more
+        if self.dense is not None and not berr <= DENSE_BERR_MAX * self._eps:
+            self._take_over_by_lu(f"true backward error {berr:.1e} after {steps} "
+                                  f"refinement steps")
+            x[...] = b0
+            self._lu._solve_inplace(x, trans)
+            berr = None
         self.last_backward_error = berr
         self.last_refinement_steps = steps
-        if not np.isfinite(berr) or berr > 1e3 * np.sqrt(self.shape[0]) * self._eps:
+        if berr is not None and (not np.isfinite(berr)
+                                 or berr > 1e3 * np.sqrt(self.shape[0]) * self._eps):
             warnings.warn(f"Woodbury solve: backward error {berr:.1e} after {steps} "
                           f"refinement steps (ill-conditioned A?)", LinAlgWarning,
                           stacklevel=3)
+
+    def _take_over_by_lu(self, why):
+        """Dense LU of A for this and every later solve (detected dense A only)."""
+        lu = DenseLUFallback(np.array(self.dense, order="F", copy=True))
+        self._lu = lu
+        old = self.rcond
+        self.rcond = lu.rcond
+        self.notes = self.notes + (f"the detected structure did not reproduce A "
+                                   f"({why}): switched to dense LU",)
+        if lu.rcond < self._eps <= old:
+            # the front door warned from the Woodbury estimate: warn as scipy would
+            warnings.warn(f"Ill-conditioned matrix (rcond={lu.rcond:.6g}): result may "
+                          f"not be accurate.", LinAlgWarning, stacklevel=4)
 
 
 class DenseLUFallback(Factorization):
@@ -330,24 +393,12 @@ class DenseLUFallback(Factorization):
         getrs(self.lu, self.ipiv, b, trans)
 
 
-def _dense_norm1(a, block=128):
-    """||A||_1 (max column sum of |a_ij|) in contiguous row blocks: one pass over A, no
-    n x n temporary."""
-    n = a.shape[0]
-    if a.flags.f_contiguous and not a.flags.c_contiguous:
-        return max((float(np.abs(a[:, j:j + block]).sum(0).max(initial=0.0))
-                    for j in range(0, a.shape[1], block)), default=0.0)
-    colsum = np.zeros(a.shape[1], dtype=np.float64)
-    for i in range(0, n, block):
-        colsum += np.abs(a[i:i + block]).sum(0)
-    return float(colsum.max(initial=0.0))
-
-
 def woodbury_factorize(op: DiagonalPlusLowRank) -> Factorization:
     """Factor a :class:`DiagonalPlusLowRank` (with the dense fallback when needed)."""
     n = op.shape[0]
     try:
-        return WoodburyFactorization(op.d, op.U, op.V, hpd=op.positive_definite)
+        with single_thread_blas():
+            return WoodburyFactorization(op.d, op.U, op.V, hpd=op.positive_definite)
     except _Fallback as exc:
         why = str(exc)
     if n > FORM_MAX:
@@ -385,7 +436,8 @@ class WoodburySolver(Solver):
         if structure.finite is False:
             return None, "A has infs or NaNs"
         k = max_rank(n)
-        # detection reads A about four times; the solve then refines with passes over A
+        # detection reads O(n k) entries; each solve checks with one pass over A (plus
+        # the n^2 inspection the front door already paid); priced at a few passes
         return float(8 * n * n + 4 * n * k * k)
 
     def factorize(self, a, structure: Structure):
@@ -394,18 +446,21 @@ class WoodburySolver(Solver):
         if not isinstance(a, np.ndarray) or a.ndim != 2 or a.shape[0] != a.shape[1]:
             raise NotApplicable("woodbury: expects a square ndarray or DiagonalPlusLowRank")
         n = a.shape[0]
-        try:
-            d, U, V, info = detect_lowrank(a)
-        except LowRankNotFound as exc:
-            raise NotApplicable(f"no diagonal-plus-low-rank structure: {exc}") from None
-        if info["rank"] > max_rank(n):
-            raise NotApplicable("no diagonal-plus-low-rank structure: rank too high")
-        try:
-            f = WoodburyFactorization(
-                d, U, V, dense=a, norm1=structure.norm1, normF=info["normF"],
-                notes=(f"detected A = D + U V of rank {info['rank']} in dense A "
-                       f"(probe error {info['probe_error']:.1e})",))
-        except _Fallback as exc:
-            raise NotApplicable(f"diagonal-plus-low-rank structure found but Woodbury "
-                                f"cannot be trusted: {exc}") from None
+        with single_thread_blas():
+            try:
+                d, U, V, info = detect_lowrank(
+                    a, norm1=None if structure is None else structure.norm1)
+            except LowRankNotFound as exc:
+                raise NotApplicable(
+                    f"no diagonal-plus-low-rank structure: {exc}") from None
+            if info["rank"] > max_rank(n):
+                raise NotApplicable("no diagonal-plus-low-rank structure: rank too high")
+            try:
+                f = WoodburyFactorization(
+                    d, U, V, dense=a, norm1=info["norm1"],
+                    notes=(f"detected A = D + U V of rank {info['rank']} in dense A "
+                           f"(probe error {info['probe_error']:.1e})",))
+            except _Fallback as exc:
+                raise NotApplicable(f"diagonal-plus-low-rank structure found but "
+                                    f"Woodbury cannot be trusted: {exc}") from None
         return f
