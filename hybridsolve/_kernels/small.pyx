@@ -107,6 +107,14 @@ cdef inline double abs1(lapack_t x) noexcept nogil:
         return fabs(x.real) + fabs(x.imag)
 
 
+cdef inline double eps_of(lapack_t x) noexcept nogil:
+    """Machine epsilon of x's real type."""
+    if lapack_t is float or lapack_t is floatcomplex:
+        return 1.1920928955078125e-07
+    else:
+        return 2.220446049250313e-16
+
+
 cdef inline bint finite(lapack_t x) noexcept nogil:
     if lapack_t is float or lapack_t is double:
         return isfinite(x)
@@ -130,7 +138,7 @@ cdef inline int load_a(int n, char *src, Py_ssize_t s0, Py_ssize_t s1, lapack_t 
                        bint check) noexcept nogil:
     """a[i + j n] = A[i, j] (s0, s1: byte strides of the rows/columns to read, swapped by
     the caller for A^T).  Returns -1 when ``check`` and a non-finite entry is found."""
-    cdef int i, j
+    cdef int i, j, i0, i1, j0, j1
     cdef char *col
     cdef lapack_t *dst
     if s0 == sizeof(lapack_t):  # F-ordered columns: contiguous copies
@@ -140,10 +148,21 @@ cdef inline int load_a(int n, char *src, Py_ssize_t s0, Py_ssize_t s1, lapack_t 
             for i in range(n):
                 dst[i] = (<lapack_t *>col)[i]
     elif s1 == sizeof(lapack_t):  # C-ordered rows: contiguous reads, strided writes
-        for i in range(n):
-            col = src + i * s0
-            for j in range(n):
-                a[i + j * n] = (<lapack_t *>col)[j]
+        if n <= 8:
+            for i in range(n):
+                col = src + i * s0
+                for j in range(n):
+                    a[i + j * n] = (<lapack_t *>col)[j]
+        else:  # 8 x 8 tiles: the writes of one tile hit 8 columns, not n (at n = 32,
+            # 64 a row-by-row transpose makes every write a cache-set conflict)
+            for i0 in range(0, n, 8):
+                i1 = i0 + 8 if i0 + 8 < n else n
+                for j0 in range(0, n, 8):
+                    j1 = j0 + 8 if j0 + 8 < n else n
+                    for i in range(i0, i1):
+                        col = src + i * s0
+                        for j in range(j0, j1):
+                            a[i + j * n] = (<lapack_t *>col)[j]
     else:
         for j in range(n):
             col = src + j * s1
@@ -493,41 +512,123 @@ cdef double inv_norm_est(int kind, bint swap, int n, lapack_t *a, int *ipiv,
     return est
 
 
+# ---------------------------------------------------------------- rcond lower bound
+
+cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, lapack_t *a,
+                          double *y) noexcept nogil:
+    """Rigorous upper bound on ||T^{-1}||_1 (or ||T^{-1}||_inf when ``inf``) for the
+    triangle T of the column-major a: |T^{-1}| <= M(T)^{-1} entrywise, M(T) the comparison
+    matrix (|t_ii| on the diagonal, -|t_ij| off it; Higham, Accuracy and Stability, 8.3),
+    and M(T)^{-1} >= 0, so ||T^{-1}||_1 <= ||M(T)^{-T} e||_inf and
+    ||T^{-1}||_inf <= ||M(T)^{-1} e||_inf: one substitution on |entries|, O(n^2 / 2).
+    ``unit``: unit diagonal (not stored); ``recip``: the diagonal holds 1 / t_jj.
+    Returns inf or NaN when the substitution overflows (the caller then estimates)."""
+    cdef int i, j, jj
+    cdef double d, t, best = 0.0
+    cdef lapack_t *col
+    if not inf:  # M(T)^T y = e, y_j = (1 + sum_{i on the other side} |t_ij| y_i) / |t_jj|
+        for jj in range(n):
+            j = jj if upper else n - 1 - jj
+            col = a + <size_t>j * n
+            t = 1.0
+            if upper:
+                for i in range(j):
+                    t += absval(col[i]) * y[i]
+            else:
+                for i in range(j + 1, n):
+                    t += absval(col[i]) * y[i]
+            if not unit:
+                d = absval(col[j])
+                t = t * d if recip else t / d
+            y[j] = t
+    else:  # M(T) y = e, column-oriented: y_j /= |t_jj|, then y_i += |t_ij| y_j
+        for i in range(n):
+            y[i] = 1.0
+        for jj in range(n):
+            j = n - 1 - jj if upper else jj
+            col = a + <size_t>j * n
+            t = y[j]
+            if not unit:
+                d = absval(col[j])
+                t = t * d if recip else t / d
+                y[j] = t
+            if upper:
+                for i in range(j):
+                    y[i] += absval(col[i]) * t
+            else:
+                for i in range(j + 1, n):
+                    y[i] += absval(col[i]) * t
+    for i in range(n):
+        if y[i] > best or y[i] != y[i]:
+            best = y[i]
+    return best
+
+
+cdef double inv_norm_bound(int kind, bint inf, int n, lapack_t *a,
+                           double *y) noexcept nogil:
+    """Rigorous upper bound on ||B^{-1}||_1 (``inf``: ||B^{-1}||_inf) for the matrix B
+    whose factors the scratch a holds: B = P^T L U -> ||U^{-1}|| ||L^{-1}|| (the
+    permutation changes no column or row sum); B = L L^H -> ||L^{-H}|| ||L^{-1}|| with
+    ||L^{-H}||_1 = ||L^{-1}||_inf; triangular B -> its own bound."""
+    cdef bint recip = kind != K_BIGLU and kind != K_BIGCHOL
+    if kind == K_LU or kind == K_BIGLU:
+        return (tri_inv_bound(True, False, recip, inf, n, a, y)
+                * tri_inv_bound(False, True, False, inf, n, a, y))
+    if kind == K_CHOL or kind == K_BIGCHOL:
+        return (tri_inv_bound(False, False, recip, False, n, a, y)
+                * tri_inv_bound(False, False, recip, True, n, a, y))
+    return tri_inv_bound(kind == K_UPPER, False, True, inf, n, a, y)
+
+
+# Safety factor between the bound's rcond and rcond_tol: covers the rounding of the
+# bound, of ||A||_1 and of the estimator's own solves (the computed substitutions solve
+# triangles perturbed by at most n u |T| entrywise, so their results are bounded by the
+# same comparison matrices up to a factor (1 + n u)^{2n}: used only while n^2 eps <= 0.05).
+cdef double BOUND_MARGIN = 4.0
+
+
 # ---------------------------------------------------------------- one system
 
 cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
                    char *bsrc, Py_ssize_t bs0, Py_ssize_t bs1,
                    lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
                    bint transposed, bint check, lapack_t *a, int *ipiv, lapack_t *vec,
-                   double *rcond) noexcept nogil:
+                   double *dwork, double *rcond, double rcond_tol) noexcept nogil:
     """Dispatch to solve_impl with a literal n for tiny sizes: the C compiler then
     propagates the constant through the inlined loops and unrolls them completely."""
     if n == 2:
         return solve_impl(2, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
-                          check, a, ipiv, vec, rcond)
+                          check, a, ipiv, vec, dwork, rcond, rcond_tol)
     if n == 3:
         return solve_impl(3, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
-                          check, a, ipiv, vec, rcond)
+                          check, a, ipiv, vec, dwork, rcond, rcond_tol)
     if n == 4:
         return solve_impl(4, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
-                          check, a, ipiv, vec, rcond)
+                          check, a, ipiv, vec, dwork, rcond, rcond_tol)
     return solve_impl(n, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
-                      check, a, ipiv, vec, rcond)
+                      check, a, ipiv, vec, dwork, rcond, rcond_tol)
 
 
 cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
                            char *bsrc, Py_ssize_t bs0, Py_ssize_t bs1,
                            lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
                            bint transposed, bint check, lapack_t *a, int *ipiv,
-                           lapack_t *vec, double *rcond) noexcept nogil:
+                           lapack_t *vec, double *dwork, double *rcond,
+                           double rcond_tol) noexcept nogil:
     """Solve op(A) X = B for one n x n system (op = A^T when ``transposed``).
 
     asrc/bsrc with byte strides (as0, as1) / (bs0, bs1) are read only; X is written to x
-    with element strides (xs0, xs1).  Scratch: a (n*n), ipiv (n), vec (3n).
+    with element strides (xs0, xs1).  Scratch: a (n*n), ipiv (n), vec (3n), dwork (n).
     Returns 0, -1 (non-finite input, when ``check``) or j > 0 (exactly singular, rcond 0).
+
+    rcond: the estimate (LAPACK gecon-like) -- except when rcond_tol > 0 and the cheap
+    rigorous bound (inv_norm_bound) already proves rcond >= BOUND_MARGIN * rcond_tol: then
+    the estimator (4-11 solves) is skipped and rcond is that lower bound.  Either way
+    ``rcond < rcond_tol`` holds exactly when the estimate is below rcond_tol.
     """
     cdef int kind, info, i, c
-    cdef double anorm, ainv
+    cdef double anorm, ainv, lo
+    cdef bint swap
     cdef lapack_t *t = vec + 2 * n
     cdef lapack_t *xc
     cdef char *bc
@@ -574,11 +675,18 @@ cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t 
     elif anorm != anorm:
         rcond[0] = anorm
     else:
+        swap = transposed and kind != K_CHOL
+        if rcond_tol > 0 and <double>n * n * eps_of(a[0]) <= 0.05:
+            ainv = inv_norm_bound(kind, swap, n, a, dwork)
+            if ainv >= 1e-300:
+                lo = (1.0 / anorm) / ainv
+                if lo >= BOUND_MARGIN * rcond_tol:  # False for inf / NaN bounds
+                    rcond[0] = lo
+                    return 0
         if n <= EXACT_MAX:
-            ainv = inv_norm_exact(kind, transposed and kind != K_CHOL, n, a, ipiv, vec)
+            ainv = inv_norm_exact(kind, swap, n, a, ipiv, vec)
         else:
-            ainv = inv_norm_est(kind, transposed and kind != K_CHOL, n, a, ipiv,
-                                vec, vec + n)
+            ainv = inv_norm_est(kind, swap, n, a, ipiv, vec, vec + n)
         if ainv != 0:
             rcond[0] = (1.0 / anorm) / ainv
     return 0
@@ -590,8 +698,9 @@ cdef inline bint _small_dtype(int t) noexcept:
     return t == cnp.NPY_DOUBLE or t == cnp.NPY_CDOUBLE
 
 
-def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite):
-    """small_solve(a, b, transposed, check_finite) -> (x, info, rcond)
+def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite,
+                double rcond_tol=0.0):
+    """small_solve(a, b, transposed, check_finite, rcond_tol=0.0) -> (x, info, rcond)
 
     Solve ``a @ x = b`` (``a.T @ x = b`` when ``transposed``) for one small system.
 
@@ -604,6 +713,11 @@ def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite
         Solve A^T x = b.
     check_finite : bool
         Scan a and b for inf/NaN (info -1 when found).
+    rcond_tol : float, optional
+        The caller only needs to know whether rcond < rcond_tol (the front door passes
+        eps).  When > 0 and a rigorous O(n^2) bound already proves the condition estimate
+        is at least 4 * rcond_tol, the estimator is skipped and the returned rcond is
+        that lower bound instead of the estimate.  0 (default): always the estimate.
 
     Returns
     -------
@@ -613,7 +727,8 @@ def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite
         -1: non-finite input found (only when ``check_finite``).
     rcond : float
         Reciprocal 1-norm condition estimate of ``a`` (LAPACK gecon-like; the 1-norm of A
-        even when ``transposed``).
+        even when ``transposed``), or a lower bound >= 4 * rcond_tol (see rcond_tol):
+        ``rcond < rcond_tol`` exactly when the estimate is below rcond_tol.
 
     Raises ValueError / TypeError only for wrong shapes or dtypes (the front door is
     expected to have normalised them).
@@ -630,6 +745,7 @@ def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite
     cdef double complex abuf[SMALL_MAX * SMALL_MAX]
     cdef double complex vbuf[3 * SMALL_MAX]
     cdef int ipiv[SMALL_MAX]
+    cdef double dwork[SMALL_MAX]
     cdef cnp.ndarray x
     cdef char *ap
     cdef char *bp
@@ -657,11 +773,13 @@ def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite
         if typ == cnp.NPY_DOUBLE:
             info = solve_one(n, k, ap, ast[0], ast[1], bp, bst[0], bs1,
                                      <double *>xp, k, 1, transposed, check_finite,
-                                     <double *>abuf, ipiv, <double *>vbuf, &rcond)
+                                     <double *>abuf, ipiv, <double *>vbuf, dwork, &rcond,
+                                     rcond_tol)
         else:
             info = solve_one(n, k, ap, ast[0], ast[1], bp, bst[0], bs1,
                                                <double complex *>xp, k, 1, transposed,
-                                               check_finite, abuf, ipiv, vbuf, &rcond)
+                                               check_finite, abuf, ipiv, vbuf, dwork,
+                                               &rcond, rcond_tol)
     return x, info, rcond
 
 
@@ -670,18 +788,21 @@ def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite
 cdef void batched_loop(int m, int n, int k, char *ap, Py_ssize_t as_, Py_ssize_t as0,
                        Py_ssize_t as1, char *bp, Py_ssize_t bs_, Py_ssize_t bs0,
                        Py_ssize_t bs1, lapack_t *xp, bint transposed, bint check,
-                       int *info, double *rcond, int nthreads) noexcept nogil:
+                       int *info, double *rcond, double rcond_tol,
+                       int nthreads) noexcept nogil:
     cdef Py_ssize_t s
-    cdef size_t nbytes = (<size_t>n * n + 3 * <size_t>n) * sizeof(lapack_t) \
-        + <size_t>n * sizeof(int) + 64
+    cdef size_t nbytes = <size_t>n * sizeof(double) \
+        + (<size_t>n * n + 3 * <size_t>n) * sizeof(lapack_t) + <size_t>n * sizeof(int) + 64
     cdef char *scratch = NULL
     cdef lapack_t *a = NULL
     cdef lapack_t *vec = NULL
+    cdef double *dwork = NULL
     cdef int *ipiv = NULL
     cdef Py_ssize_t nk = <Py_ssize_t>n * k
     with parallel(num_threads=nthreads):
         scratch = <char *>malloc(nbytes)
-        a = <lapack_t *>scratch
+        dwork = <double *>scratch
+        a = <lapack_t *>(dwork + n)
         vec = a + <size_t>n * n
         ipiv = <int *>(vec + 3 * <size_t>n)
         for s in prange(m, schedule="static"):
@@ -690,12 +811,14 @@ cdef void batched_loop(int m, int n, int k, char *ap, Py_ssize_t as_, Py_ssize_t
             else:
                 info[s] = solve_one(n, k, ap + s * as_, as0, as1,
                                               bp + s * bs_, bs0, bs1, xp + s * nk, k, 1,
-                                              transposed, check, a, ipiv, vec, &rcond[s])
+                                              transposed, check, a, ipiv, vec, dwork,
+                                              &rcond[s], rcond_tol)
         free(scratch)
 
 
-def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite):
-    """solve_batched(a, b, transposed, check_finite) -> (x, info, rcond)
+def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite,
+                  double rcond_tol=0.0):
+    """solve_batched(a, b, transposed, check_finite, rcond_tol=0.0) -> (x, info, rcond)
 
     Solve ``a[s] @ x[s] = b[s]`` (``a[s].T`` when ``transposed``) for every s.
 
@@ -704,7 +827,7 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
     a : ndarray, shape (m, n, n); float32, float64, complex64 or complex128; any strides,
         including zero strides of broadcast views (no copy is needed).  Never modified.
     b : ndarray, shape (m, n, k), same dtype, any strides.  Never modified.
-    transposed, check_finite : bool
+    transposed, check_finite, rcond_tol
         As in ``small_solve``.
 
     Returns
@@ -714,7 +837,8 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
         -1 non-finite input in that slice (only when ``check_finite``).  Slices with
         info != 0 have unspecified x.
     rcond : ndarray (m,) float64: reciprocal 1-norm condition estimate of each a[s]
-        (0 for singular slices).
+        (0 for singular slices), or a lower bound >= 4 * rcond_tol where the bound
+        settles it (see ``small_solve``).
 
     Each slice is inspected on its own (Hermitian positive diagonal -> Cholesky with LU
     fallback, triangular -> substitution, else pivoted LU).  n <= SMALL_N uses the small
@@ -778,21 +902,21 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
     ip = <int *>cnp.PyArray_DATA(info)
     with nogil:
         if typ == cnp.NPY_FLOAT:
-            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1],
-                                bst[2], <float *>xp, transposed, check_finite, ip, rp,
-                                nthreads)
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
+                         <float *>xp, transposed, check_finite, ip, rp, rcond_tol,
+                         nthreads)
         elif typ == cnp.NPY_DOUBLE:
-            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1],
-                                 bst[2], <double *>xp, transposed, check_finite, ip, rp,
-                                 nthreads)
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
+                         <double *>xp, transposed, check_finite, ip, rp, rcond_tol,
+                         nthreads)
         elif typ == cnp.NPY_CFLOAT:
-            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0],
-                                          bst[1], bst[2], <float complex *>xp, transposed,
-                                          check_finite, ip, rp, nthreads)
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
+                         <float complex *>xp, transposed, check_finite, ip, rp,
+                         rcond_tol, nthreads)
         else:
-            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp,
-                                           bst[0], bst[1], bst[2], <double complex *>xp,
-                                           transposed, check_finite, ip, rp, nthreads)
+            batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
+                         <double complex *>xp, transposed, check_finite, ip, rp,
+                         rcond_tol, nthreads)
     for s in range(m):
         if ip[s] == -2:
             raise MemoryError("solve_batched: cannot allocate per-thread scratch")
@@ -832,3 +956,32 @@ def _set_own_max(int lu_max, int chol_max):
     OWN_LU_MAX = lu_max
     OWN_CHOL_MAX = chol_max
     return old
+
+
+def _inv_norm_bound(lapack_t[::1, :] a, bint inf, bint big):
+    """Test hook: factor a copy of the F-contiguous square ``a`` as solve_one would
+    (``big``: with the shared kernels, as above OWN_*_MAX) and return inv_norm_bound, the
+    rigorous upper bound on ||A^{-1}||_1 (``inf``: ||A^{-1}||_inf)."""
+    cdef int n = a.shape[0]
+    cdef lapack_t[::1, :] f = a.copy_fortran()
+    cdef int[::1] ipiv = np.zeros(max(n, 1), np.intc)
+    cdef double[::1] y = np.zeros(max(n, 1))
+    cdef int kind = classify(n, &f[0, 0])
+    cdef int info
+    if kind == K_CHOL:
+        if big:
+            info = cholesky_factor(True, n, &f[0, 0], n)
+            kind = K_BIGCHOL
+        else:
+            info = small_chol(n, &f[0, 0])
+    elif kind == K_LU:
+        if big:
+            info = lu_factor(n, n, &f[0, 0], n, &ipiv[0])
+            kind = K_BIGLU
+        else:
+            info = small_lu(n, &f[0, 0], &ipiv[0])
+    else:
+        info = invert_diag(n, &f[0, 0])
+    if info != 0:
+        raise ValueError("_inv_norm_bound: factorization failed")
+    return inv_norm_bound(kind, inf, n, &f[0, 0], &y[0])
