@@ -334,3 +334,23 @@ def test_rcond_bound_hook():
                         assert bound >= exact * (1 - 1e-12), (n, kind, inf, big)
                         if kind == "diagonal":
                             assert bound == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 9])
+def test_non_finite_every_position(n, dtype):
+    """The finiteness scan (four interleaved sums) sees an inf/NaN at every position, in
+    both layouts and for both kinds of tiny path (general / other kinds)."""
+    rng = np.random.default_rng(15 + n)
+    for kind in ("general", "spd"):
+        a0 = make(rng, n, kind, dtype)
+        for idx in np.ndindex(n, n):
+            for bad in (np.nan, np.inf):
+                a = a0.copy()
+                a[idx] = bad
+                for src in (a, np.asfortranarray(a)):
+                    assert small_solve(src, np.ones(n, dtype), False, True)[1] == -1
+        for i in range(n):
+            b = np.ones(n, dtype)
+            b[i] = np.inf
+            assert small_solve(a0, b, False, True)[1] == -1

@@ -25,7 +25,7 @@ n, so the compiler unrolls them.  Our factors keep reciprocal pivots on the diag
 """
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
-from libc.math cimport sqrt, isfinite, fabs
+from libc.math cimport sqrt, isfinite, fabs, INFINITY
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
@@ -68,6 +68,10 @@ cdef enum:
 
 # Work (flops) per thread below which solve_batched does not start a second thread.
 cdef double PAR_GRAIN = 2.0e5
+# Work (flops) per chunk of slices handed out by the dynamic schedule: large enough that
+# the shared counter costs nothing, small enough that a thread the (shared) machine
+# deschedules leaves its remaining chunks to the others instead of stalling the join.
+cdef double CHUNK_WORK = 5.0e4
 
 try:
     _NCPU = len(os.sched_getaffinity(0))
@@ -128,10 +132,15 @@ cdef inline int nonfinite(int len, lapack_t *v) noexcept nogil:
     """-1 when v holds an inf or NaN, else 0: x * 0 is NaN exactly for those, so one
     branch-free (vectorizable) sum replaces a test per entry."""
     cdef int i
-    cdef lapack_t acc = 0
-    for i in range(len):
-        acc = acc + v[i] * 0
-    return 0 if finite(acc) else -1
+    cdef lapack_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0
+    for i in range(0, len - 3, 4):  # four independent chains: not latency-bound
+        acc0 = acc0 + v[i] * 0
+        acc1 = acc1 + v[i + 1] * 0
+        acc2 = acc2 + v[i + 2] * 0
+        acc3 = acc3 + v[i + 3] * 0
+    for i in range(len - len % 4, len):
+        acc0 = acc0 + v[i] * 0
+    return 0 if finite(acc0 + acc1 + acc2 + acc3) else -1
 
 
 cdef inline int load_a(int n, char *src, Py_ssize_t s0, Py_ssize_t s1, lapack_t *a,
@@ -515,14 +524,16 @@ cdef double inv_norm_est(int kind, bint swap, int n, lapack_t *a, int *ipiv,
 # ---------------------------------------------------------------- rcond lower bound
 
 cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, lapack_t *a,
-                          double *y) noexcept nogil:
+                          double *y, double limit) noexcept nogil:
     """Rigorous upper bound on ||T^{-1}||_1 (or ||T^{-1}||_inf when ``inf``) for the
     triangle T of the column-major a: |T^{-1}| <= M(T)^{-1} entrywise, M(T) the comparison
     matrix (|t_ii| on the diagonal, -|t_ij| off it; Higham, Accuracy and Stability, 8.3),
     and M(T)^{-1} >= 0, so ||T^{-1}||_1 <= ||M(T)^{-T} e||_inf and
     ||T^{-1}||_inf <= ||M(T)^{-1} e||_inf: one substitution on |entries|, O(n^2 / 2).
     ``unit``: unit diagonal (not stored); ``recip``: the diagonal holds 1 / t_jj.
-    Returns inf or NaN when the substitution overflows (the caller then estimates)."""
+    Returns inf as soon as an entry of y (each a lower bound of the result) exceeds
+    ``limit``, and inf or NaN when the substitution overflows (the caller then
+    estimates)."""
     cdef int i, j, jj
     cdef double d, t, best = 0.0
     cdef lapack_t *col
@@ -540,6 +551,8 @@ cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, la
             if not unit:
                 d = absval(col[j])
                 t = t * d if recip else t / d
+            if t > limit:
+                return INFINITY
             y[j] = t
     else:  # M(T) y = e, column-oriented: y_j /= |t_jj|, then y_i += |t_ij| y_j
         for i in range(n):
@@ -552,6 +565,8 @@ cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, la
                 d = absval(col[j])
                 t = t * d if recip else t / d
                 y[j] = t
+            if t > limit:  # y[j] is final here
+                return INFINITY
             if upper:
                 for i in range(j):
                     y[i] += absval(col[i]) * t
@@ -564,20 +579,26 @@ cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, la
     return best
 
 
-cdef double inv_norm_bound(int kind, bint inf, int n, lapack_t *a,
-                           double *y) noexcept nogil:
+cdef double inv_norm_bound(int kind, bint inf, int n, lapack_t *a, double *y,
+                           double limit) noexcept nogil:
     """Rigorous upper bound on ||B^{-1}||_1 (``inf``: ||B^{-1}||_inf) for the matrix B
     whose factors the scratch a holds: B = P^T L U -> ||U^{-1}|| ||L^{-1}|| (the
     permutation changes no column or row sum); B = L L^H -> ||L^{-H}|| ||L^{-1}|| with
-    ||L^{-H}||_1 = ||L^{-1}||_inf; triangular B -> its own bound."""
+    ||L^{-H}||_1 = ||L^{-1}||_inf; triangular B -> its own bound.  Gives up (inf) once
+    the bound must exceed ``limit`` (the unit triangle's bound is >= 1)."""
     cdef bint recip = kind != K_BIGLU and kind != K_BIGCHOL
+    cdef double b1
     if kind == K_LU or kind == K_BIGLU:
-        return (tri_inv_bound(True, False, recip, inf, n, a, y)
-                * tri_inv_bound(False, True, False, inf, n, a, y))
+        b1 = tri_inv_bound(True, False, recip, inf, n, a, y, limit)
+        if not b1 <= limit:
+            return INFINITY
+        return b1 * tri_inv_bound(False, True, False, inf, n, a, y, limit / b1)
     if kind == K_CHOL or kind == K_BIGCHOL:
-        return (tri_inv_bound(False, False, recip, False, n, a, y)
-                * tri_inv_bound(False, False, recip, True, n, a, y))
-    return tri_inv_bound(kind == K_UPPER, False, True, inf, n, a, y)
+        b1 = tri_inv_bound(False, False, recip, False, n, a, y, INFINITY)
+        if not b1 > 0:
+            return INFINITY
+        return b1 * tri_inv_bound(False, False, recip, True, n, a, y, limit / b1)
+    return tri_inv_bound(kind == K_UPPER, False, True, inf, n, a, y, limit)
 
 
 # Safety factor between the bound's rcond and rcond_tol: covers the rounding of the
@@ -594,19 +615,186 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
                    lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
                    bint transposed, bint check, lapack_t *a, int *ipiv, lapack_t *vec,
                    double *dwork, double *rcond, double rcond_tol) noexcept nogil:
-    """Dispatch to solve_impl with a literal n for tiny sizes: the C compiler then
-    propagates the constant through the inlined loops and unrolls them completely."""
+    """One system: general matrices of order 2..TINY_MAX take the fully unrolled tiny_lu;
+    everything else (and the other kinds at tiny orders) solve_impl."""
+    cdef int info = TINY_OTHER_KIND
     if n == 2:
-        return solve_impl(2, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
-                          check, a, ipiv, vec, dwork, rcond, rcond_tol)
-    if n == 3:
-        return solve_impl(3, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
-                          check, a, ipiv, vec, dwork, rcond, rcond_tol)
-    if n == 4:
-        return solve_impl(4, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
-                          check, a, ipiv, vec, dwork, rcond, rcond_tol)
+        info = tiny_lu(<order2 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
+                       transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
+    elif n == 3:
+        info = tiny_lu(<order3 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
+                       transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
+    elif n == 4:
+        info = tiny_lu(<order4 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
+                       transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
+    if info != TINY_OTHER_KIND:
+        return info
     return solve_impl(n, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
                       check, a, ipiv, vec, dwork, rcond, rcond_tol)
+
+
+# Tiny orders as types: a function fused over ``order_t`` is compiled once per order with
+# n = sizeof(order_t) a compile-time constant, so the C compiler unrolls every loop
+# completely -- with a run-time n these 2..4-trip loops cost more in branches (and the
+# calls between the helpers) than in arithmetic.
+ctypedef struct order2:
+    char c[2]
+
+ctypedef struct order3:
+    char c[3]
+
+ctypedef struct order4:
+    char c[4]
+
+ctypedef fused order_t:
+    order2
+    order3
+    order4
+
+cdef enum:
+    TINY_MAX = 4
+    TINY_OTHER_KIND = -3   # tiny_lu: not a general matrix, use solve_impl
+
+
+cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
+                 char *bsrc, Py_ssize_t bs0, Py_ssize_t bs1,
+                 lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
+                 bint transposed, bint check, lapack_t *a, int *ipiv, lapack_t *vec,
+                 double *dwork, double *rcond, double rcond_tol) noexcept nogil:
+    """solve_impl for a general matrix of order n = sizeof(order_t), every step written
+    out here (load, small_lu, lu_vec, inv_norm_bound) so that n is a constant in all of
+    them.  Same arguments, results and rcond rules as solve_impl; returns
+    TINY_OTHER_KIND (having written nothing) when classify picks another kind."""
+    cdef int n = sizeof(order_t)
+    cdef int i, j, c, p, kind
+    cdef double mx, v, anorm, ainv, lo, sm, bu, bl
+    cdef lapack_t t, r
+    cdef lapack_t *tv = vec + 2 * n
+    cdef lapack_t *xc
+    cdef char *bc
+    cdef double *y = dwork
+    rcond[0] = 0.0
+    if transposed:
+        as0, as1 = as1, as0
+    for j in range(n):
+        for i in range(n):
+            a[i + j * n] = (<lapack_t *>(asrc + i * as0 + j * as1))[0]
+    if check and nonfinite(n * n, a) != 0:
+        return -1
+    kind = classify(n, a)
+    if kind != K_LU:
+        return TINY_OTHER_KIND
+    # ||A||_1: column sums of the loaded op(A) = A, row sums when it holds A^T
+    anorm = 0.0
+    for j in range(n):
+        sm = 0.0
+        for i in range(n):
+            sm += absval(a[j + i * n] if transposed else a[i + j * n])
+        if sm > anorm or sm != sm:
+            anorm = sm
+    # small_lu: partial pivoting by |re| + |im|, reciprocal pivots on the diagonal
+    for j in range(n):
+        p = j
+        mx = abs1(a[j + j * n])
+        for i in range(j + 1, n):
+            v = abs1(a[i + j * n])
+            if v > mx:
+                mx = v
+                p = i
+        ipiv[j] = p
+        if mx == 0:
+            return j + 1
+        if p != j:
+            for c in range(n):
+                t = a[j + c * n]
+                a[j + c * n] = a[p + c * n]
+                a[p + c * n] = t
+        r = 1 / a[j + j * n]
+        for i in range(j + 1, n):
+            a[i + j * n] = a[i + j * n] * r
+        a[j + j * n] = r
+        for c in range(j + 1, n):
+            t = a[j + c * n]
+            for i in range(j + 1, n):
+                a[i + c * n] = a[i + c * n] - a[i + j * n] * t
+    # lu_vec on every right-hand side
+    for c in range(k):
+        bc = bsrc + c * bs1
+        for i in range(n):
+            tv[i] = (<lapack_t *>(bc + i * bs0))[0]
+        if check and nonfinite(n, tv) != 0:
+            return -1
+        for j in range(n):
+            i = ipiv[j]
+            if i != j:
+                t = tv[j]
+                tv[j] = tv[i]
+                tv[i] = t
+        for j in range(n):
+            t = tv[j]
+            for i in range(j + 1, n):
+                tv[i] = tv[i] - a[i + j * n] * t
+        for j in range(n - 1, -1, -1):
+            t = tv[j] * a[j + j * n]
+            tv[j] = t
+            for i in range(j):
+                tv[i] = tv[i] - a[i + j * n] * t
+        xc = x + c * xs1
+        for i in range(n):
+            xc[i * xs0] = tv[i]
+    if anorm != anorm:
+        rcond[0] = anorm
+        return 0
+    if rcond_tol > 0:
+        # inv_norm_bound for K_LU: ||U^-1|| ||L^-1|| through the comparison matrices,
+        # 1-norms (M^T y = e), or infinity norms (M y = e) when A^T is loaded
+        bu = 0.0
+        bl = 0.0
+        if not transposed:
+            for j in range(n):
+                sm = 1.0
+                for i in range(j):
+                    sm += absval(a[i + j * n]) * y[i]
+                sm *= absval(a[j + j * n])
+                y[j] = sm
+                if sm > bu or sm != sm:
+                    bu = sm
+            for j in range(n - 1, -1, -1):
+                sm = 1.0
+                for i in range(j + 1, n):
+                    sm += absval(a[i + j * n]) * y[i]
+                y[j] = sm
+                if sm > bl or sm != sm:
+                    bl = sm
+        else:
+            for i in range(n):
+                y[i] = 1.0
+            for j in range(n - 1, -1, -1):
+                sm = y[j] * absval(a[j + j * n])
+                y[j] = sm
+                for i in range(j):
+                    y[i] += absval(a[i + j * n]) * sm
+            for i in range(n):
+                if y[i] > bu or y[i] != y[i]:
+                    bu = y[i]
+                y[i] = 1.0
+            for j in range(n):
+                sm = y[j]
+                for i in range(j + 1, n):
+                    y[i] += absval(a[i + j * n]) * sm
+            for i in range(n):
+                if y[i] > bl or y[i] != y[i]:
+                    bl = y[i]
+        ainv = bu * bl
+        if ainv >= 1e-300:
+            lo = (1.0 / anorm) / ainv
+            if lo >= BOUND_MARGIN * rcond_tol:  # False for inf / NaN bounds
+                rcond[0] = lo
+                return 0
+    ainv = inv_norm_exact(K_LU, transposed, n, a, ipiv, vec)
+    if ainv != 0:
+        rcond[0] = (1.0 / anorm) / ainv
+    return 0
 
 
 cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
@@ -677,7 +865,8 @@ cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t 
     else:
         swap = transposed and kind != K_CHOL
         if rcond_tol > 0 and <double>n * n * eps_of(a[0]) <= 0.05:
-            ainv = inv_norm_bound(kind, swap, n, a, dwork)
+            ainv = inv_norm_bound(kind, swap, n, a, dwork,
+                                  1.0 / (anorm * BOUND_MARGIN * rcond_tol))
             if ainv >= 1e-300:
                 lo = (1.0 / anorm) / ainv
                 if lo >= BOUND_MARGIN * rcond_tol:  # False for inf / NaN bounds
@@ -789,7 +978,7 @@ cdef void batched_loop(int m, int n, int k, char *ap, Py_ssize_t as_, Py_ssize_t
                        Py_ssize_t as1, char *bp, Py_ssize_t bs_, Py_ssize_t bs0,
                        Py_ssize_t bs1, lapack_t *xp, bint transposed, bint check,
                        int *info, double *rcond, double rcond_tol,
-                       int nthreads) noexcept nogil:
+                       int nthreads, int chunk) noexcept nogil:
     cdef Py_ssize_t s
     cdef size_t nbytes = <size_t>n * sizeof(double) \
         + (<size_t>n * n + 3 * <size_t>n) * sizeof(lapack_t) + <size_t>n * sizeof(int) + 64
@@ -805,7 +994,7 @@ cdef void batched_loop(int m, int n, int k, char *ap, Py_ssize_t as_, Py_ssize_t
         a = <lapack_t *>(dwork + n)
         vec = a + <size_t>n * n
         ipiv = <int *>(vec + 3 * <size_t>n)
-        for s in prange(m, schedule="static"):
+        for s in prange(m, schedule="dynamic", chunksize=chunk):
             if scratch == NULL:
                 info[s] = -2
             else:
@@ -852,7 +1041,7 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
     cdef cnp.npy_intp *ast
     cdef cnp.npy_intp *bst
     cdef cnp.npy_intp dims[1]
-    cdef int m, n, k, nthreads
+    cdef int m, n, k, nthreads, chunk
     cdef double work
     cdef cnp.ndarray x, info, rcond
     cdef char *ap
@@ -894,6 +1083,7 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
         nthreads = max(1, <int>(work / PAR_GRAIN))
     if nthreads > m:
         nthreads = m
+    chunk = max(1, min(<int>(CHUNK_WORK * m / work), m // (4 * nthreads) + 1))
     ast = cnp.PyArray_STRIDES(a)
     bst = cnp.PyArray_STRIDES(b)
     ap = cnp.PyArray_BYTES(a)
@@ -904,19 +1094,19 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
         if typ == cnp.NPY_FLOAT:
             batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
                          <float *>xp, transposed, check_finite, ip, rp, rcond_tol,
-                         nthreads)
+                         nthreads, chunk)
         elif typ == cnp.NPY_DOUBLE:
             batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
                          <double *>xp, transposed, check_finite, ip, rp, rcond_tol,
-                         nthreads)
+                         nthreads, chunk)
         elif typ == cnp.NPY_CFLOAT:
             batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
                          <float complex *>xp, transposed, check_finite, ip, rp,
-                         rcond_tol, nthreads)
+                         rcond_tol, nthreads, chunk)
         else:
             batched_loop(m, n, k, ap, ast[0], ast[1], ast[2], bp, bst[0], bst[1], bst[2],
                          <double complex *>xp, transposed, check_finite, ip, rp,
-                         rcond_tol, nthreads)
+                         rcond_tol, nthreads, chunk)
     for s in range(m):
         if ip[s] == -2:
             raise MemoryError("solve_batched: cannot allocate per-thread scratch")
@@ -984,4 +1174,4 @@ def _inv_norm_bound(lapack_t[::1, :] a, bint inf, bint big):
         info = invert_diag(n, &f[0, 0])
     if info != 0:
         raise ValueError("_inv_norm_bound: factorization failed")
-    return inv_norm_bound(kind, inf, n, &f[0, 0], &y[0])
+    return inv_norm_bound(kind, inf, n, &f[0, 0], &y[0], INFINITY)
