@@ -220,19 +220,70 @@ cdef inline int classify(int n, lapack_t *a) noexcept nogil:
     return K_CHOL
 
 
+cdef inline double max_nan(double a, double b) noexcept nogil:
+    """max(a, b), NaN when either is NaN."""
+    if a != a or b != b:
+        return a + b
+    return a if a > b else b
+
+
+cdef inline lapack_t dot_conj(int len, lapack_t *v, lapack_t *x) noexcept nogil:
+    """sum_i conj(v_i) x_i in four interleaved sums (see abs_dot)."""
+    cdef int i
+    cdef lapack_t s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    for i in range(0, len - 3, 4):
+        s0 = s0 + conj(v[i]) * x[i]
+        s1 = s1 + conj(v[i + 1]) * x[i + 1]
+        s2 = s2 + conj(v[i + 2]) * x[i + 2]
+        s3 = s3 + conj(v[i + 3]) * x[i + 3]
+    for i in range(len - len % 4, len):
+        s0 = s0 + conj(v[i]) * x[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline double abs_dot(int len, lapack_t *v, double *w) noexcept nogil:
+    """sum_i |v_i| w_i (w = NULL: sum_i |v_i|) in four interleaved sums: a single sum is
+    bound by the latency of the additions, not by their number."""
+    cdef int i
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    if w == NULL:
+        for i in range(0, len - 3, 4):
+            s0 += absval(v[i])
+            s1 += absval(v[i + 1])
+            s2 += absval(v[i + 2])
+            s3 += absval(v[i + 3])
+        for i in range(len - len % 4, len):
+            s0 += absval(v[i])
+    else:
+        for i in range(0, len - 3, 4):
+            s0 += absval(v[i]) * w[i]
+            s1 += absval(v[i + 1]) * w[i + 1]
+            s2 += absval(v[i + 2]) * w[i + 2]
+            s3 += absval(v[i + 3]) * w[i + 3]
+        for i in range(len - len % 4, len):
+            s0 += absval(v[i]) * w[i]
+    return (s0 + s1) + (s2 + s3)
+
+
 cdef inline double norm1(int n, lapack_t *a, bint inf) noexcept nogil:
     """1-norm (max column sum) of a, or the infinity norm (max row sum) when ``inf``."""
     cdef int i, j
-    cdef double s, best = 0.0
+    cdef double s, s0, s1, s2, s3, best = 0.0
     if not inf:
         for j in range(n):
-            s = 0.0
-            for i in range(n):
-                s += absval(a[i + j * n])
+            s = abs_dot(n, a + <size_t>j * n, NULL)
             if s > best or s != s:
                 best = s
-    else:
-        for i in range(n):
+    else:  # four rows at a time: four independent sums
+        for i in range(0, n - 3, 4):
+            s0 = s1 = s2 = s3 = 0.0
+            for j in range(n):
+                s0 += absval(a[i + j * n])
+                s1 += absval(a[i + 1 + j * n])
+                s2 += absval(a[i + 2 + j * n])
+                s3 += absval(a[i + 3 + j * n])
+            best = max_nan(max_nan(best, s0), max_nan(s1, max_nan(s2, s3)))
+        for i in range(n - n % 4, n):
             s = 0.0
             for j in range(n):
                 s += absval(a[i + j * n])
@@ -243,40 +294,75 @@ cdef inline double norm1(int n, lapack_t *a, bint inf) noexcept nogil:
 
 # ---------------------------------------------------------------- small factorizations
 
-cdef inline int small_lu(int n, lapack_t *a, int *ipiv) noexcept nogil:
-    """Right-looking partial-pivoting LU (getf2 semantics, pivot by |re|+|im|, 0-based
-    ipiv).  Returns 0 or the 1-based index of the first exactly zero pivot (stops there)."""
-    cdef int i, j, c, p
+cdef inline int lu_pivot_column(int n, int j, lapack_t *a, int *ipiv) noexcept nogil:
+    """Step j of small_lu on column j alone (already updated by the earlier steps):
+    pivot search by |re|+|im|, swap of the whole rows j and p, scaling below the diagonal,
+    reciprocal pivot on the diagonal.  Returns j + 1 when the column is zero (no change)."""
+    cdef int i, c, p = j
     cdef double mx, v
     cdef lapack_t t, r
+    cdef lapack_t *colj = a + <size_t>j * n
+    mx = abs1(colj[j])
+    for i in range(j + 1, n):
+        v = abs1(colj[i])
+        if v > mx:
+            mx = v
+            p = i
+    ipiv[j] = p
+    if mx == 0:
+        return j + 1
+    if p != j:
+        for c in range(n):
+            t = a[j + c * n]
+            a[j + c * n] = a[p + c * n]
+            a[p + c * n] = t
+    r = 1 / colj[j]
+    for i in range(j + 1, n):
+        colj[i] = colj[i] * r
+    colj[j] = r  # reciprocal pivot (tri_vec multiplies); not read by later steps
+    return 0
+
+
+cdef inline int small_lu(int n, lapack_t *a, int *ipiv) noexcept nogil:
+    """Right-looking partial-pivoting LU (getf2 semantics, pivot by |re|+|im|, 0-based
+    ipiv).  Returns 0 or the 1-based index of the first exactly zero pivot (stops there).
+
+    Two steps at a time: factor columns j and j + 1 (the second updated by the first),
+    then one rank-2 update of the columns to the right -- each of them is read and
+    written once per two steps instead of once per step.  Deferring step j's update of
+    those columns past step j + 1's row swap is exact: the swap exchanges rows below j
+    in all columns, L's column j included, and step j's update of a row uses only that
+    row's multiplier and row j.  Same operations in the same order per entry as the
+    one-step loop."""
+    cdef int i, j, c, info
+    cdef lapack_t t0, t1, l1
     cdef lapack_t *colj
+    cdef lapack_t *colk
     cdef lapack_t *colc
-    for j in range(n):
-        colj = a + j * n
-        p = j
-        mx = abs1(colj[j])
+    j = 0
+    while j + 1 < n:
+        info = lu_pivot_column(n, j, a, ipiv)
+        if info != 0:
+            return info
+        colj = a + <size_t>j * n
+        colk = colj + n
+        t0 = colk[j]
         for i in range(j + 1, n):
-            v = abs1(colj[i])
-            if v > mx:
-                mx = v
-                p = i
-        ipiv[j] = p
-        if mx == 0:
-            return j + 1
-        if p != j:
-            for c in range(n):
-                t = a[j + c * n]
-                a[j + c * n] = a[p + c * n]
-                a[p + c * n] = t
-        r = 1 / colj[j]
-        for i in range(j + 1, n):
-            colj[i] = colj[i] * r
-        colj[j] = r  # reciprocal pivot (tri_vec multiplies); not read by later steps
-        for c in range(j + 1, n):
-            colc = a + c * n
-            t = colc[j]
-            for i in range(j + 1, n):
-                colc[i] = colc[i] - colj[i] * t
+            colk[i] = colk[i] - colj[i] * t0
+        info = lu_pivot_column(n, j + 1, a, ipiv)
+        if info != 0:
+            return info
+        l1 = colj[j + 1]
+        for c in range(j + 2, n):
+            colc = a + <size_t>c * n
+            t0 = colc[j]
+            t1 = colc[j + 1] - l1 * t0
+            colc[j + 1] = t1
+            for i in range(j + 2, n):
+                colc[i] = colc[i] - colj[i] * t0 - colk[i] * t1
+        j += 2
+    if j < n:
+        return lu_pivot_column(n, j, a, ipiv)
     return 0
 
 
@@ -344,15 +430,11 @@ cdef inline void tri_vec(bint upper, bint ctrans, int n, lapack_t *a,
     else:
         if upper:  # U^H is lower: forward, dot products down the columns of U
             for j in range(n):
-                s = x[j]
-                for i in range(j):
-                    s = s - conj(a[i + j * n]) * x[i]
+                s = x[j] - dot_conj(j, a + <size_t>j * n, x)
                 x[j] = s * conj(a[j + j * n])
         else:     # L^H is upper: backward
             for j in range(n - 1, -1, -1):
-                s = x[j]
-                for i in range(j + 1, n):
-                    s = s - conj(a[i + j * n]) * x[i]
+                s = x[j] - dot_conj(n - j - 1, a + <size_t>j * n + j + 1, x + j + 1)
                 x[j] = s * conj(a[j + j * n])
 
 
@@ -376,9 +458,7 @@ cdef inline void lu_vec(bint ctrans, int n, lapack_t *a, int *ipiv,
     else:
         tri_vec(True, True, n, a, x)
         for j in range(n - 1, -1, -1):  # unit lower ^H: backward
-            s = x[j]
-            for i in range(j + 1, n):
-                s = s - conj(a[i + j * n]) * x[i]
+            s = x[j] - dot_conj(n - j - 1, a + <size_t>j * n + j + 1, x + j + 1)
             x[j] = s
         for j in range(n - 1, -1, -1):
             i = ipiv[j]
@@ -541,13 +621,10 @@ cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, la
         for jj in range(n):
             j = jj if upper else n - 1 - jj
             col = a + <size_t>j * n
-            t = 1.0
             if upper:
-                for i in range(j):
-                    t += absval(col[i]) * y[i]
+                t = 1.0 + abs_dot(j, col, y)
             else:
-                for i in range(j + 1, n):
-                    t += absval(col[i]) * y[i]
+                t = 1.0 + abs_dot(n - j - 1, col + j + 1, y + j + 1)
             if not unit:
                 d = absval(col[j])
                 t = t * d if recip else t / d
@@ -627,6 +704,18 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
     elif n == 4:
         info = tiny_lu(<order4 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
                        transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
+    elif n == 5:
+        info = tiny_lu(<order5 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
+                       transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
+    elif n == 6:
+        info = tiny_lu(<order6 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
+                       transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
+    elif n == 7:
+        info = tiny_lu(<order7 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
+                       transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
+    elif n == 8:
+        info = tiny_lu(<order8 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
+                       transposed, check, a, ipiv, vec, dwork, rcond, rcond_tol)
     if info != TINY_OTHER_KIND:
         return info
     return solve_impl(n, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1, transposed,
@@ -646,13 +735,29 @@ ctypedef struct order3:
 ctypedef struct order4:
     char c[4]
 
+ctypedef struct order5:
+    char c[5]
+
+ctypedef struct order6:
+    char c[6]
+
+ctypedef struct order7:
+    char c[7]
+
+ctypedef struct order8:
+    char c[8]
+
 ctypedef fused order_t:
     order2
     order3
     order4
+    order5
+    order6
+    order7
+    order8
 
 cdef enum:
-    TINY_MAX = 4
+    TINY_MAX = 8
     TINY_OTHER_KIND = -3   # tiny_lu: not a general matrix, use solve_impl
 
 
@@ -791,7 +896,10 @@ cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t a
             if lo >= BOUND_MARGIN * rcond_tol:  # False for inf / NaN bounds
                 rcond[0] = lo
                 return 0
-    ainv = inv_norm_exact(K_LU, transposed, n, a, ipiv, vec)
+    if n <= EXACT_MAX:
+        ainv = inv_norm_exact(K_LU, transposed, n, a, ipiv, vec)
+    else:
+        ainv = inv_norm_est(K_LU, transposed, n, a, ipiv, vec, vec + n)
     if ainv != 0:
         rcond[0] = (1.0 / anorm) / ainv
     return 0
@@ -831,7 +939,9 @@ cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t 
     if kind == K_CHOL:
         if n > OWN_CHOL_MAX:
             info = cholesky_factor(True, n, a, n)
-            kind = K_BIGCHOL
+            if info == 0:  # to small_chol's format: reciprocal diagonal
+                for i in range(n):
+                    a[i + i * n] = 1 / a[i + i * n]
         else:
             info = small_chol(n, a)
         if info != 0:  # not positive definite after all: LU on a fresh copy
@@ -843,7 +953,11 @@ cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t 
     elif kind == K_LU:
         if n > OWN_LU_MAX:
             info = lu_factor(n, n, a, n, ipiv)
-            kind = K_BIGLU
+            if info == 0:  # to small_lu's format: 0-based ipiv, reciprocal pivots, so
+                # that the solves and the estimator run our own substitution loops
+                for i in range(n):
+                    ipiv[i] -= 1
+                    a[i + i * n] = 1 / a[i + i * n]
         else:
             info = small_lu(n, a, ipiv)
     if info != 0:
