@@ -193,6 +193,7 @@ def test_openmp_threads_match_serial():
     a = np.concatenate([stack(rng, n, np.float64, per_kind=40)] * 5)
     b = rand(rng, (a.shape[0], n, 2), np.float64)
     old = small._set_max_threads(1)
+    old_aware = small._set_load_aware(False)  # really 2 threads, whatever the load
     try:
         serial = solve_batched(a, b, False, True)
         small._set_max_threads(2)
@@ -200,6 +201,7 @@ def test_openmp_threads_match_serial():
         parallel = solve_batched(a, b, False, True)
     finally:
         small._set_max_threads(old)
+        small._set_load_aware(old_aware)
     for s, p in zip(serial, parallel):
         np.testing.assert_array_equal(s, p)
     assert small._threads_for(10, 3, 1) == 1  # tiny batches stay on one thread

@@ -79,6 +79,22 @@ except (AttributeError, OSError):  # pragma: no cover - not Linux
     _NCPU = os.cpu_count() or 1
 cdef int NTHREADS = max(1, min(int(_NCPU), 64))
 
+# Load-aware thread count (what libgomp does under OMP_DYNAMIC): on a machine whose other
+# processes already keep the cores busy, a second thread of ours is runnable but waits
+# for a time slice, and the end-of-loop barrier waits for it -- measured on the shared
+# 2-core box at load 3-5: 2 threads 10-50% slower than 1.  So use at most
+# ncpu + 1 - loadavg threads (our own running thread is part of the load average).
+cdef bint LOAD_AWARE = True
+
+
+cdef int _free_cpus(int cap):
+    cdef double load
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - no load average here
+        return cap
+    return max(1, min(cap, <int>(_NCPU + 1.0 - load)))
+
 
 # ---------------------------------------------------------------- element helpers
 
@@ -303,11 +319,10 @@ cdef inline int lu_pivot_column(int n, int j, lapack_t *a, int *ipiv) noexcept n
     cdef lapack_t t, r
     cdef lapack_t *colj = a + <size_t>j * n
     mx = abs1(colj[j])
-    for i in range(j + 1, n):
+    for i in range(j + 1, n):  # selects, not branches: random data mispredicts
         v = abs1(colj[i])
-        if v > mx:
-            mx = v
-            p = i
+        p = i if v > mx else p
+        mx = v if v > mx else mx
     ipiv[j] = p
     if mx == 0:
         return j + 1
@@ -801,11 +816,10 @@ cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t a
     for j in range(n):
         p = j
         mx = abs1(a[j + j * n])
-        for i in range(j + 1, n):
+        for i in range(j + 1, n):  # selects, not branches: random data mispredicts
             v = abs1(a[i + j * n])
-            if v > mx:
-                mx = v
-                p = i
+            p = i if v > mx else p
+            mx = v if v > mx else mx
         ipiv[j] = p
         if mx == 0:
             return j + 1
@@ -1197,6 +1211,8 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
         nthreads = max(1, <int>(work / PAR_GRAIN))
     if nthreads > m:
         nthreads = m
+    if nthreads > 1 and LOAD_AWARE:
+        nthreads = _free_cpus(nthreads)
     chunk = max(1, min(<int>(CHUNK_WORK * m / work), m // (4 * nthreads) + 1))
     ast = cnp.PyArray_STRIDES(a)
     bst = cnp.PyArray_STRIDES(b)
@@ -1242,6 +1258,15 @@ def _threads_for(int m, int n, int k):
     if work < PAR_GRAIN * nt:
         nt = max(1, <int>(work / PAR_GRAIN))
     return min(nt, max(m, 1))
+
+
+def _set_load_aware(bint on):
+    """Cap solve_batched's threads by the load average (default on); returns the old
+    setting (test/benchmark hook: tests comparing 1 and 2 threads turn it off)."""
+    global LOAD_AWARE
+    old = LOAD_AWARE
+    LOAD_AWARE = on
+    return old
 
 
 def _set_max_threads(int nthreads):
