@@ -354,3 +354,17 @@ def test_non_finite_every_position(n, dtype):
             b = np.ones(n, dtype)
             b[i] = np.inf
             assert small_solve(a0, b, False, True)[1] == -1
+
+
+def test_norm_overflow_is_not_non_finite():
+    """The finiteness scan is skipped when ||A||_1 is finite; a norm that overflows with
+    finite entries must still solve (not report info -1)."""
+    for a in (np.array([[9e307, 1.0], [9e307, 9e307]]),           # tiny general path
+              np.array([[9e307, 0.0], [9e307, 9e307]]),           # lower triangular
+              np.array([[9e307, 1.0, 0], [9e307, 9e307, 0], [0, 0, 1.0]]).T):
+        b = np.array([1e307, 2e307, 1.0][:a.shape[0]])
+        for transposed in (False, True):
+            x, info, _ = small_solve(a, b, transposed, True)
+            assert info == 0
+            op = a.T if transposed else a
+            np.testing.assert_allclose(x, np.linalg.solve(op, b), rtol=1e-12)

@@ -25,6 +25,7 @@ n, so the compiler unrolls them.  Our factors keep reciprocal pivots on the diag
 """
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
+from libc.float cimport DBL_MAX
 from libc.math cimport sqrt, isfinite, fabs, INFINITY
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
@@ -799,8 +800,6 @@ cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t a
     for j in range(n):
         for i in range(n):
             a[i + j * n] = (<lapack_t *>(asrc + i * as0 + j * as1))[0]
-    if check and nonfinite(n * n, a) != 0:
-        return -1
     kind = classify(n, a)
     if kind != K_LU:
         return TINY_OTHER_KIND
@@ -812,6 +811,8 @@ cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t a
             sm += absval(a[j + i * n] if transposed else a[i + j * n])
         if sm > anorm or sm != sm:
             anorm = sm
+    if check and not anorm <= DBL_MAX and nonfinite(n * n, a) != 0:
+        return -1  # (a finite norm proves every entry finite: no scan needed)
     # small_lu: partial pivoting by |re| + |im|, reciprocal pivots on the diagonal
     for j in range(n):
         p = j
@@ -945,10 +946,13 @@ cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t 
     rcond[0] = 0.0
     if transposed:
         as0, as1 = as1, as0
-    if load_a(n, asrc, as0, as1, a, check) != 0:
-        return -1
-    kind = classify(n, a)
+    load_a(n, asrc, as0, as1, a, False)
+    kind = classify(n, a)  # (only compares: harmless on inf / NaN)
     anorm = norm1(n, a, transposed and kind != K_CHOL)
+    # an inf or NaN entry makes the norm inf or NaN; a finite norm proves every entry
+    # finite, so the scan runs only when the norm is not finite (or overflowed)
+    if check and not anorm <= DBL_MAX and nonfinite(n * n, a) != 0:
+        return -1
     info = 0
     if kind == K_CHOL:
         if n > OWN_CHOL_MAX:
