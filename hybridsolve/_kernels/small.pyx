@@ -3,25 +3,34 @@
 
 ``small_solve``   one system A x = b with n <= SMALL_N, the front door's fast path.
 ``solve_batched`` a stack a[m, n, n], b[m, n, k]: one nogil loop (``prange`` over the
-                  cores when OpenMP is available), per-thread scratch, no Python per slice.
+                  cores when OpenMP is available, dynamic schedule in chunks, at most
+                  ncpu + 1 - loadavg threads), per-thread scratch, no Python per slice.
 
 Per matrix (``solve_one``) the work is always the same straight line:
 
-1. copy A (or A^T when ``transposed``) from any strides into a column-major scratch buffer,
-   checking finiteness on the way when asked (info -1);
+1. copy A (or A^T when ``transposed``) from any strides into a column-major scratch buffer
+   (8 x 8 tiles when transposing C-ordered rows);
 2. classify it with early exits: Hermitian with real positive diagonal -> Cholesky
    (falls back to LU on a non-positive pivot, re-reading A), upper/lower triangular
    (diagonal included) -> substitution, anything else -> partial-pivoting LU;
-3. solve every right-hand side column (gathered from b's strides, scattered into x);
-4. estimate rcond, LAPACK gecon/pocon/trcon-like: the 1-norm of A (the infinity norm of the
-   loaded A^T when transposed) and Higham's (LAPACK xLACN2) estimate of ||A^{-1}||_1.
+3. ||A||_1 (the infinity norm of the loaded A^T when transposed); when asked, the
+   finiteness scan (info -1) -- only if that norm is not finite;
+4. factor, solve every right-hand side column (gathered from b's strides, scattered
+   into x);
+5. rcond, LAPACK gecon/pocon/trcon-like: Higham's (LAPACK xLACN2) estimate of
+   ||A^{-1}||_1 (exact for n <= 4).  With ``rcond_tol`` > 0 (the front door passes eps)
+   a rigorous O(n^2) upper bound on ||A^{-1}||_1 from the comparison matrices of the
+   factors comes first: when it proves rcond >= 4 rcond_tol no warning can be due, the
+   estimator is skipped and rcond is that lower bound.  ``rcond < rcond_tol`` is the
+   estimator's verdict either way.
 
-The factorizations are our own unblocked column-major loops up to OWN_LU_MAX (40) /
-OWN_CHOL_MAX (24), where call overhead dominates; above (up to SMALL_N in small_solve, any
-n in solve_batched) the shared kernels ``lu_factor``/``lu_solve`` and
-``cholesky_factor``/``cholesky_solve`` do the factorization and solves.  Substitution and
-the rcond estimate are always ours.  n = 2, 3, 4 go through the same code with a literal
-n, so the compiler unrolls them.  Our factors keep reciprocal pivots on the diagonal.
+General matrices of order 2..8 take ``tiny_lu``: the same steps written out in one
+function fused over the order (n a compile-time constant, loops unrolled).  Otherwise
+the factorizations are our own column-major loops (two-column LU steps) up to OWN_LU_MAX
+(40) / OWN_CHOL_MAX (24); above (up to SMALL_N in small_solve, any n in solve_batched)
+the shared blocked kernels ``lu_factor`` / ``cholesky_factor`` factor, and their result
+is converted to our format: 0-based ipiv and RECIPROCAL pivots on the diagonal, so that
+every solve, the estimator and the bound run our own loops.
 """
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
@@ -36,8 +45,8 @@ import numpy as np
 
 from hybridsolve._kernels._lapack cimport lapack_t, conj, realpart
 from hybridsolve._kernels._lapack cimport absval as safe_absval
-from hybridsolve._kernels.lu cimport lu_factor, lu_solve
-from hybridsolve._kernels.cholesky cimport cholesky_factor, cholesky_solve
+from hybridsolve._kernels.lu cimport lu_factor
+from hybridsolve._kernels.cholesky cimport cholesky_factor
 
 cnp.import_array()
 
@@ -64,8 +73,6 @@ cdef enum:
     K_CHOL = 1        # own Cholesky, lower triangle
     K_UPPER = 2       # upper triangular (diagonal matrices land here)
     K_LOWER = 3       # lower triangular
-    K_BIGLU = 4       # shared lu_factor, 1-based ipiv
-    K_BIGCHOL = 5     # shared cholesky_factor, lower
 
 # Work (flops) per thread below which solve_batched does not start a second thread.
 cdef double PAR_GRAIN = 2.0e5
@@ -484,6 +491,33 @@ cdef inline void lu_vec(bint ctrans, int n, lapack_t *a, int *ipiv,
                 x[i] = t
 
 
+cdef inline int factor(int kind, int n, lapack_t *a, int *ipiv) noexcept nogil:
+    """Factor the loaded matrix a of the given kind in place, in our format (0-based
+    ipiv, reciprocal diagonal of U / L, so that lu_vec / tri_vec do every solve): our own
+    loops up to OWN_LU_MAX / OWN_CHOL_MAX, the shared blocked kernels above, their result
+    converted.  Returns 0 or the 1-based index of the first zero pivot / non-positive
+    minor (Cholesky: the caller falls back to LU)."""
+    cdef int i, info
+    if kind == K_UPPER or kind == K_LOWER:
+        return invert_diag(n, a)
+    if kind == K_CHOL:
+        if n <= OWN_CHOL_MAX:
+            return small_chol(n, a)
+        info = cholesky_factor(True, n, a, n)
+        if info == 0:
+            for i in range(n):
+                a[i + i * n] = 1 / a[i + i * n]
+        return info
+    if n <= OWN_LU_MAX:
+        return small_lu(n, a, ipiv)
+    info = lu_factor(n, n, a, n, ipiv)
+    if info == 0:
+        for i in range(n):
+            ipiv[i] -= 1
+            a[i + i * n] = 1 / a[i + i * n]
+    return info
+
+
 cdef inline void apply_inv(int kind, bint ctrans, int n, lapack_t *a, int *ipiv,
                            lapack_t *x) noexcept nogil:
     """x := op(A)^{-1} x with op = identity or ^H, for any kind of factorization."""
@@ -494,12 +528,8 @@ cdef inline void apply_inv(int kind, bint ctrans, int n, lapack_t *a, int *ipiv,
         tri_vec(False, True, n, a, x)
     elif kind == K_UPPER:
         tri_vec(True, ctrans, n, a, x)
-    elif kind == K_LOWER:
-        tri_vec(False, ctrans, n, a, x)
-    elif kind == K_BIGLU:
-        lu_solve(2 if ctrans else 0, n, 1, a, n, ipiv, x, n)
     else:
-        cholesky_solve(True, n, 1, a, n, x, n)
+        tri_vec(False, ctrans, n, a, x)
 
 
 # ---------------------------------------------------------------- rcond (xLACN2)
@@ -619,14 +649,14 @@ cdef double inv_norm_est(int kind, bint swap, int n, lapack_t *a, int *ipiv,
 
 # ---------------------------------------------------------------- rcond lower bound
 
-cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, lapack_t *a,
+cdef double tri_inv_bound(bint upper, bint unit, bint inf, int n, lapack_t *a,
                           double *y, double limit) noexcept nogil:
     """Rigorous upper bound on ||T^{-1}||_1 (or ||T^{-1}||_inf when ``inf``) for the
     triangle T of the column-major a: |T^{-1}| <= M(T)^{-1} entrywise, M(T) the comparison
     matrix (|t_ii| on the diagonal, -|t_ij| off it; Higham, Accuracy and Stability, 8.3),
     and M(T)^{-1} >= 0, so ||T^{-1}||_1 <= ||M(T)^{-T} e||_inf and
     ||T^{-1}||_inf <= ||M(T)^{-1} e||_inf: one substitution on |entries|, O(n^2 / 2).
-    ``unit``: unit diagonal (not stored); ``recip``: the diagonal holds 1 / t_jj.
+    ``unit``: unit diagonal (not stored); otherwise the diagonal holds 1 / t_jj.
     Returns inf as soon as an entry of y (each a lower bound of the result) exceeds
     ``limit``, and inf or NaN when the substitution overflows (the caller then
     estimates)."""
@@ -643,7 +673,7 @@ cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, la
                 t = 1.0 + abs_dot(n - j - 1, col + j + 1, y + j + 1)
             if not unit:
                 d = absval(col[j])
-                t = t * d if recip else t / d
+                t = t * d
             if t > limit:
                 return INFINITY
             y[j] = t
@@ -656,7 +686,7 @@ cdef double tri_inv_bound(bint upper, bint unit, bint recip, bint inf, int n, la
             t = y[j]
             if not unit:
                 d = absval(col[j])
-                t = t * d if recip else t / d
+                t = t * d
                 y[j] = t
             if t > limit:  # y[j] is final here
                 return INFINITY
@@ -679,19 +709,18 @@ cdef double inv_norm_bound(int kind, bint inf, int n, lapack_t *a, double *y,
     permutation changes no column or row sum); B = L L^H -> ||L^{-H}|| ||L^{-1}|| with
     ||L^{-H}||_1 = ||L^{-1}||_inf; triangular B -> its own bound.  Gives up (inf) once
     the bound must exceed ``limit`` (the unit triangle's bound is >= 1)."""
-    cdef bint recip = kind != K_BIGLU and kind != K_BIGCHOL
     cdef double b1
-    if kind == K_LU or kind == K_BIGLU:
-        b1 = tri_inv_bound(True, False, recip, inf, n, a, y, limit)
+    if kind == K_LU:
+        b1 = tri_inv_bound(True, False, inf, n, a, y, limit)
         if not b1 <= limit:
             return INFINITY
-        return b1 * tri_inv_bound(False, True, False, inf, n, a, y, limit / b1)
-    if kind == K_CHOL or kind == K_BIGCHOL:
-        b1 = tri_inv_bound(False, False, recip, False, n, a, y, INFINITY)
+        return b1 * tri_inv_bound(False, True, inf, n, a, y, limit / b1)
+    if kind == K_CHOL:
+        b1 = tri_inv_bound(False, False, False, n, a, y, INFINITY)
         if not b1 > 0:
             return INFINITY
-        return b1 * tri_inv_bound(False, False, recip, True, n, a, y, limit / b1)
-    return tri_inv_bound(kind == K_UPPER, False, True, inf, n, a, y, limit)
+        return b1 * tri_inv_bound(False, False, True, n, a, y, limit / b1)
+    return tri_inv_bound(kind == K_UPPER, False, inf, n, a, y, limit)
 
 
 # Safety factor between the bound's rcond and rcond_tol: covers the rounding of the
@@ -953,31 +982,11 @@ cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t 
     # finite, so the scan runs only when the norm is not finite (or overflowed)
     if check and not anorm <= DBL_MAX and nonfinite(n * n, a) != 0:
         return -1
-    info = 0
-    if kind == K_CHOL:
-        if n > OWN_CHOL_MAX:
-            info = cholesky_factor(True, n, a, n)
-            if info == 0:  # to small_chol's format: reciprocal diagonal
-                for i in range(n):
-                    a[i + i * n] = 1 / a[i + i * n]
-        else:
-            info = small_chol(n, a)
-        if info != 0:  # not positive definite after all: LU on a fresh copy
-            load_a(n, asrc, as0, as1, a, False)
-            kind = K_LU
-            info = 0
-    if kind == K_UPPER or kind == K_LOWER:
-        info = invert_diag(n, a)
-    elif kind == K_LU:
-        if n > OWN_LU_MAX:
-            info = lu_factor(n, n, a, n, ipiv)
-            if info == 0:  # to small_lu's format: 0-based ipiv, reciprocal pivots, so
-                # that the solves and the estimator run our own substitution loops
-                for i in range(n):
-                    ipiv[i] -= 1
-                    a[i + i * n] = 1 / a[i + i * n]
-        else:
-            info = small_lu(n, a, ipiv)
+    info = factor(kind, n, a, ipiv)
+    if kind == K_CHOL and info != 0:  # not positive definite after all: LU, fresh copy
+        load_a(n, asrc, as0, as1, a, False)
+        kind = K_LU
+        info = factor(kind, n, a, ipiv)
     if info != 0:
         return info
     for c in range(k):
@@ -1292,29 +1301,21 @@ def _set_own_max(int lu_max, int chol_max):
 
 
 def _inv_norm_bound(lapack_t[::1, :] a, bint inf, bint big):
-    """Test hook: factor a copy of the F-contiguous square ``a`` as solve_one would
-    (``big``: with the shared kernels, as above OWN_*_MAX) and return inv_norm_bound, the
-    rigorous upper bound on ||A^{-1}||_1 (``inf``: ||A^{-1}||_inf)."""
+    """Test hook: factor a copy of the F-contiguous square ``a`` as solve_one does
+    (``big``: through the shared kernels, as above OWN_*_MAX) and return inv_norm_bound,
+    the rigorous upper bound on ||A^{-1}||_1 (``inf``: ||A^{-1}||_inf)."""
     cdef int n = a.shape[0]
     cdef lapack_t[::1, :] f = a.copy_fortran()
     cdef int[::1] ipiv = np.zeros(max(n, 1), np.intc)
     cdef double[::1] y = np.zeros(max(n, 1))
     cdef int kind = classify(n, &f[0, 0])
     cdef int info
-    if kind == K_CHOL:
-        if big:
-            info = cholesky_factor(True, n, &f[0, 0], n)
-            kind = K_BIGCHOL
-        else:
-            info = small_chol(n, &f[0, 0])
-    elif kind == K_LU:
-        if big:
-            info = lu_factor(n, n, &f[0, 0], n, &ipiv[0])
-            kind = K_BIGLU
-        else:
-            info = small_lu(n, &f[0, 0], &ipiv[0])
-    else:
-        info = invert_diag(n, &f[0, 0])
+    old = _set_own_max(0, 0) if big else None
+    try:
+        info = factor(kind, n, &f[0, 0], &ipiv[0])
+    finally:
+        if old is not None:
+            _set_own_max(*old)
     if info != 0:
         raise ValueError("_inv_norm_bound: factorization failed")
     return inv_norm_bound(kind, inf, n, &f[0, 0], &y[0], INFINITY)
