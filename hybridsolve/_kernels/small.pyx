@@ -819,18 +819,94 @@ cdef enum:
     TINY_OTHER_KIND = -3   # tiny_lu: not a general matrix, use solve_impl
 
 
+cdef int tiny_chol_finish(order_t *order, int k, char *bsrc, Py_ssize_t bs0,
+                          Py_ssize_t bs1, lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
+                          bint check, lapack_t *a, lapack_t *vec, double *dwork,
+                          double anorm,
+                          double *rcond, double rcond_tol) noexcept nogil:
+    """tiny_lu's second half for a Cholesky factor (lower, reciprocal diagonal) of order
+    n = sizeof(order_t): tri_vec twice per right-hand side, then rcond (the bound
+    ||L^{-1}||_1 ||L^{-1}||_inf first, as inv_norm_bound for K_CHOL)."""
+    cdef int n = sizeof(order_t)
+    cdef int i, j, c
+    cdef double ainv, lo, sm, b1, b2
+    cdef lapack_t t, s
+    cdef lapack_t *tv = vec + 2 * n
+    cdef lapack_t *xc
+    cdef char *bc
+    cdef double *y = dwork
+    for c in range(k):
+        bc = bsrc + c * bs1
+        for i in range(n):
+            tv[i] = (<lapack_t *>(bc + i * bs0))[0]
+        if check and nonfinite(n, tv) != 0:
+            return -1
+        for j in range(n):  # L y = b
+            t = tv[j] * a[j + j * n]
+            tv[j] = t
+            for i in range(j + 1, n):
+                tv[i] = tv[i] - a[i + j * n] * t
+        for j in range(n - 1, -1, -1):  # L^H x = y
+            s = tv[j]
+            for i in range(j + 1, n):
+                s = s - conj(a[i + j * n]) * tv[i]
+            tv[j] = s * conj(a[j + j * n])
+        xc = x + c * xs1
+        for i in range(n):
+            xc[i * xs0] = tv[i]
+    if anorm != anorm:
+        rcond[0] = anorm
+        return 0
+    if rcond_tol > 0:
+        b1 = 0.0  # ||L^-1||_1 <= max of M(L)^T y = e (backward)
+        for j in range(n - 1, -1, -1):
+            sm = 1.0
+            for i in range(j + 1, n):
+                sm += absval(a[i + j * n]) * y[i]
+            sm *= absval(a[j + j * n])
+            y[j] = sm
+            if sm > b1 or sm != sm:
+                b1 = sm
+        b2 = 0.0  # ||L^-1||_inf <= max of M(L) y = e (forward, column-oriented)
+        for i in range(n):
+            y[i] = 1.0
+        for j in range(n):
+            sm = y[j] * absval(a[j + j * n])
+            y[j] = sm
+            for i in range(j + 1, n):
+                y[i] += absval(a[i + j * n]) * sm
+        for i in range(n):
+            if y[i] > b2 or y[i] != y[i]:
+                b2 = y[i]
+        ainv = b1 * b2
+        if ainv >= 1e-300:
+            lo = (1.0 / anorm) / ainv
+            if lo >= BOUND_MARGIN * rcond_tol:  # False for inf / NaN bounds
+                rcond[0] = lo
+                return 0
+    if n <= EXACT_MAX:
+        ainv = inv_norm_exact(K_CHOL, False, n, a, NULL, vec)
+    else:
+        ainv = inv_norm_est(K_CHOL, False, n, a, NULL, vec, vec + n)
+    if ainv != 0:
+        rcond[0] = (1.0 / anorm) / ainv
+    return 0
+
+
 cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
                  char *bsrc, Py_ssize_t bs0, Py_ssize_t bs1,
                  lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
                  bint transposed, bint check, lapack_t *a, int *ipiv, lapack_t *vec,
                  double *dwork, double *rcond, double rcond_tol) noexcept nogil:
-    """solve_impl for a general matrix of order n = sizeof(order_t), every step written
-    out here (load, small_lu, lu_vec, inv_norm_bound) so that n is a constant in all of
-    them.  Same arguments, results and rcond rules as solve_impl; returns
-    TINY_OTHER_KIND (having written nothing) when classify picks another kind."""
+    """solve_impl for a general or Hermitian-positive-diagonal matrix of order
+    n = sizeof(order_t), every step written out here (load, small_chol / small_lu,
+    tri_vec / lu_vec, inv_norm_bound) so that n is a constant in all of them.  Same
+    arguments, results and rcond rules as solve_impl (a Cholesky meeting a non-positive
+    pivot falls back to LU on a fresh copy); returns TINY_OTHER_KIND (having written
+    nothing) for triangular matrices."""
     cdef int n = sizeof(order_t)
     cdef int i, j, c, p, kind
-    cdef double mx, v, anorm, ainv, lo, sm, bu, bl
+    cdef double mx, v, anorm, ainv, lo, sm, bu, bl, d
     cdef lapack_t t, r
     cdef lapack_t *tv = vec + 2 * n
     cdef lapack_t *xc
@@ -843,18 +919,42 @@ cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t a
         for i in range(n):
             a[i + j * n] = (<lapack_t *>(asrc + i * as0 + j * as1))[0]
     kind = classify(n, a)
-    if kind != K_LU:
+    if kind != K_LU and kind != K_CHOL:
         return TINY_OTHER_KIND
     # ||A||_1: column sums of the loaded op(A) = A, row sums when it holds A^T
+    # (Hermitian: the same sums, taken over columns as solve_impl does)
     anorm = 0.0
     for j in range(n):
         sm = 0.0
         for i in range(n):
-            sm += absval(a[j + i * n] if transposed else a[i + j * n])
+            sm += absval(a[j + i * n] if transposed and kind == K_LU else a[i + j * n])
         if sm > anorm or sm != sm:
             anorm = sm
     if check and not anorm <= DBL_MAX and nonfinite(n * n, a) != 0:
         return -1  # (a finite norm proves every entry finite: no scan needed)
+    if kind == K_CHOL:
+        # small_chol: A = L L^H in the lower triangle, reciprocal diagonal
+        for j in range(n):
+            d = realpart(a[j + j * n])
+            if not d > 0:  # not positive definite after all: LU on a fresh copy
+                kind = K_LU
+                break
+            r = 1.0 / sqrt(d)
+            a[j + j * n] = r
+            for i in range(j + 1, n):
+                a[i + j * n] = a[i + j * n] * r
+            for c in range(j + 1, n):
+                t = conj(a[c + j * n])
+                a[c + c * n] = realpart(a[c + c * n]) - realpart(a[c + j * n] * t)
+                for i in range(c + 1, n):
+                    a[i + c * n] = a[i + c * n] - a[i + j * n] * t
+        if kind == K_LU:  # (anorm stays: Hermitian, so row and column sums agree)
+            for j in range(n):
+                for i in range(n):
+                    a[i + j * n] = (<lapack_t *>(asrc + i * as0 + j * as1))[0]
+    if kind == K_CHOL:
+        return tiny_chol_finish(order, k, bsrc, bs0, bs1, x, xs0, xs1, check, a, vec,
+                                dwork, anorm, rcond, rcond_tol)
     # small_lu: partial pivoting by |re| + |im|, reciprocal pivots on the diagonal
     for j in range(n):
         p = j
