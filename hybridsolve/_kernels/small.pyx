@@ -24,8 +24,9 @@ Per matrix (``solve_one``) the work is always the same straight line:
    estimator is skipped and rcond is that lower bound.  ``rcond < rcond_tol`` is the
    estimator's verdict either way.
 
-General matrices of order 2..8 take ``tiny_lu``: the same steps written out in one
-function fused over the order (n a compile-time constant, loops unrolled).  Otherwise
+General and Hermitian-positive-diagonal matrices of order 2..8 take ``tiny_lu`` (and
+``tiny_chol_finish``): the same steps written out in functions fused over the order (n a
+compile-time constant, loops unrolled); triangular ones go the general way.  Otherwise
 the factorizations are our own column-major loops (two-column LU steps) up to OWN_LU_MAX
 (40) / OWN_CHOL_MAX (24); above (up to SMALL_N in small_solve, any n in solve_batched)
 the shared blocked kernels ``lu_factor`` / ``cholesky_factor`` factor, and their result
@@ -750,8 +751,9 @@ cdef int solve_one(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t as1,
                    lapack_t *x, Py_ssize_t xs0, Py_ssize_t xs1,
                    bint transposed, bint check, lapack_t *a, int *ipiv, lapack_t *vec,
                    double *dwork, double *rcond, double rcond_tol) noexcept nogil:
-    """One system: general matrices of order 2..TINY_MAX take the fully unrolled tiny_lu;
-    everything else (and the other kinds at tiny orders) solve_impl."""
+    """One system: general and Hermitian-positive-diagonal matrices of order 2..TINY_MAX
+    take the fully unrolled tiny_lu; everything else (triangular ones at tiny orders
+    included) solve_impl."""
     cdef int info = TINY_OTHER_KIND
     if n == 2:
         info = tiny_lu(<order2 *>NULL, k, asrc, as0, as1, bsrc, bs0, bs1, x, xs0, xs1,
@@ -816,7 +818,7 @@ ctypedef fused order_t:
 
 cdef enum:
     TINY_MAX = 8
-    TINY_OTHER_KIND = -3   # tiny_lu: not a general matrix, use solve_impl
+    TINY_OTHER_KIND = -3   # tiny_lu: a triangular matrix, use solve_impl
 
 
 cdef int tiny_chol_finish(order_t *order, int k, char *bsrc, Py_ssize_t bs0,
