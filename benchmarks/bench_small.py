@@ -2,20 +2,24 @@
 
     python -m benchmarks.bench_small [--quick]
 
-Per call (float64, one b vector): ``small_solve`` called directly (the kernel the front
-door's fast path calls), ``hybridsolve.solve`` when the package has it, against
-``scipy.linalg.solve`` and ``numpy.linalg.solve``.  Batched (b of shape (m, n, 1)):
-``solve_batched`` directly, ``hybridsolve.solve`` when present, against numpy and scipy.
+Per call (float64, one b vector): ``small_solve`` called directly as the front door's
+fast path calls it (rcond_tol = eps: the condition estimator runs only where its cheap
+rigorous bound cannot rule out a warning), ``hybridsolve.solve`` when the package has it,
+against ``scipy.linalg.solve`` and ``numpy.linalg.solve``.  Batched (b of shape (m, n, 1)):
+``solve_batched`` directly (rcond_tol = eps, as the front door), ``hybridsolve.solve`` when
+present, against numpy and scipy.
 All contenders run interleaved in one process; medians; ratios > 1 mean we are faster.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
 import scipy.linalg as sl
 
 from benchmarks._timing import interleaved, table
+from hybridsolve._kernels import small as _small
 from hybridsolve._kernels.small import small_solve, solve_batched
 
 try:
@@ -28,10 +32,11 @@ except ImportError:  # front door not merged yet
 def per_call(quick=False):
     rng = np.random.default_rng(0)
     rows = []
+    eps = float(np.finfo(np.float64).eps)
     for n in (2, 4, 8, 16, 32, 64):
         a = rng.standard_normal((n, n))
         b = rng.standard_normal(n)
-        c = {"small_solve": lambda: small_solve(a, b, False, True)}
+        c = {"small_solve": lambda: small_solve(a, b, False, True, eps)}
         if hs_solve is not None:
             c["hybridsolve.solve"] = lambda: hs_solve(a, b)
         c["scipy"] = lambda: sl.solve(a, b)
@@ -55,13 +60,23 @@ def per_call(quick=False):
     return rows
 
 
+def one_thread(a, b, eps):
+    old = _small._set_max_threads(1)
+    try:
+        return solve_batched(a, b, False, True, eps)
+    finally:
+        _small._set_max_threads(old)
+
+
 def batched(quick=False):
     rng = np.random.default_rng(1)
     rows = []
+    eps = float(np.finfo(np.float64).eps)
     for m, n in ((100000, 3), (10000, 8), (1000, 32)):
         a = rng.standard_normal((m, n, n))
         b = rng.standard_normal((m, n, 1))
-        c = {"solve_batched": lambda: solve_batched(a, b, False, True)}
+        c = {"solve_batched": lambda: solve_batched(a, b, False, True, eps),
+             "1 thread": lambda: one_thread(a, b, eps)}
         if hs_solve is not None:
             c["hybridsolve.solve"] = lambda: hs_solve(a, b)
         c["numpy"] = lambda: np.linalg.solve(a, b)
@@ -70,16 +85,19 @@ def batched(quick=False):
         ref = np.linalg.solve(a, b)
         x = solve_batched(a, b, False, True)[0]
         err = float(np.max(np.abs(x - ref)) / np.max(np.abs(ref)))
-        row = [f"{m}x{n}x{n}", f"{t['solve_batched'] * 1e3:.2f}"]
+        row = [f"{m}x{n}x{n}", f"{t['solve_batched'] * 1e3:.2f}", f"{t['1 thread'] * 1e3:.2f}"]
         if hs_solve is not None:
             row.append(f"{t['hybridsolve.solve'] * 1e3:.2f}")
         row += [f"{t['numpy'] * 1e3:.2f}", f"{t['scipy'] * 1e3:.1f}",
                 f"{t['numpy'] / t['solve_batched']:.2f}x",
                 f"{t['scipy'] / t['solve_batched']:.1f}x", f"{err:.1e}"]
         rows.append(row)
-    head = ["batch", "solve_batched ms"] + (["hs.solve ms"] if hs_solve is not None else [])
+    head = ["batch", "solve_batched ms", "1 thread ms"]
+    head += ["hs.solve ms"] if hs_solve is not None else []
     head += ["numpy ms", "scipy ms", "numpy/ours", "scipy/ours", "max rel diff"]
-    print("batched, float64, b (m, n, 1), target: >=2x numpy (ours also estimates rcond)")
+    print("batched, float64, b (m, n, 1), target: >=2x numpy (ours also checks rcond); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus (solve_batched "
+          "uses at most ncpu + 1 - load threads)")
     print(table(rows, head))
     return rows
 

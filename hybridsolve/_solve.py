@@ -443,9 +443,11 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
     if hint is None and method is None:
         from hybridsolve._kernels.small import solve_batched
         n, k = b3.shape[-2:]
+        eps = np.finfo(dtype).eps
         x, info, rcond = solve_batched(
             a3.reshape((-1, n, n)).astype(dtype, copy=False),
-            b3.reshape((-1, n, k)).astype(dtype, copy=False), transposed, check_finite)
+            b3.reshape((-1, n, k)).astype(dtype, copy=False), transposed, check_finite,
+            eps)
         if (info < 0).any():
             raise ValueError("array must not contain infs or NaNs")
         bad = np.flatnonzero(info)
@@ -454,7 +456,6 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
             raise LinAlgError(f"A singular matrix detected: slice(s) "
                               f"{', '.join(str(tuple(map(int, t))) for t in idx)} "
                               f"are singular.")
-        eps = np.finfo(dtype).eps
         ill = np.flatnonzero(rcond < eps)
         _warn_ill_conditioned([(tuple(map(int, np.unravel_index(i, batch))), rcond[i],
                                 dtype) for i in ill], stacklevel=4)
@@ -508,7 +509,7 @@ def _fast_path(a, b, transposed, check_finite):
         return None          # a plugin is registered: let the dispatcher price it
     if transposed and dt is _C128:
         return None          # the general path raises NotImplementedError, as scipy
-    x, info, rcond = _small_solve(a, b, transposed, check_finite)
+    x, info, rcond = _small_solve(a, b, transposed, check_finite, _EPS64)
     if info:
         if info < 0:
             raise ValueError("array must not contain infs or NaNs")

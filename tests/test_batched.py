@@ -193,6 +193,7 @@ def test_openmp_threads_match_serial():
     a = np.concatenate([stack(rng, n, np.float64, per_kind=40)] * 5)
     b = rand(rng, (a.shape[0], n, 2), np.float64)
     old = small._set_max_threads(1)
+    old_aware = small._set_load_aware(False)  # really 2 threads, whatever the load
     try:
         serial = solve_batched(a, b, False, True)
         small._set_max_threads(2)
@@ -200,6 +201,7 @@ def test_openmp_threads_match_serial():
         parallel = solve_batched(a, b, False, True)
     finally:
         small._set_max_threads(old)
+        small._set_load_aware(old_aware)
     for s, p in zip(serial, parallel):
         np.testing.assert_array_equal(s, p)
     assert small._threads_for(10, 3, 1) == 1  # tiny batches stay on one thread
@@ -214,13 +216,14 @@ def test_python_threads_match_serial():
             jobs.append((a, rand(rng, (a.shape[0], n, 2), dt)))
     a = rand(rng, (20000, 3, 3), np.float64)  # large enough to use OpenMP as well
     jobs.append((a, rand(rng, (20000, 3, 1), np.float64)))
-    serial = [solve_batched(a, b, False, True) for a, b in jobs]
+    tols = [np.finfo(a.dtype).eps if i % 2 else 0.0 for i, (a, _) in enumerate(jobs)]
+    serial = [solve_batched(a, b, False, True, tol) for (a, b), tol in zip(jobs, tols)]
     out = [None] * 4
 
     def work(t):
         res = []
         for _ in range(3):
-            res = [solve_batched(a, b, False, True) for a, b in jobs]
+            res = [solve_batched(a, b, False, True, tol) for (a, b), tol in zip(jobs, tols)]
         out[t] = res
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
@@ -236,3 +239,32 @@ def test_python_threads_match_serial():
 
 def test_small_n_constant():
     assert isinstance(SMALL_N, int) and SMALL_N >= 16
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rcond_tol_same_verdict_as_estimate(dtype):
+    """With rcond_tol = eps the slices below eps are exactly the estimator's, x is
+    bit-identical, and shortcut values are true lower bounds >= 4 eps."""
+    import scipy.linalg as sl
+    rng = np.random.default_rng(14)
+    eps = np.finfo(dtype).eps
+    for n in (3, 8, 12, 32):
+        a = stack(rng, n, dtype, per_kind=3)
+        hil = sl.hilbert(n).astype(dtype)
+        a = np.concatenate([a, hil[None], (hil * 1e-3)[None]])
+        b = rand(rng, (a.shape[0], n, 1), dtype)
+        for transposed in (False, True):
+            x0, i0, r0 = solve_batched(a, b, transposed, True)
+            x1, i1, r1 = solve_batched(a, b, transposed, True, eps)
+            np.testing.assert_array_equal(x0, x1)
+            np.testing.assert_array_equal(i0, i1)
+            np.testing.assert_array_equal(r0 < eps, r1 < eps)
+            wide = np.complex128 if a.dtype.kind == "c" else np.float64
+            for s in np.flatnonzero(r0 != r1):
+                A = a[s].astype(wide)
+                rt = 1.0 / (np.linalg.norm(A, 1) * np.linalg.norm(np.linalg.inv(A), 1))
+                assert 4 * eps <= r1[s] <= rt * (1 + 1e-4), (n, s, r1[s], rt)
+            if n <= 8:
+                assert (r0 != r1).sum() > a.shape[0] // 2  # the bound did answer
+        if n >= 12 or (n >= 8 and dtype in (np.float32, np.complex64)):
+            assert (r1 < eps).any()  # the Hilbert slices are ill-conditioned

@@ -226,13 +226,14 @@ def test_threads_match_serial():
     probs = [(make(rng, n, kind, dt), rand(rng, (n, 2), dt))
              for n in (3, 8, 16, 40) for kind in ("general", "spd", "upper")
              for dt in DTYPES]
-    serial = [small_solve(a, b, False, True) for a, b in probs]
+    tols = [np.finfo(a.dtype).eps if i % 2 else 0.0 for i, (a, _) in enumerate(probs)]
+    serial = [small_solve(a, b, False, True, tol) for (a, b), tol in zip(probs, tols)]
     out = [[None] * len(probs) for _ in range(4)]
 
     def work(t):
         for _ in range(20):
             for i, (a, b) in enumerate(probs):
-                out[t][i] = small_solve(a, b, False, True)
+                out[t][i] = small_solve(a, b, False, True, tols[i])
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
     for th in threads:
@@ -243,3 +244,128 @@ def test_threads_match_serial():
         for (x, info, rc), (x0, info0, rc0) in zip(out[t], serial):
             np.testing.assert_array_equal(x, x0)
             assert info == info0 and rc == rc0
+
+
+def with_kappa(rng, n, kappa, dtype):
+    """Random matrix with 2-norm condition number kappa (singular values log-spaced)."""
+    u, _ = np.linalg.qr(rand(rng, (n, n), dtype))
+    v, _ = np.linalg.qr(rand(rng, (n, n), dtype))
+    s = np.logspace(0, -np.log10(kappa), n)
+    return (u * s) @ v.conj().T
+
+
+def rcond_cases(rng, dtype):
+    for n in (2, 3, 4, 5, 8, 16, 33, SMALL_N):
+        for kind in ("general", "spd", "upper", "lower", "diagonal"):
+            yield make(rng, n, kind, dtype)
+    for n in range(2, 15):
+        yield sl.hilbert(n).astype(dtype)
+    for n in (3, 8, 20, SMALL_N):
+        for kappa in (1e3, 1e12, 1e14, 1e15, 4e15, 1e16, 1e17, 1e20):
+            yield with_kappa(rng, n, kappa, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rcond_tol_same_verdict_as_estimate(dtype):
+    """rcond_tol only skips the estimator when a rigorous bound proves rcond >= 4 tol: the
+    verdict rcond < tol is the estimator's on every case, x is bit-identical, and where
+    the bound answered its value is a true lower bound of the exact rcond."""
+    rng = np.random.default_rng(11)
+    eps = np.finfo(dtype).eps
+    shortcut = ill = 0
+    for a in rcond_cases(rng, dtype):
+        n = a.shape[0]
+        b = rand(rng, (n,), dtype)
+        for transposed in (False, True):
+            for src in (a, np.asfortranarray(a)):
+                x0, info0, r_est = small_solve(src, b, transposed, True)
+                x1, info1, r_tol = small_solve(src, b, transposed, True, eps)
+                assert info0 == info1 == 0
+                np.testing.assert_array_equal(x0, x1)
+                assert (r_est < eps) == (r_tol < eps), (n, r_est, r_tol)
+                ill += r_est < eps
+                if r_tol != r_est:
+                    shortcut += 1
+                    assert r_tol >= 4 * eps
+                    assert r_tol <= true_rcond(a) * (1 + 1e-6)
+    assert shortcut > 100 and ill > 10  # both branches were exercised
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ill_conditioned_warning_as_scipy(dtype):
+    """The front door's fast path warns exactly when scipy.linalg.solve warns (cases
+    clear of the threshold: the two estimators differ slightly near it)."""
+    import warnings
+
+    import hybridsolve
+
+    rng = np.random.default_rng(12)
+    cases = [sl.hilbert(n).astype(dtype) for n in (4, 8, 10, 12, 13, 14)]
+    cases += [with_kappa(rng, n, kappa, dtype) for n in (5, 20, SMALL_N)
+              for kappa in (1e2, 1e10, 1e13, 1e18, 1e20)]
+    warned = 0
+    for a in cases:
+        b = rand(rng, (a.shape[0],), dtype)
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always")
+            sl.solve(a, b)
+        ref = any(issubclass(w.category, sl.LinAlgWarning) for w in ws)
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always")
+            hybridsolve.solve(a, b)
+        got = [w for w in ws if issubclass(w.category, sl.LinAlgWarning)]
+        assert len(got) == ref, (a.shape, ref, [str(w.message) for w in got])
+        warned += ref
+    assert 0 < warned < len(cases)
+
+
+def test_rcond_bound_hook():
+    """The comparison-matrix bound is >= the exact ||A^-1|| (1- and inf-norm) for every
+    kind of factors, and exact for diagonal matrices."""
+    rng = np.random.default_rng(13)
+    for n in (1, 2, 5, 17, 40):
+        for kind in ("general", "spd", "upper", "lower", "diagonal"):
+            for dtype in DTYPES:
+                a = make(rng, n, kind, dtype)
+                inv = np.linalg.inv(a)
+                for inf in (False, True):
+                    for big in (False, True):
+                        bound = small._inv_norm_bound(np.asfortranarray(a), inf, big)
+                        exact = np.linalg.norm(inv, np.inf if inf else 1)
+                        assert bound >= exact * (1 - 1e-12), (n, kind, inf, big)
+                        if kind == "diagonal":
+                            assert bound == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 9])
+def test_non_finite_every_position(n, dtype):
+    """The finiteness scan (four interleaved sums) sees an inf/NaN at every position, in
+    both layouts and for both kinds of tiny path (general / other kinds)."""
+    rng = np.random.default_rng(15 + n)
+    for kind in ("general", "spd"):
+        a0 = make(rng, n, kind, dtype)
+        for idx in np.ndindex(n, n):
+            for bad in (np.nan, np.inf):
+                a = a0.copy()
+                a[idx] = bad
+                for src in (a, np.asfortranarray(a)):
+                    assert small_solve(src, np.ones(n, dtype), False, True)[1] == -1
+        for i in range(n):
+            b = np.ones(n, dtype)
+            b[i] = np.inf
+            assert small_solve(a0, b, False, True)[1] == -1
+
+
+def test_norm_overflow_is_not_non_finite():
+    """The finiteness scan is skipped when ||A||_1 is finite; a norm that overflows with
+    finite entries must still solve (not report info -1)."""
+    for a in (np.array([[9e307, 1.0], [9e307, 9e307]]),           # tiny general path
+              np.array([[9e307, 0.0], [9e307, 9e307]]),           # lower triangular
+              np.array([[9e307, 1.0, 0], [9e307, 9e307, 0], [0, 0, 1.0]]).T):
+        b = np.array([1e307, 2e307, 1.0][:a.shape[0]])
+        for transposed in (False, True):
+            x, info, _ = small_solve(a, b, transposed, True)
+            assert info == 0
+            op = a.T if transposed else a
+            np.testing.assert_allclose(x, np.linalg.solve(op, b), rtol=1e-12)
