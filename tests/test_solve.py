@@ -308,3 +308,29 @@ def test_one_matrix_batch_of_rhs(hint):
     np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-9, atol=1e-12)
     xt = solve(a, b[0, 0, :, 0], transposed=True)
     np.testing.assert_allclose(xt, np.linalg.solve(a.T, b[0, 0, :, 0]), rtol=1e-9)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("case", ["batch-kernel", "batch-hint", "one-a-many-b",
+                                  "scalar-batch"])
+def test_non_finite_b_in_batches_is_a_value_error(bad, case):
+    """Every batch route checks b (the batch kernel in its own pass, the others in the
+    front door), as scipy does; check_finite=False lets it through."""
+    rng = np.random.default_rng(7)
+    if case == "scalar-batch":
+        a = np.full((1, 1, 1), 2.0)
+        b = np.ones((1, 1, 1))
+        b[0, 0, 0] = bad
+    else:
+        a = rng.standard_normal((3, 4, 4)) + 4 * np.eye(4)
+        if case == "one-a-many-b":
+            a = a[0]
+        b = rng.standard_normal((3, 4, 2))
+        b[1, 2, 1] = bad
+    hint = "gen" if case == "batch-hint" else None
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        solve(a, b, assume_a=hint)
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        scipy.linalg.solve(a, b, assume_a=hint)
+    x = solve(a, b, assume_a=hint, check_finite=False)
+    assert not np.all(np.isfinite(x))
