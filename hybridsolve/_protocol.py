@@ -141,12 +141,22 @@ class Solver:
         Unique; shown by ``explain()`` and ``solvers()``; ``method=name`` forces it.
     formats : tuple of str, optional
         The structure formats the road takes; others are not priced.
+    needs_copy : bool, default True
+        Whether ``factorize`` needs a private dense working copy of A (one it may
+        overwrite or keep).  A road that sets it False promises to only *read* the
+        dense array it is given, during the call, and never to keep a reference to it
+        (it may then be handed the caller's own array).
     """
 
     name: str = ""
     #: Optional: the ``Structure.format`` values this road takes ('dense', 'sparse',
     #: 'operator'); the dispatcher skips pricing it for others.  None: ask ``cost``.
     formats: tuple | None = None
+    #: False: ``factorize`` only reads a dense ``a`` during the call and keeps no
+    #: reference to it, so the front door need not copy A for it.  When the inspection
+    #: found a sparse-looking dense A (``structure.extra['captured']`` holds its
+    #: nonzeros) and copied nothing, a road needing a copy is charged for making it.
+    needs_copy: bool = True
 
     def cost(self, structure: Structure) -> float | None:
         """Estimated flops to factor and solve once, or ``None`` if this road cannot

@@ -24,8 +24,11 @@ only then (or when the sum merely overflowed) is an exact per-element test run.
 """
 from libc.math cimport sqrt, fabs, isfinite
 from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
+from libc.stdint cimport uint32_t, uint64_t
 
 cimport numpy as cnp
+import numpy as np
 from hybridsolve._kernels._lapack cimport lapack_t
 
 cnp.import_array()
@@ -153,14 +156,91 @@ cdef inline void _bands(const lapack_t *col, Py_ssize_t j, Py_ssize_t n,
         i += 1
 
 
+cdef inline bint _block_nonzero(const lapack_t *s, Py_ssize_t cnt) noexcept nogil:
+    """Any nonzero among the contiguous s[0:cnt]?  On the bit patterns: an entry is
+    zero iff its bits shifted left by one (dropping the sign: -0.0 is zero) are all 0,
+    so the test is an integer OR reduction, which vectorises at any SIMD level.  NaN
+    and inf count as nonzero (as ``x != 0`` says)."""
+    cdef Py_ssize_t t, m
+    cdef uint64_t acc64 = 0
+    cdef uint32_t acc32 = 0
+    cdef const uint64_t *p64
+    cdef const uint32_t *p32
+    if lapack_t is double or lapack_t is doublecomplex:
+        p64 = <const uint64_t *>s
+        m = cnt if lapack_t is double else 2 * cnt
+        for t in range(m):
+            acc64 |= p64[t] << 1
+        return acc64 != 0
+    else:
+        p32 = <const uint32_t *>s
+        m = cnt if lapack_t is float else 2 * cnt
+        for t in range(m):
+            acc32 |= p32[t] << 1
+        return acc32 != 0
+
+
+cdef Py_ssize_t capture_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs,
+                               Py_ssize_t n, Py_ssize_t cap, lapack_t *cdata, int *cidx,
+                               int *cptr, Py_ssize_t *ncols) noexcept nogil:
+    """Read M column by column WITHOUT copying it and capture its nonzeros compressed by
+    columns (``cptr``/``cidx``/``cdata``: CSC of M, indices ascending).
+
+    Stops before the first column whose nonzeros would not fit in ``cap``, or after
+    column j >= 15 when the density so far exceeds twice cap / n^2 (a dense matrix is
+    recognised after 16 columns).  ``ncols``: the number of columns captured (n: all
+    of M); returns the number of entries captured, ``cptr[ncols]``.  Blocks of 32
+    entries are first tested with a branch-free OR (vectorises), so a mostly-zero
+    column costs little more than reading it."""
+    cdef Py_ssize_t i, i0, i1, j, k = 0
+    cdef const lapack_t *s
+    cdef lapack_t x
+    cdef int hit
+    cptr[0] = 0
+    for j in range(n):
+        s = src + j * cs
+        i0 = 0
+        while i0 < n:
+            i1 = i0 + BLOCK if i0 + BLOCK < n else n
+            hit = 0
+            if rs == 1:
+                hit = _block_nonzero(s + i0, i1 - i0)
+            else:
+                for i in range(i0, i1):
+                    hit |= _nonzero(s[i * rs])
+            if hit:
+                for i in range(i0, i1):
+                    x = s[i * rs]
+                    if _nonzero(x):
+                        if k >= cap:
+                            ncols[0] = j
+                            return cptr[j]
+                        cidx[k] = <int>i
+                        cdata[k] = x
+                        k += 1
+            i0 = i1
+        cptr[j + 1] = <int>k
+        if j >= 15 and k * n > 2 * cap * (j + 1):
+            ncols[0] = j + 1
+            return k
+    ncols[0] = n
+    return k
+
+
 cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapack_t *dst,
                         Py_ssize_t n, bint transposed, bint full,
-                        Found *out) noexcept nogil:
+                        Py_ssize_t j0, const lapack_t *cdata, const int *cidx,
+                        const int *cptr, Found *out) noexcept nogil:
     """The sweep.  ``src``: M[i, j] = src[i*rs + j*cs]; ``dst``: NULL (scan only; then
     rs must be 1) or an n*n column-major buffer receiving M.  ``transposed``: M = A^T
     (so ||A||_1 is the max row sum of M).  Returns 0, or -1 when scratch allocation
-    failed.  Non-finite entries make ``out.norm1`` non-finite (caller checks)."""
-    cdef Py_ssize_t i, j, nz = 0
+    failed.  Non-finite entries make ``out.norm1`` non-finite (caller checks).
+
+    ``j0`` > 0 (only with ``dst``): columns 0..j0-1 were already read by
+    ``capture_kernel``, whose nonzeros ``cptr``/``cidx``/``cdata`` hold: their
+    statistics come from those entries, they are copied plainly, and the sweep
+    proper starts at column j0."""
+    cdef Py_ssize_t i, j, p, nz = 0
     cdef const lapack_t *s
     cdef lapack_t *d
     cdef lapack_t x
@@ -192,7 +272,33 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
                     dpos = 0
                     break
 
-    for j in range(n):
+    if j0 > 0:
+        for j in range(j0):
+            s = src + j * cs
+            d = dst + j * n
+            if rs == 1:
+                memcpy(d, s, n * sizeof(lapack_t))
+            else:
+                for i in range(n):
+                    d[i] = s[i * rs]
+            t = 0.0
+            for p in range(cptr[j], cptr[j + 1]):
+                i = cidx[p]
+                if transposed:
+                    rowsum[i] += _mag(cdata[p])
+                else:
+                    t += _mag(cdata[p])
+                if i - j > lo:
+                    lo = <int>(i - j)
+                if j - i > up:
+                    up = <int>(j - i)
+            if not transposed:
+                poison += t * 0.0
+                if t > best:
+                    best = t
+        nz = cptr[j0]
+
+    for j in range(j0, n):
         s = src + j * cs
         if dst != NULL:
             d = dst + j * n
@@ -356,13 +462,18 @@ cdef inline Py_ssize_t _elem_stride(Py_ssize_t s, Py_ssize_t itemsize):
     return s // itemsize
 
 
-def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full):
+def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full,
+                 prefix=None):
     """Run the sweep over the square ``a`` (element-aligned strides, any sign), copying
     into ``work`` (contiguous, column-major view M; None: scan only, ``a`` contiguous).
 
     ``transposed``: M = A^T (``a``/``work`` C-ordered).  Returns the tuple
     ``(symmetric, hermitian, diag_real_positive, lower_M, upper_M, nnz, norm1)`` about
     M; norm1 is ||A||_1 and is non-finite when A has a NaN/inf (or the sum overflowed).
+
+    ``prefix``: ``(data, indices, indptr, ncols)`` from a `capture_pass` over the same
+    ``a`` that stopped early: its ``ncols`` columns are not scanned again (needs
+    ``work``).
     """
     cdef Py_ssize_t n = a.shape[0]
     cdef Py_ssize_t isz = a.itemsize
@@ -376,8 +487,26 @@ def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full):
     cdef void *dst = NULL
     cdef Found f
     cdef int info = 0
+    cdef Py_ssize_t j0 = 0
+    cdef void *cdata = NULL
+    cdef const int *cidx = NULL
+    cdef const int *cptr = NULL
+    cdef cnp.ndarray pd, pi, pp
     if a.ndim != 2 or a.shape[1] != n:
         raise ValueError("a must be square")
+    if prefix is not None and prefix[3] > 0:
+        pd, pi, pp, j0 = prefix
+        if work is None:
+            raise ValueError("a prefix needs work")
+        if not (0 < j0 <= n and pp.shape[0] == n + 1 and cnp.PyArray_TYPE(pd) == t
+                and pp.dtype == np.int32 and pi.dtype == np.int32
+                and pd.flags.c_contiguous and pi.flags.c_contiguous
+                and pp.flags.c_contiguous
+                and pi.shape[0] >= pp[j0] and pd.shape[0] >= pp[j0]):
+            raise ValueError("prefix does not match a")
+        cdata = cnp.PyArray_DATA(pd)
+        cidx = <const int *>cnp.PyArray_DATA(pi)
+        cptr = <const int *>cnp.PyArray_DATA(pp)
     if work is not None:
         if cnp.PyArray_TYPE(work) != t:
             raise TypeError("work must have the dtype of a")
@@ -393,16 +522,20 @@ def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full):
     with nogil:
         if t == cnp.NPY_DOUBLE:
             info = inspect_kernel(<const double *>src, rs, cs, <double *>dst, n,
-                                  transposed, full, &f)
+                                  transposed, full, j0, <const double *>cdata, cidx,
+                                  cptr, &f)
         elif t == cnp.NPY_FLOAT:
             info = inspect_kernel(<const float *>src, rs, cs, <float *>dst, n,
-                                  transposed, full, &f)
+                                  transposed, full, j0, <const float *>cdata, cidx,
+                                  cptr, &f)
         elif t == cnp.NPY_CDOUBLE:
             info = inspect_kernel(<const double complex *>src, rs, cs,
-                                  <double complex *>dst, n, transposed, full, &f)
+                                  <double complex *>dst, n, transposed, full, j0,
+                                  <const double complex *>cdata, cidx, cptr, &f)
         elif t == cnp.NPY_CFLOAT:
             info = inspect_kernel(<const float complex *>src, rs, cs,
-                                  <float complex *>dst, n, transposed, full, &f)
+                                  <float complex *>dst, n, transposed, full, j0,
+                                  <const float complex *>cdata, cidx, cptr, &f)
         else:
             info = -2
     if info == -1:
@@ -411,6 +544,53 @@ def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full):
         raise TypeError(f"unsupported dtype {a.dtype}")
     return (bool(f.symmetric), bool(f.hermitian), bool(f.diagpos), f.lower, f.upper,
             f.nnz, f.norm1)
+
+
+def capture_pass(cnp.ndarray a, bint transposed, Py_ssize_t cap):
+    """Read the square ``a`` (element-aligned strides) without copying it and capture
+    the nonzeros of M (M = A^T when ``transposed``) compressed by columns, up to ``cap``
+    of them (see ``capture_kernel`` for when it stops early).
+
+    Returns ``(data, indices, indptr, ncols)``: int32 indices; the first ``ncols``
+    columns of M are captured (``ncols == n``: all of M -- CSC of A, or CSR of A when
+    ``transposed``); ``data``/``indices`` have length ``cap`` (``indptr[ncols]`` used).
+    """
+    cdef Py_ssize_t n = a.shape[0]
+    cdef Py_ssize_t isz = a.itemsize
+    if a.ndim != 2 or a.shape[1] != n:
+        raise ValueError("a must be square")
+    if a.strides[0] % isz or a.strides[1] % isz:
+        raise ValueError("a must have strides that are multiples of the itemsize")
+    if cap < 0 or cap >= 2**31 - 1 or n >= 2**31 - 1:
+        raise ValueError("cap must be in [0, 2**31 - 1)")
+    cdef Py_ssize_t s0 = a.strides[0] // isz, s1 = a.strides[1] // isz
+    cdef Py_ssize_t rs = s1 if transposed else s0
+    cdef Py_ssize_t cs = s0 if transposed else s1
+    cdef int t = cnp.PyArray_TYPE(a)
+    cdef const void *src = cnp.PyArray_DATA(a)
+    cdef cnp.ndarray data = np.empty(max(cap, 1), dtype=a.dtype)
+    cdef cnp.ndarray indices = np.empty(max(cap, 1), dtype=np.int32)
+    cdef cnp.ndarray indptr = np.zeros(n + 1, dtype=np.int32)
+    cdef void *dp = cnp.PyArray_DATA(data)
+    cdef int *ip = <int *>cnp.PyArray_DATA(indices)
+    cdef int *pp = <int *>cnp.PyArray_DATA(indptr)
+    cdef Py_ssize_t ncols = -1
+    with nogil:
+        if t == cnp.NPY_DOUBLE:
+            capture_kernel(<const double *>src, rs, cs, n, cap, <double *>dp, ip, pp,
+                           &ncols)
+        elif t == cnp.NPY_FLOAT:
+            capture_kernel(<const float *>src, rs, cs, n, cap, <float *>dp, ip, pp,
+                           &ncols)
+        elif t == cnp.NPY_CDOUBLE:
+            capture_kernel(<const double complex *>src, rs, cs, n, cap,
+                           <double complex *>dp, ip, pp, &ncols)
+        elif t == cnp.NPY_CFLOAT:
+            capture_kernel(<const float complex *>src, rs, cs, n, cap,
+                           <float complex *>dp, ip, pp, &ncols)
+    if ncols < 0:
+        raise TypeError(f"unsupported dtype {a.dtype}")
+    return data, indices, indptr, ncols
 
 
 def is_finite(cnp.ndarray a):
