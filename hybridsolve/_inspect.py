@@ -93,7 +93,8 @@ def _captured(a, n, transposed, data, indices, indptr, check_finite):
     return st
 
 
-def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False):
+def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
+                  count_all=False):
     """One pass over the square ``a``: returns ``(Structure, work)``.
 
     Parameters
@@ -116,6 +117,11 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False):
         is ``(format, data, indices, indptr)``: A's nonzeros as canonical 'csc' (or
         'csr' for a C-contiguous ``a``) arrays, int32 indices, a private copy;
         otherwise the sweep goes on as without ``capture``.
+    count_all : bool
+        False (default): the copying sweep stops counting nonzeros once more than
+        CAPTURE_MAX_DENSITY of the entries are nonzero (no road's choice depends on the
+        exact count beyond that) and runs its lean loop for the rest; ``nnz`` is then
+        None and ``extra['nnz_at_least']`` holds the count reached.  True: exact.
 
     Returns
     -------
@@ -166,8 +172,14 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False):
                 return _captured(a, n, transposed, data, indices, indptr,
                                  check_finite), None
             prefix = (data, indices, indptr, ncols)
+    if count_all or dst is None:
+        nnz_stop = -1
+    elif full:
+        nnz_stop = int(CAPTURE_MAX_DENSITY * n * n)
+    else:
+        nnz_stop = 0                    # nnz is not reported with a hint
     sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(src, dst, transposed, full,
-                                                         prefix)
+                                                         prefix, nnz_stop)
     finite = True
     if not math.isfinite(norm1):
         finite = _k.is_finite(work)
@@ -187,7 +199,12 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False):
             lo, up = up, lo
         st = Structure(n, a.dtype, "dense", finite=finite, symmetric=sym, hermitian=her,
                        diag_real_positive=dpos, lower_bandwidth=lo, upper_bandwidth=up,
-                       nnz=nnz, norm1=norm1)
+                       nnz=nnz if nnz >= 0 else None, norm1=norm1)
+        if nnz < 0:
+            st.extra["nnz_at_least"] = -nnz
+            st.notes.append(f"nonzeros: at least {-nnz} "
+                            f"({100.0 * -nnz / (n * n):.3g}% of the entries); counting "
+                            f"stopped there: no road's choice depends on more")
     else:
         st = Structure(n, a.dtype, "dense", finite=finite, norm1=norm1)
     return st, work

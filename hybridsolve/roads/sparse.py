@@ -600,6 +600,10 @@ class SparseStoredDenseSolver(Solver):
         if s.assume_a not in (None, "gen"):
             return None, f"assume_a={s.assume_a!r} given: the hinted road is kept"
         if s.nnz is None:
+            at_least = s.extra.get("nnz_at_least") if s.extra else None
+            if at_least is not None and s.n:
+                return None, (f"density >= {at_least / (s.n * s.n):.3g} > "
+                              f"{_DENSE_MAX_DENSITY}")
             return None, "nonzero count unknown"
         n = s.n
         if n < _DENSE_MIN_N:
