@@ -9,7 +9,9 @@
 2. Tridiagonal and banded (kl = ku = 5), n = 2000, from a dense A: our whole road
    (inspection + factor + solve) vs ``scipy.linalg.solve(assume_a=...)`` vs
    ``scipy.linalg.solve_banded`` (handed ready-made band storage: its packing is not
-   timed, so it is a lower bound for anyone starting from a dense A).
+   timed, so it is a lower bound for anyone starting from a dense A); and the front
+   door ``solve(a, b)`` with no hint (it captures such a sparse-looking A without
+   copying it and may take the sparse_dense road), with the road it took.
 
 Run: python -m benchmarks.bench_inspect [--quick]
 """
@@ -79,15 +81,21 @@ def _band_rows(n, repeat):
 
         x = ours()
         assert np.allclose(a @ x, b)
+        from hybridsolve import solve
+        from hybridsolve._solve import plan
+        chosen = plan(a).chosen.name
         t = interleaved({
+            "front door": lambda a=a, b=b: solve(a, b),
             "ours": ours,
             "road only": road_only,
             "scipy.solve": lambda a=a, b=b, h=hint: sl.solve(a, b, assume_a=h),
             "solve_banded": lambda ab=ab, b=b, kl=kl, ku=ku: sl.solve_banded((kl, ku), ab, b),
         }, repeat=repeat, min_time=0.02)
-        rows.append([n, label, f"{t['ours'] * 1e3:.3f}", f"{t['road only'] * 1e3:.3f}",
+        rows.append([n, label, f"{t['front door'] * 1e3:.3f} ({chosen})",
+                     f"{t['ours'] * 1e3:.3f}", f"{t['road only'] * 1e3:.3f}",
                      f"{t['scipy.solve'] * 1e3:.3f}", f"{t['solve_banded'] * 1e3:.3f}",
-                     f"{t['scipy.solve'] / t['ours']:.2f}x"])
+                     f"{t['scipy.solve'] / t['ours']:.2f}x",
+                     f"{t['scipy.solve'] / t['front door']:.2f}x"])
     return rows
 
 
@@ -103,9 +111,10 @@ def main(quick=False):
     rows2 = _band_rows(2000, 5 if quick else 15)
     print()
     print("Tridiagonal / banded roads from a dense A, n=2000, float64, one rhs (ms)")
-    print(table(rows2, ["n", "A", "ours (inspect+road)", "road only",
+    print(table(rows2, ["n", "A", "solve() no hint (road)", "ours (inspect+road)",
+                        "road only",
                         "scipy.solve(assume_a)", "solve_banded (ab given)",
-                        "scipy.solve/ours"]))
+                        "scipy.solve/ours", "scipy.solve/solve()"]))
     return rows1 + rows2
 
 

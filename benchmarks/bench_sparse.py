@@ -5,7 +5,9 @@ scipy.linalg.solve.
     python -m benchmarks.bench_sparse [--quick] [--dense-only]
 
 ``--dense-only``: only the sparse-stored-dense row (2-D Poisson 64^2 as an ndarray),
-with its split: the inspection alone, and the banded road for comparison.
+with its split: the front door's inspection alone (it captures the nonzeros without
+copying A), the fused copying inspection and a plain copy for scale, and the dense
+banded road (bandwidth 64) forced for comparison.
 
 "ours" runs prepare_sparse (copy + Cython inspection) + the road the sparse pricing picks
 (``factorize_sparse``) + one solve, i.e. everything the front door does for sparse input.
@@ -128,7 +130,9 @@ def _dense_rows(rng, repeat):
         a = np.asarray(p, order=order)
         contenders = {"scipy.linalg.solve": lambda a=a: scipy.linalg.solve(a, b),
                       "ours (solve)": lambda a=a: _ours_dense(a, b),
-                      "  inspection only": lambda a=a: inspect_dense(a),
+                      "  inspection (front door)": lambda a=a: inspect_dense(a,
+                                                                             capture=True),
+                      "  inspection (fused copy)": lambda a=a: inspect_dense(a),
                       "  np.copy": lambda a=a: np.copy(a, order="K")}
         try:
             from hybridsolve import solve

@@ -89,7 +89,7 @@ def _captured(a, n, transposed, data, indices, indptr, check_finite):
     st.extra["pattern_symmetric"] = info["pattern_symmetric"]
     st.notes.append(f"read without copying (it looks sparse): its {k} nonzeros were "
                     f"captured as {fmt.upper()}; a dense working copy is made only for "
-                    f"a road that needs one")
+                    f"a road that needs one (its price includes the copy)")
     return st
 
 

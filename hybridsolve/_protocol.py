@@ -110,7 +110,9 @@ class Structure:
         self.diag_real_positive = diag_real_positive  # every a_ii real and > 0
         self.lower_bandwidth = lower_bandwidth  # max i - j over nonzeros a_ij
         self.upper_bandwidth = upper_bandwidth  # max j - i over nonzeros a_ij
-        self.nnz = nnz                        # number of nonzero entries
+        self.nnz = nnz                        # number of nonzero entries (None: unknown;
+        # the dense inspection stops counting past 5% density: then
+        # extra['nnz_at_least'] holds the count it reached)
         self.norm1 = norm1                    # ||A||_1, max column sum of |a_ij|
         self.assume_a = assume_a              # canonical hint, or None (detected)
         self.lower = lower                    # triangle the sym/her/pos hint reads
