@@ -408,3 +408,38 @@ def test_captured_singular():
     a[5, :] = 0
     with pytest.raises(LinAlgError):
         solve(a, np.ones(144))
+
+
+def test_capture_rules_with_hints_methods_and_views():
+    from hybridsolve._solve import plan
+    rng = np.random.default_rng(24)
+    n = 200
+    a = np.diag(rng.uniform(1, 2, n))
+    a[0, 5] = 0.5
+    b = rng.standard_normal(n)
+    ref = scipy.linalg.solve(a, b)
+    # a forced road that only reads A: captured; one that needs a copy: not captured
+    p = plan(a, method="sparse_dense")
+    assert "captured" in p.structure.extra and p.chosen.name == "sparse_dense"
+    p = plan(a, method="lu")
+    assert "captured" not in p.structure.extra
+    # a hint: no capture (the hinted road reads the dense copy)
+    p = plan(a, assume_a="banded")
+    assert "captured" not in p.structure.extra
+    for x in (solve(a, b, method="sparse_dense"), solve(a, b, assume_a="banded"),
+              solve(a, b), solve(a[::-1, ::-1].copy()[::-1, ::-1], b),
+              solve(np.asfortranarray(a)[:, :], b)):
+        np.testing.assert_allclose(x, ref, rtol=1e-12)
+    # read-only and zero-stride (broadcast) inputs
+    ro = a.copy()
+    ro.flags.writeable = False
+    np.testing.assert_allclose(solve(ro, b), ref, rtol=1e-12)
+    row = np.zeros(n)
+    row[3] = 1.0
+    bc = np.broadcast_to(row, (n, n))              # singular: every row the same
+    with pytest.raises(LinAlgError):
+        solve(bc, b)
+    # a general dense A: the count stopped, explain says so
+    g = rng.standard_normal((n, n))
+    text = str(hybridsolve.explain(g))
+    assert "counting stopped" in text and "chosen: lu" in text
