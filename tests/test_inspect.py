@@ -508,3 +508,35 @@ def test_nnz_counting_stops_then_lean_loop(dtype, order):
     st4, work4 = inspect_dense(view, full=False)
     assert st4.nnz is None and np.array_equal(work4, view)
     assert st4.norm1 == pytest.approx(st.norm1, rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", [0, 1, 3, 16, 64])
+def test_symmetry_panel_order_matches_row_walk(dtype, width):
+    rng = np.random.default_rng(8)
+    n = 70
+    for kind in ("symmetric", "hermitian", "general"):
+        a = planted(kind, n, dtype, rng)
+        for i, j in ((None, None), (n - 1, n - 2), (40, 3), (5, 1)):
+            b = a.copy()
+            if i is not None:
+                b[i, j] += 1                        # one late / early mismatch
+            for view in (b, np.asfortranarray(b)):
+                want = (bool(np.array_equal(view, view.T)),
+                        bool(np.array_equal(view, view.conj().T)))
+                assert _k.symmetry_pass(view, True, width) == want
+                assert _k.symmetry_pass(view, False) == want
+
+
+def test_symmetry_panels_in_the_sweep_large():
+    """n above the panel threshold: the sweep's answer for near-symmetric matrices."""
+    rng = np.random.default_rng(9)
+    n = 2600
+    x = rng.standard_normal((n, n)).astype(np.float32)
+    s = x + x.T
+    st, _ = inspect_dense(s)
+    assert st.symmetric and st.hermitian
+    s[n - 1, n - 40] += 1
+    for view in (s, np.asfortranarray(s)):
+        st, _ = inspect_dense(view)
+        assert not st.symmetric and not st.hermitian
