@@ -118,10 +118,11 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
         'csr' for a C-contiguous ``a``) arrays, int32 indices, a private copy;
         otherwise the sweep goes on as without ``capture``.
     count_all : bool
-        False (default): the copying sweep stops counting nonzeros once more than
-        CAPTURE_MAX_DENSITY of the entries are nonzero (no road's choice depends on the
-        exact count beyond that) and runs its lean loop for the rest; ``nnz`` is then
-        None and ``extra['nnz_at_least']`` holds the count reached.  True: exact.
+        False (default): for n >= CAPTURE_MIN_N the copying sweep stops counting
+        nonzeros once more than CAPTURE_MAX_DENSITY of the entries are nonzero (no
+        road's choice depends on the exact count beyond that) and runs its lean loop
+        for the rest; ``nnz`` is then None and ``extra['nnz_at_least']`` holds the
+        count reached.  True: exact.  (With ``full=False`` nothing is counted.)
 
     Returns
     -------
@@ -172,8 +173,8 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
                 return _captured(a, n, transposed, data, indices, indptr,
                                  check_finite), None
             prefix = (data, indices, indptr, ncols)
-    if count_all or dst is None:
-        nnz_stop = -1
+    if count_all or dst is None or (full and n < CAPTURE_MIN_N):
+        nnz_stop = -1                   # (small A: the exact count costs nothing)
     elif full:
         nnz_stop = int(CAPTURE_MAX_DENSITY * n * n)
     else:

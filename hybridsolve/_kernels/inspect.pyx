@@ -158,6 +158,8 @@ cdef void _symmetry_panels(const lapack_t *m, Py_ssize_t cs, Py_ssize_t n,
             if m[i + i * cs].imag != 0:
                 h = 0
                 break
+    else:
+        h = 0           # real: only ``s`` is tracked (the loops stop when it fails)
     jb = 0
     while jb < n and (s or h):
         je = jb + PB if jb + PB < n else n
