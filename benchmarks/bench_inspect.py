@@ -4,10 +4,16 @@
    (full) vs a plain ``np.copy`` of the same layout vs ``scipy.linalg.lu_factor``;
    the figure that matters is (inspect - copy) / LU  (target <= 3 %).  A symmetric
    input (the symmetry test then reads the whole matrix) is shown for reference.
+   "exact nnz" is the same sweep with ``count_all=True`` (it counts every nonzero: the
+   sweep as it was before the count stopped at the density limit), for comparison;
+   "front door" is ``capture=True``, what solve() runs with no hint (it first tries to
+   read A without copying, gives up after 16 columns of a dense A and resumes).
 2. Tridiagonal and banded (kl = ku = 5), n = 2000, from a dense A: our whole road
    (inspection + factor + solve) vs ``scipy.linalg.solve(assume_a=...)`` vs
    ``scipy.linalg.solve_banded`` (handed ready-made band storage: its packing is not
-   timed, so it is a lower bound for anyone starting from a dense A).
+   timed, so it is a lower bound for anyone starting from a dense A); and the front
+   door ``solve(a, b)`` with no hint (it captures such a sparse-looking A without
+   copying it and may take the sparse_dense road), with the road it took.
 
 Run: python -m benchmarks.bench_inspect [--quick]
 """
@@ -36,6 +42,8 @@ def _overhead_rows(sizes, repeat):
             contenders = {
                 "inspect": lambda x=x: inspect_dense(x),
                 "copy": lambda x=x: np.copy(x, order="K"),
+                "exact": lambda x=x: inspect_dense(x, count_all=True),
+                "front": lambda x=x: inspect_dense(x, capture=True),
             }
             if lu is None:
                 contenders["lu_factor"] = lambda x=x: sl.lu_factor(x)
@@ -45,7 +53,11 @@ def _overhead_rows(sizes, repeat):
             over = t["inspect"] - t["copy"]
             rows.append([n, label, f"{t['inspect'] * 1e3:.2f}", f"{t['copy'] * 1e3:.2f}",
                          f"{lu * 1e3:.1f}", f"{2 * n**3 / 3 / lu / 1e9:.1f}",
-                         f"{100 * over / lu:+.2f}%", f"{t['inspect'] / t['copy']:.2f}"])
+                         f"{100 * over / lu:+.2f}%", f"{t['inspect'] / t['copy']:.2f}",
+                         f"{t['exact'] * 1e3:.2f}",
+                         f"{100 * (t['exact'] - t['copy']) / lu:+.2f}%",
+                         f"{t['front'] * 1e3:.2f}",
+                         f"{100 * (t['front'] - t['copy']) / lu:+.2f}%"])
     return rows
 
 
@@ -74,15 +86,21 @@ def _band_rows(n, repeat):
 
         x = ours()
         assert np.allclose(a @ x, b)
+        from hybridsolve import solve
+        from hybridsolve._solve import plan
+        chosen = plan(a).chosen.name
         t = interleaved({
+            "front door": lambda a=a, b=b: solve(a, b),
             "ours": ours,
             "road only": road_only,
             "scipy.solve": lambda a=a, b=b, h=hint: sl.solve(a, b, assume_a=h),
             "solve_banded": lambda ab=ab, b=b, kl=kl, ku=ku: sl.solve_banded((kl, ku), ab, b),
         }, repeat=repeat, min_time=0.02)
-        rows.append([n, label, f"{t['ours'] * 1e3:.3f}", f"{t['road only'] * 1e3:.3f}",
+        rows.append([n, label, f"{t['front door'] * 1e3:.3f} ({chosen})",
+                     f"{t['ours'] * 1e3:.3f}", f"{t['road only'] * 1e3:.3f}",
                      f"{t['scipy.solve'] * 1e3:.3f}", f"{t['solve_banded'] * 1e3:.3f}",
-                     f"{t['scipy.solve'] / t['ours']:.2f}x"])
+                     f"{t['scipy.solve'] / t['ours']:.2f}x",
+                     f"{t['scipy.solve'] / t['front door']:.2f}x"])
     return rows
 
 
@@ -92,14 +110,16 @@ def main(quick=False):
     rows1 = _overhead_rows(sizes, repeat)
     print("Inspection overhead, float64 (ms, interleaved medians)")
     print(table(rows1, ["n", "A", "inspect", "copy", "lu_factor", "LU GFLOP/s",
-                        "(insp-copy)/LU", "insp/copy"]))
+                        "(insp-copy)/LU", "insp/copy", "exact nnz",
+                        "(exact-copy)/LU", "front door", "(front-copy)/LU"]))
     print("(a low LU GFLOP/s means a loaded machine: the % column is then flattered)")
     rows2 = _band_rows(2000, 5 if quick else 15)
     print()
     print("Tridiagonal / banded roads from a dense A, n=2000, float64, one rhs (ms)")
-    print(table(rows2, ["n", "A", "ours (inspect+road)", "road only",
+    print(table(rows2, ["n", "A", "solve() no hint (road)", "ours (inspect+road)",
+                        "road only",
                         "scipy.solve(assume_a)", "solve_banded (ab given)",
-                        "scipy.solve/ours"]))
+                        "scipy.solve/ours", "scipy.solve/solve()"]))
     return rows1 + rows2
 
 

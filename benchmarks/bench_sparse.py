@@ -2,7 +2,12 @@
 process, interleaved, medians; and a sparse matrix stored as a dense ndarray vs
 scipy.linalg.solve.
 
-    python -m benchmarks.bench_sparse [--quick]
+    python -m benchmarks.bench_sparse [--quick] [--dense-only]
+
+``--dense-only``: only the sparse-stored-dense row (2-D Poisson 64^2 as an ndarray),
+with its split: the front door's inspection alone (it captures the nonzeros without
+copying A), the fused copying inspection and a plain copy for scale, and the dense
+banded road (bandwidth 64) forced for comparison.
 
 "ours" runs prepare_sparse (copy + Cython inspection) + the road the sparse pricing picks
 (``factorize_sparse``) + one solve, i.e. everything the front door does for sparse input.
@@ -79,9 +84,14 @@ def _relres(a, x, b):
     return float(np.linalg.norm(a @ x - b) / np.linalg.norm(b))
 
 
-def main(quick=False):
+def main(quick=False, dense_only=False):
     repeat = 1 if quick else 3
     rng = np.random.default_rng(0)
+    if dense_only:
+        rows = _dense_rows(rng, 5 if quick else 11)
+        print(table(rows, ["problem", "contender", "seconds", "speed-up",
+                           "rel. residual"]))
+        return rows
     cases = [("2-D Poisson 400^2", poisson2d(400)),
              ("2-D conv-diff 400^2 (unsym)", convection_diffusion2d(400)),
              ("3-D Poisson 30^3", poisson3d(30))]
@@ -105,16 +115,37 @@ def main(quick=False):
         for k in contenders:
             rows.append([label, k, f"{t[k]:.3f}", f"{t['spsolve'] / t[k]:.2f}x",
                          f"{res[k]:.1e}"])
-    # sparse stored dense
-    a = poisson2d(64).toarray()
-    b = rng.standard_normal(a.shape[0])
-    contenders = {"scipy.linalg.solve": lambda: scipy.linalg.solve(a, b),
-                  "ours (dense->CSC)": lambda: _ours_dense(a, b)}
-    t = interleaved(contenders, repeat=repeat)
-    for k, f in contenders.items():
-        rows.append(["2-D Poisson 64^2 dense", k, f"{t[k]:.3f}",
-                     f"{t['scipy.linalg.solve'] / t[k]:.2f}x", f"{_relres(a, f(), b):.1e}"])
+    rows += _dense_rows(rng, max(repeat, 3))
     print(table(rows, ["problem", "contender", "seconds", "speed-up", "rel. residual"]))
+    return rows
+
+
+def _dense_rows(rng, repeat):
+    """2-D Poisson 64^2 (n = 4096) stored as a dense ndarray, C and F order."""
+    from hybridsolve._inspect import inspect_dense
+    p = poisson2d(64).toarray()
+    b = rng.standard_normal(p.shape[0])
+    rows = []
+    for order in ("C", "F"):
+        a = np.asarray(p, order=order)
+        contenders = {"scipy.linalg.solve": lambda a=a: scipy.linalg.solve(a, b),
+                      "ours (solve)": lambda a=a: _ours_dense(a, b),
+                      "  inspection (front door)": lambda a=a: inspect_dense(a,
+                                                                             capture=True),
+                      "  inspection (fused copy)": lambda a=a: inspect_dense(a),
+                      "  np.copy": lambda a=a: np.copy(a, order="K")}
+        try:
+            from hybridsolve import solve
+            contenders["  ours, method='banded'"] = (
+                lambda a=a: solve(a, b, method="banded"))
+        except (ImportError, ValueError):
+            pass
+        t = interleaved(contenders, repeat=repeat)
+        for k, f in contenders.items():
+            r = f()
+            res = _relres(a, r, b) if isinstance(r, np.ndarray) else float("nan")
+            rows.append([f"2-D Poisson 64^2 dense {order}", k, f"{t[k]:.4f}",
+                         f"{t['scipy.linalg.solve'] / t[k]:.2f}x", f"{res:.1e}"])
     return rows
 
 
@@ -130,4 +161,4 @@ def _available(backend):
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main(quick="--quick" in sys.argv, dense_only="--dense-only" in sys.argv)

@@ -4,6 +4,13 @@
 same Cython sweep (hybridsolve._kernels.inspect), finds finiteness, symmetry / Hermitian-
 ness, a real positive diagonal, the lower and upper bandwidths, the nonzero count and
 ``||A||_1``.  ``symmetrize`` completes a triangle for the sym/her/pos hints.
+
+With ``capture=True`` (the front door, no hint) a large matrix is first read WITHOUT
+copying it while it still looks sparse, its nonzeros captured compressed (CSC of A, or
+CSR of A for a C-ordered A: no transposing); the structure is then found in O(nnz) on
+those arrays and no dense copy is made at all (``work`` is None: the front door copies
+lazily, only for a road that needs a dense working copy).  As soon as the matrix stops
+looking sparse the sweep switches to the fused copy, resuming where the capture stopped.
 """
 from __future__ import annotations
 
@@ -14,7 +21,14 @@ import numpy as np
 from hybridsolve._kernels import inspect as _k
 from hybridsolve._protocol import Structure
 
-__all__ = ["inspect_dense", "symmetrize", "bandwidth"]
+__all__ = ["inspect_dense", "symmetrize", "bandwidth", "dense_copy", "CAPTURE_MIN_N",
+           "CAPTURE_MAX_DENSITY"]
+
+#: ``inspect_dense(capture=True)`` reads a matrix of at least this order without copying
+#: it while at most this fraction of its entries is nonzero (the sparse_dense road's
+#: limits: it takes such a matrix without a dense copy)
+CAPTURE_MIN_N = 128
+CAPTURE_MAX_DENSITY = 0.05
 
 _LAPACK_CHARS = frozenset("fdFD")
 _FINITE_MSG = "array must not contain infs or NaNs"
@@ -39,7 +53,48 @@ def _exact_norm1(a) -> float:
         return float(np.abs(a).sum(axis=0).max())
 
 
-def inspect_dense(a, *, copy=True, check_finite=True, full=True):
+def dense_copy(a):
+    """The private working copy ``inspect_dense`` would make: C-ordered when ``a`` is
+    C-contiguous (and not F-contiguous), else F-ordered."""
+    order = "C" if (a.flags.c_contiguous and not a.flags.f_contiguous) else "F"
+    return np.array(a, order=order, copy=True)
+
+
+def _captured(a, n, transposed, data, indices, indptr, check_finite):
+    """Structure of A from the nonzeros ``capture_pass`` found (all of them), in
+    O(nnz) by the sparse inspection kernel."""
+    from hybridsolve._kernels import sparse_inspect
+
+    k = int(indptr[n])
+    data, indices = data[:k].copy(), indices[:k].copy()
+    info = sparse_inspect.inspect(indptr, indices, data)
+    lo, up = info["lower_bandwidth"], info["upper_bandwidth"]
+    if transposed:      # compressed by rows of A (CSR): the lines are A's rows
+        norm1 = info["norm_cols"]
+        fmt = "csr"
+    else:               # compressed by columns of A (CSC): the arrays hold A^T by rows
+        lo, up = up, lo
+        norm1 = info["norm_lines"]
+        fmt = "csc"
+    finite = info["finite"]
+    if check_finite and not finite:
+        raise ValueError(_FINITE_MSG)
+    st = Structure(n, a.dtype, "dense", finite=finite, symmetric=info["symmetric"],
+                   hermitian=info["hermitian"],
+                   diag_real_positive=info["diag_real_positive"],
+                   lower_bandwidth=lo, upper_bandwidth=up, nnz=info["nnz"],
+                   norm1=norm1 if finite else float("nan"))
+    st.extra["captured"] = (fmt, data, indices, indptr)
+    st.extra["diag_nonzero"] = info["diag_nonzero"]
+    st.extra["pattern_symmetric"] = info["pattern_symmetric"]
+    st.notes.append(f"read without copying (it looks sparse): its {k} nonzeros were "
+                    f"captured as {fmt.upper()}; a dense working copy is made only for "
+                    f"a road that needs one (its price includes the copy)")
+    return st
+
+
+def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
+                  count_all=False):
     """One pass over the square ``a``: returns ``(Structure, work)``.
 
     Parameters
@@ -55,11 +110,24 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
     full : bool
         True: every Structure field.  False (a structure hint was given): only the copy,
         ``finite`` and ``norm1``; the other fields stay None.
+    capture : bool
+        With ``copy`` and ``full``, for n >= CAPTURE_MIN_N: read ``a`` without copying
+        while at most CAPTURE_MAX_DENSITY of it is nonzero, capturing the nonzeros.  If
+        the whole matrix qualifies, ``work`` is None and ``structure.extra['captured']``
+        is ``(format, data, indices, indptr)``: A's nonzeros as canonical 'csc' (or
+        'csr' for a C-contiguous ``a``) arrays, int32 indices, a private copy;
+        otherwise the sweep goes on as without ``capture``.
+    count_all : bool
+        False (default): for n >= CAPTURE_MIN_N the copying sweep stops counting
+        nonzeros once more than CAPTURE_MAX_DENSITY of the entries are nonzero (no
+        road's choice depends on the exact count beyond that) and runs its lean loop
+        for the rest; ``nnz`` is then None and ``extra['nnz_at_least']`` holds the
+        count reached.  True: exact.  (With ``full=False`` nothing is counted.)
 
     Returns
     -------
     structure : Structure (format 'dense'; fields are about A itself, whatever the layout)
-    work : ndarray
+    work : ndarray, or None (``capture``: no dense copy was made; see `dense_copy`)
     """
     _check(a)
     n = a.shape[0]
@@ -96,7 +164,23 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
             st.lower_bandwidth = st.upper_bandwidth = st.nnz = 0
         return st, work
 
-    sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(src, dst, transposed, full)
+    prefix = None
+    if capture and full and dst is not None and n >= CAPTURE_MIN_N:
+        cap = int(CAPTURE_MAX_DENSITY * n * n)
+        if cap < 2**31 - 1:
+            data, indices, indptr, ncols = _k.capture_pass(src, transposed, cap)
+            if ncols == n:
+                return _captured(a, n, transposed, data, indices, indptr,
+                                 check_finite), None
+            prefix = (data, indices, indptr, ncols)
+    if count_all or dst is None or (full and n < CAPTURE_MIN_N):
+        nnz_stop = -1                   # (small A: the exact count costs nothing)
+    elif full:
+        nnz_stop = int(CAPTURE_MAX_DENSITY * n * n)
+    else:
+        nnz_stop = 0                    # nnz is not reported with a hint
+    sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(src, dst, transposed, full,
+                                                         prefix, nnz_stop)
     finite = True
     if not math.isfinite(norm1):
         finite = _k.is_finite(work)
@@ -116,7 +200,12 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True):
             lo, up = up, lo
         st = Structure(n, a.dtype, "dense", finite=finite, symmetric=sym, hermitian=her,
                        diag_real_positive=dpos, lower_bandwidth=lo, upper_bandwidth=up,
-                       nnz=nnz, norm1=norm1)
+                       nnz=nnz if nnz >= 0 else None, norm1=norm1)
+        if nnz < 0:
+            st.extra["nnz_at_least"] = -nnz
+            st.notes.append(f"nonzeros: at least {-nnz} "
+                            f"({100.0 * -nnz / (n * n):.3g}% of the entries); counting "
+                            f"stopped there: no road's choice depends on more")
     else:
         st = Structure(n, a.dtype, "dense", finite=finite, norm1=norm1)
     return st, work

@@ -110,7 +110,9 @@ class Structure:
         self.diag_real_positive = diag_real_positive  # every a_ii real and > 0
         self.lower_bandwidth = lower_bandwidth  # max i - j over nonzeros a_ij
         self.upper_bandwidth = upper_bandwidth  # max j - i over nonzeros a_ij
-        self.nnz = nnz                        # number of nonzero entries
+        self.nnz = nnz                        # number of nonzero entries (None: unknown;
+        # the dense inspection stops counting past 5% density: then
+        # extra['nnz_at_least'] holds the count it reached)
         self.norm1 = norm1                    # ||A||_1, max column sum of |a_ij|
         self.assume_a = assume_a              # canonical hint, or None (detected)
         self.lower = lower                    # triangle the sym/her/pos hint reads
@@ -141,12 +143,22 @@ class Solver:
         Unique; shown by ``explain()`` and ``solvers()``; ``method=name`` forces it.
     formats : tuple of str, optional
         The structure formats the road takes; others are not priced.
+    needs_copy : bool, default True
+        Whether ``factorize`` needs a private dense working copy of A (one it may
+        overwrite or keep).  A road that sets it False promises to only *read* the
+        dense array it is given, during the call, and never to keep a reference to it
+        (it may then be handed the caller's own array).
     """
 
     name: str = ""
     #: Optional: the ``Structure.format`` values this road takes ('dense', 'sparse',
     #: 'operator'); the dispatcher skips pricing it for others.  None: ask ``cost``.
     formats: tuple | None = None
+    #: False: ``factorize`` only reads a dense ``a`` during the call and keeps no
+    #: reference to it, so the front door need not copy A for it.  When the inspection
+    #: found a sparse-looking dense A (``structure.extra['captured']`` holds its
+    #: nonzeros) and copied nothing, a road needing a copy is charged for making it.
+    needs_copy: bool = True
 
     def cost(self, structure: Structure) -> float | None:
         """Estimated flops to factor and solve once, or ``None`` if this road cannot

@@ -13,7 +13,7 @@ from numpy.linalg import LinAlgError
 from scipy.linalg import LinAlgWarning
 
 from hybridsolve import _registry
-from hybridsolve._inspect import inspect_dense, symmetrize
+from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
 from hybridsolve._protocol import NotApplicable
 
 __all__ = ["solve", "factorize", "plan"]
@@ -122,12 +122,14 @@ class Plan:
         self.factorization = None
 
 
-def _structure_for(a, hint, lower, copy, check_finite):
-    """Inspect ``a`` (2-D, LAPACK dtype) -> (Structure, work array holding A's values)."""
+def _structure_for(a, hint, lower, copy, check_finite, capture=False):
+    """Inspect ``a`` (2-D, LAPACK dtype) -> (Structure, work array holding A's values,
+    or None when ``capture`` (no hint) found a sparse-looking A and copied nothing:
+    see ``_factorize_with``)."""
     n = a.shape[0]
     if hint is None or hint == "banded":
         structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
-                                        full=True)
+                                        full=True, capture=capture and hint is None)
     else:
         structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
                                         full=False)
@@ -184,12 +186,43 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
     dtype = result_dtype(a1.dtype)
     a2, converted = _native(a1, dtype)
     inplace = (overwrite_a or converted) and a2.flags.f_contiguous and a2.flags.writeable
-    structure, work = _structure_for(a2, hint, lower, not inplace, check_finite)
-    return _factorize_with(work, structure, method)
+    capture = hint is None and not inplace and _capture_for(method)
+    structure, work = _structure_for(a2, hint, lower, not inplace, check_finite, capture)
+    return _factorize_with(work, structure, method, source=a2)
 
 
-def _factorize_with(work, structure, method) -> Plan:
+def _capture_for(method):
+    """May the inspection skip the dense copy (capture a sparse-looking A instead)?
+    Not when a forced road needs the copy anyway."""
+    if method is None:
+        return True
+    try:
+        return not _needs_copy(_registry.get(method))
+    except ValueError:
+        return False          # unknown name: price() raises the usual error
+
+
+def _needs_copy(solver):
+    return getattr(solver, "needs_copy", True) is not False
+
+
+#: dense-flop equivalents per entry of the lazy working copy (one n^2 read + write at
+#: memory speed: like the sparse_dense road's conversion pass)
+_COPY_WEIGHT = 20.0
+
+
+def _factorize_with(work, structure, method, source=None) -> Plan:
+    """Price ``structure`` and factorize with the cheapest road that accepts it.
+
+    ``work`` None (the inspection captured a sparse-looking dense ``source`` without
+    copying it): a road whose ``needs_copy`` is not False is charged the copy in its
+    price and gets a private copy of ``source`` made right before its factorize; a road
+    with ``needs_copy = False`` is handed ``source`` itself (it only reads it)."""
     candidates, rejected = _registry.price(structure, method)
+    if work is None and candidates:
+        surcharge = _COPY_WEIGHT * structure.n * structure.n
+        candidates = sorted(((c + surcharge if _needs_copy(s) else c, s)
+                             for c, s in candidates), key=lambda t: t[0])
     p = Plan(structure, candidates, rejected)
     if not candidates:
         if method is not None:
@@ -198,8 +231,15 @@ def _factorize_with(work, structure, method) -> Plan:
         raise ValueError("no registered solver can solve this matrix: "
                          + "; ".join(f"{s.name}: {r}" for s, r in rejected))
     for _, solver in candidates:
+        arg = work
+        if work is None:
+            if _needs_copy(solver):
+                work = arg = dense_copy(source)
+                structure.notes.append(f"dense working copy made for {solver.name}")
+            else:
+                arg = source
         try:
-            fac = solver.factorize(work, structure)
+            fac = solver.factorize(arg, structure)
         except NotApplicable as exc:
             p.declined.append((solver, str(exc)))
             continue

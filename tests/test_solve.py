@@ -334,3 +334,138 @@ def test_non_finite_b_in_batches_is_a_value_error(bad, case):
         scipy.linalg.solve(a, b, assume_a=hint)
     x = solve(a, b, assume_a=hint, check_finite=False)
     assert not np.all(np.isfinite(x))
+
+
+# ------------------------------------------------------------------ sparse-looking dense A
+
+def _poisson2d_dense(m, order="C"):
+    t = 2 * np.eye(m) - np.eye(m, k=1) - np.eye(m, k=-1)
+    return np.asarray(np.kron(np.eye(m), t) + np.kron(t, np.eye(m)), order=order)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparse_looking_dense_takes_the_captured_road(order, dtype):
+    """A sparse-looking dense A is not copied: its captured nonzeros go to sparse_dense;
+    the caller's array is untouched and a factorization does not follow later edits."""
+    from hybridsolve._solve import plan
+    rng = np.random.default_rng(21)
+    a = _rand(256, dtype, rng)
+    a[rng.random((256, 256)) > 0.01] = 0                  # ~1% nonzero, not banded
+    a = np.asarray(a + 8 * np.eye(256), dtype=dtype, order=order)
+    a0 = a.copy()
+    b = _rand(256, dtype, rng)[:, :2]
+    p = plan(a)
+    assert p.chosen.name == "sparse_dense"
+    assert "captured" in p.structure.extra
+    assert not any("working copy made" in n for n in p.structure.notes)
+    x = solve(a, b)
+    assert backward_error(a0, x, b) < 50 * 256 * _eps(dtype)
+    np.testing.assert_array_equal(a, a0)
+    f = hybridsolve.factorize(a)
+    x1 = f.solve(b)
+    a[...] = 1                                               # the caller edits A
+    np.testing.assert_array_equal(f.solve(b), x1)
+    text = str(hybridsolve.explain(a0))
+    assert "read without copying" in text and "sparse_dense" in text
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_captured_then_dense_road_gets_a_private_copy(order):
+    """Captured (n >= 128, sparse-looking) but a dense road wins or is forced: it gets a
+    private copy made lazily; the caller's A is untouched; later edits do not leak."""
+    from hybridsolve._solve import plan
+    rng = np.random.default_rng(22)
+    n = 300
+    a = np.asarray(np.triu(np.tril(rng.standard_normal((n, n)), 2), -2) + 6 * np.eye(n),
+                   order=order)
+    a0 = a.copy()
+    b = rng.standard_normal(n)
+    for p in (plan(a), plan(a, method="lu")):
+        assert p.chosen.name != "sparse_dense"
+        np.testing.assert_array_equal(a, a0)
+        fac = p.factorization
+        x = fac.solve(b)
+        np.testing.assert_allclose(x, scipy.linalg.solve(a0, b), rtol=1e-10)
+        a[...] = 0                                           # edit after factorizing
+        np.testing.assert_array_equal(fac.solve(b), x)
+        a[...] = a0
+    p = plan(a)
+    if "captured" in p.structure.extra:
+        assert any("working copy made" in n for n in p.structure.notes)
+        assert "working copy made for" in str(hybridsolve.explain(a))
+    # overwrite_a with an F-contiguous A: inspected in place, no capture
+    af = np.asfortranarray(a0)
+    x = solve(af, b, overwrite_a=True)
+    np.testing.assert_allclose(x, scipy.linalg.solve(a0, b), rtol=1e-10)
+
+
+def test_captured_pricing_charges_the_copy():
+    """With A captured, a road needing a dense copy is charged for it in the price
+    explain() shows; a general dense A is not captured and nobody is charged."""
+    from hybridsolve._solve import plan
+    n = 1000
+    a = np.diag(np.arange(1.0, n + 1))
+    p = plan(a)
+    assert p.chosen.name == "sparse_dense"
+    prices = {s.name: c for c, s in p.candidates}
+    assert prices["diagonal"] >= 20.0 * n * n
+    g = np.random.default_rng(23).standard_normal((200, 200))
+    p = plan(g)
+    assert "captured" not in p.structure.extra
+    assert p.chosen.name == "lu"
+    assert all(c == s.cost(p.structure) for c, s in p.candidates)   # no surcharge
+    x = solve(a, np.ones(n))
+    np.testing.assert_allclose(x, 1.0 / np.arange(1.0, n + 1), rtol=1e-14)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_captured_non_finite(bad):
+    a = _poisson2d_dense(12)                                 # n = 144
+    a[3, 100] = bad
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        solve(a, np.ones(144))
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        hybridsolve.factorize(a)
+
+
+def test_captured_singular():
+    a = _poisson2d_dense(12)
+    a[5, :] = 0
+    with pytest.raises(LinAlgError):
+        solve(a, np.ones(144))
+
+
+def test_capture_rules_with_hints_methods_and_views():
+    from hybridsolve._solve import plan
+    rng = np.random.default_rng(24)
+    n = 200
+    a = np.diag(rng.uniform(1, 2, n))
+    a[0, 5] = 0.5
+    b = rng.standard_normal(n)
+    ref = scipy.linalg.solve(a, b)
+    # a forced road that only reads A: captured; one that needs a copy: not captured
+    p = plan(a, method="sparse_dense")
+    assert "captured" in p.structure.extra and p.chosen.name == "sparse_dense"
+    p = plan(a, method="lu")
+    assert "captured" not in p.structure.extra
+    # a hint: no capture (the hinted road reads the dense copy)
+    p = plan(a, assume_a="banded")
+    assert "captured" not in p.structure.extra
+    for x in (solve(a, b, method="sparse_dense"), solve(a, b, assume_a="banded"),
+              solve(a, b), solve(a[::-1, ::-1].copy()[::-1, ::-1], b),
+              solve(np.asfortranarray(a)[:, :], b)):
+        np.testing.assert_allclose(x, ref, rtol=1e-12)
+    # read-only and zero-stride (broadcast) inputs
+    ro = a.copy()
+    ro.flags.writeable = False
+    np.testing.assert_allclose(solve(ro, b), ref, rtol=1e-12)
+    row = np.zeros(n)
+    row[3] = 1.0
+    bc = np.broadcast_to(row, (n, n))              # singular: every row the same
+    with pytest.raises(LinAlgError):
+        solve(bc, b)
+    # a general dense A: the count stopped, explain says so
+    g = rng.standard_normal((n, n))
+    text = str(hybridsolve.explain(g))
+    assert "counting stopped" in text and "chosen: lu" in text

@@ -472,6 +472,35 @@ def test_stored_dense_factorize(dtype, order):
             assert backward_error([d, d.T, d.conj().T][trans], x, b) < 200 * eps(dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_stored_dense_uses_captured_nonzeros(dtype, order):
+    """With the nonzeros captured by the inspection the road never reads the dense
+    array (it is handed None here) and is priced without the conversion pass."""
+    from hybridsolve._inspect import inspect_dense
+    rng = np.random.default_rng(11)
+    n = 150
+    for a in (general(n, dtype, rng, 0.01), spd(n, dtype, rng, 0.005)):
+        d = np.array(a.toarray(), order=order)
+        assert np.count_nonzero(d) <= 0.05 * n * n
+        st, work = inspect_dense(d, capture=True)
+        assert work is None
+        r = S.SparseStoredDenseSolver()
+        assert r.needs_copy is False
+        plain = Structure(n, dtype, "dense", nnz=st.nnz, symmetric=st.symmetric,
+                          hermitian=st.hermitian,
+                          diag_real_positive=st.diag_real_positive,
+                          lower_bandwidth=st.lower_bandwidth,
+                          upper_bandwidth=st.upper_bandwidth)
+        assert r.cost(st) < r.cost(plain)
+        f = r.factorize(None, st)
+        assert any("captured" in note for note in f.notes)
+        for trans in (0, 1, 2):
+            b = rhs(n, dtype, rng, 2)
+            x = f.solve(b, trans)
+            assert backward_error([d, d.T, d.conj().T][trans], x, b) < 200 * eps(dtype)
+
+
 def test_stored_dense_singular():
     d = np.zeros((200, 200))
     d[np.arange(199), np.arange(199)] = 1.0

@@ -49,11 +49,20 @@ __all__ = [
 _SPARSE_WEIGHT = 10.0
 #: fixed Python/library overhead of a sparse factorization, in dense-flop equivalents
 _SPARSE_OVERHEAD = 2e6
-#: the stored-dense road needs at least this n and at most this density
-_DENSE_MIN_N = 128
-_DENSE_MAX_DENSITY = 0.05
-#: dense-flop equivalents per entry read by the dense -> compressed pass
+#: the stored-dense road needs at least this n and at most this density (the limits
+#: under which the front door's inspection captures the nonzeros without copying A)
+from hybridsolve._inspect import CAPTURE_MAX_DENSITY as _DENSE_MAX_DENSITY  # noqa: E402
+from hybridsolve._inspect import CAPTURE_MIN_N as _DENSE_MIN_N  # noqa: E402
+#: dense-flop equivalents per entry read by the dense -> compressed pass (not charged
+#: when the inspection already captured the nonzeros)
 _DENSE_SCAN_WEIGHT = 20.0
+#: fixed cost of the sparse path on compressed arrays (wrapping, pricing, scipy.sparse
+#: overheads: ~0.15 ms measured at n = 150, i.e. a few Mflop of dense work)
+_DENSE_CAPTURED_OVERHEAD = 3e6
+#: ... plus, when the sparse road is a factorization (Cholesky/LU), that library's fixed
+#: cost (CHOLMOD ~1.5 ms at n = 256 here): the dense banded road wins below n ~ 800 on
+#: 2-D Poisson (measured: n = 576 banded 2.5 ms vs 4.1 ms, n = 1024 9.0 vs 7.6 ms)
+_DENSE_FACTOR_OVERHEAD = 7e6
 #: diagonal pivot threshold of SuperLU's SymmetricMode on the general (LU) road
 _LU_SYM_PIVOT_THRESH = 0.1
 #: Hager iterations after the first solve (each: one A^H and one A solve)
@@ -576,11 +585,14 @@ def factorize_sparse(work, s):
 
 
 class SparseStoredDenseSolver(Solver):
-    """A dense ndarray that is mostly zeros: convert to CSC/CSR in one Cython pass
-    (no transposing copy) and take the cheapest sparse road."""
+    """A dense ndarray that is mostly zeros: take the cheapest sparse road on its
+    nonzeros -- those the front door's inspection captured (``extra['captured']``:
+    no pass over A at all here), else converted to CSC/CSR in one Cython pass (no
+    transposing copy).  Only reads the dense array: no working copy needed."""
 
     formats = ("dense",)
     name = "sparse_dense"
+    needs_copy = False
 
     def cost(self, s):
         if s.format != "dense":
@@ -588,6 +600,10 @@ class SparseStoredDenseSolver(Solver):
         if s.assume_a not in (None, "gen"):
             return None, f"assume_a={s.assume_a!r} given: the hinted road is kept"
         if s.nnz is None:
+            at_least = s.extra.get("nnz_at_least") if s.extra else None
+            if at_least is not None and s.n:
+                return None, (f"density >= {at_least / (s.n * s.n):.3g} > "
+                              f"{_DENSE_MAX_DENSITY}")
             return None, "nonzero count unknown"
         n = s.n
         if n < _DENSE_MIN_N:
@@ -595,24 +611,59 @@ class SparseStoredDenseSolver(Solver):
         if s.nnz > _DENSE_MAX_DENSITY * n * n:
             return None, f"density {s.nnz / (n * n):.3g} > {_DENSE_MAX_DENSITY}"
         sub = _sub_structure(s, "sparse")
-        flops = _lu_flops(sub) * (0.5 if _spd_candidate(sub) else 1.0)
+        prices = [(c, road) for c, road in ((road.cost(sub), road)
+                                            for road in _SPARSE_ROADS)
+                  if c is not None and not isinstance(c, tuple)]
+        if prices:
+            best, road = min(prices, key=lambda t: t[0])
+        else:
+            best = _sparse_cost(_lu_flops(sub) * (0.5 if _spd_candidate(sub) else 1.0))
+            road = None
+        if road is None or isinstance(road, (SparseCholeskySolver, SparseLUSolver)):
+            best += _DENSE_FACTOR_OVERHEAD
+        best += _DENSE_CAPTURED_OVERHEAD
+        if s.extra.get("captured") is not None:
+            return best
         # the conversion pass reads n^2 entries at memory speed (~1-2 ns each here,
         # i.e. tens of dense flops each)
-        return _sparse_cost(flops) + _DENSE_SCAN_WEIGHT * n * n
+        return best + _DENSE_SCAN_WEIGHT * n * n
 
     def factorize(self, a, s):
         from hybridsolve._sparse import compressed_from_dense, inspect_compressed, \
             structure_from_info
-        a = np.asarray(a)
-        if a.ndim != 2 or a.shape[0] != a.shape[1]:
-            raise ValueError(f"expected a square matrix, got shape {a.shape}")
-        work = compressed_from_dense(a, s.nnz)
-        info = inspect_compressed(work)
-        sub = structure_from_info(a.shape[0], work.dtype, info)
+        work = _captured(s)
+        if work is not None:
+            sub = _sub_structure(s, "sparse")
+            sub.extra["diag_nonzero"] = s.extra.get("diag_nonzero")
+            sub.extra["pattern_symmetric"] = s.extra.get("pattern_symmetric")
+            how = "nonzeros captured by the inspection as"
+        else:
+            a = np.asarray(a)
+            if a.ndim != 2 or a.shape[0] != a.shape[1]:
+                raise ValueError(f"expected a square matrix, got shape {a.shape}")
+            work = compressed_from_dense(a, s.nnz)
+            info = inspect_compressed(work)
+            sub = structure_from_info(a.shape[0], work.dtype, info)
+            how = "dense ndarray converted to"
         f = factorize_sparse(work, sub)
-        f.notes = tuple(f.notes) + (f"dense ndarray converted to {work.format.upper()} "
-                                    f"(nnz={work.nnz})",)
+        f.notes = tuple(f.notes) + (f"{how} {work.format.upper()} (nnz={work.nnz})",)
         return f
+
+
+def _captured(s):
+    """A as a canonical sparse array built on the nonzeros the front door's inspection
+    captured (``extra['captured']``), or None."""
+    c = s.extra.get("captured") if s.extra else None
+    if c is None:
+        return None
+    fmt, data, indices, indptr = c
+    if data.dtype != s.dtype or indptr.shape != (s.n + 1,):
+        return None
+    cls = sp.csc_array if fmt == "csc" else sp.csr_array
+    w = cls((data, indices, indptr), shape=(s.n, s.n), copy=False)
+    w.has_sorted_indices = True
+    w.has_canonical_format = True
+    return w
 
 
 def _sub_structure(s, fmt):
