@@ -390,10 +390,20 @@ def test_captured_then_dense_road_gets_a_private_copy(order):
         a[...] = 0                                           # edit after factorizing
         np.testing.assert_array_equal(fac.solve(b), x)
         a[...] = a0
-    p = plan(a)
-    if "captured" in p.structure.extra:
-        assert any("working copy made" in n for n in p.structure.notes)
-        assert "working copy made for" in str(hybridsolve.explain(a))
+    # a scattered sparse-looking lower triangle: the triangular road (which keeps its
+    # matrix, so needs a copy) wins even with the copy charged; it gets one lazily
+    t = np.tril(rng.standard_normal((n, n)) * (rng.random((n, n)) < 0.02))
+    t = np.asarray(t + 6 * np.eye(n), order=order)
+    t0 = t.copy()
+    p = plan(t)
+    assert "captured" in p.structure.extra
+    assert p.chosen.name == "triangular"
+    assert any("working copy made" in n for n in p.structure.notes)
+    assert "working copy made for" in str(hybridsolve.explain(t))
+    x = p.factorization.solve(b)
+    t[...] = 0                                               # edit after factorizing
+    np.testing.assert_array_equal(p.factorization.solve(b), x)
+    np.testing.assert_allclose(x, scipy.linalg.solve(t0, b), rtol=1e-10)
     # overwrite_a with an F-contiguous A: inspected in place, no capture
     af = np.asfortranarray(a0)
     x = solve(af, b, overwrite_a=True)
@@ -402,14 +412,23 @@ def test_captured_then_dense_road_gets_a_private_copy(order):
 
 def test_captured_pricing_charges_the_copy():
     """With A captured, a road needing a dense copy is charged for it in the price
-    explain() shows; a general dense A is not captured and nobody is charged."""
+    explain() shows (roads that only read A, like diagonal, are not); a general dense A
+    is not captured and nobody is charged."""
     from hybridsolve._solve import plan
     n = 1000
+    rng = np.random.default_rng(25)
+    t = np.tril(rng.standard_normal((n, n)) * (rng.random((n, n)) < 0.01)) + 4 * np.eye(n)
+    p = plan(t)                                          # scattered lower triangle
+    assert "captured" in p.structure.extra
+    prices = {s.name: c for c, s in p.candidates}
+    own = hybridsolve._registry.get("triangular").cost(p.structure)
+    assert prices["triangular"] == own + 20.0 * n * n
     a = np.diag(np.arange(1.0, n + 1))
     p = plan(a)
-    assert p.chosen.name == "sparse_dense"
+    assert p.chosen.name == "diagonal"
     prices = {s.name: c for c, s in p.candidates}
-    assert prices["diagonal"] >= 20.0 * n * n
+    assert prices["diagonal"] == p.chosen.cost(p.structure)          # no surcharge
+    assert not any("working copy made" in n for n in p.structure.notes)
     g = np.random.default_rng(23).standard_normal((200, 200))
     p = plan(g)
     assert "captured" not in p.structure.extra
@@ -417,6 +436,39 @@ def test_captured_pricing_charges_the_copy():
     assert all(c == s.cost(p.structure) for c, s in p.candidates)   # no surcharge
     x = solve(a, np.ones(n))
     np.testing.assert_allclose(x, 1.0 / np.arange(1.0, n + 1), rtol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["diagonal", "tridiagonal", "banded"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_captured_read_only_roads_get_the_callers_array_untouched(kind, order):
+    """Diagonal, tridiagonal and banded roads only read A (they copy out what they
+    keep): a captured A goes to them with no dense copy, is never written, and a
+    factorization does not follow later edits of A."""
+    from hybridsolve._solve import plan
+    n = 600
+    rng = np.random.default_rng(24)
+    if kind == "diagonal":
+        a = np.diag(rng.random(n) + 1)
+    elif kind == "tridiagonal":
+        a = np.diag(rng.random(n) + 4) + np.diag(rng.random(n - 1), 1) \
+            + np.diag(rng.random(n - 1), -1)
+    else:
+        a = sum(np.diag(rng.random(n - abs(k)), k) for k in range(-3, 4)) + 8 * np.eye(n)
+    a = np.asarray(a, order=order)
+    a.flags.writeable = False                            # any write would raise
+    a0 = a.copy()
+    b = rng.standard_normal(n)
+    p = plan(a)
+    assert "captured" in p.structure.extra
+    assert p.chosen.name == kind
+    assert not any("working copy made" in n for n in p.structure.notes)
+    x = p.factorization.solve(b)
+    np.testing.assert_allclose(x, scipy.linalg.solve(a0, b), rtol=1e-10)
+    np.testing.assert_array_equal(a, a0)
+    w = a0.copy(order=order)
+    f = hybridsolve.factorize(w)
+    w[...] = 0                                           # the caller edits A
+    np.testing.assert_array_equal(f.solve(b), x)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

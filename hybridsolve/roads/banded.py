@@ -97,6 +97,8 @@ class TridiagonalSolver(Solver):
     """Lower and upper bandwidth <= 1 (n >= 3, not diagonal), or
     ``assume_a='tridiagonal'`` (then only the three diagonals are read, as scipy)."""
     formats = ("dense",)
+    #: factorize copies the three diagonals out and keeps no reference to ``a``
+    needs_copy = False
 
     name = "tridiagonal"
 
@@ -131,6 +133,8 @@ class BandedSolver(Solver):
     (kl + ku <= n/3, see the measurement above); ``assume_a='banded'`` is always
     accepted (the bandwidth is then measured on the work array if unknown)."""
     formats = ("dense",)
+    #: factorize packs the band into its own storage and keeps no reference to ``a``
+    needs_copy = False
 
     name = "banded"
 

@@ -44,6 +44,8 @@ class DiagonalSolver(Solver):
     """A has nothing off the diagonal (or ``assume_a='diagonal'``: only the diagonal
     is read)."""
     formats = ("dense",)
+    #: factorize copies the diagonal out and keeps no reference to ``a``
+    needs_copy = False
 
     name = "diagonal"
 
