@@ -103,6 +103,10 @@ class TridiagonalSolver(Solver):
     name = "tridiagonal"
 
     def cost(self, structure):
+        lb, ub = structure.lower_bandwidth, structure.upper_bandwidth
+        if structure.assume_a is None and lb is not None and (lb > 1 or ub > 1):
+            # the common rejection first: this is priced on every dense solve
+            return None, f"not tridiagonal (bandwidths {lb}, {ub})"
         if structure.format != "dense":
             return None, f"dense road; this matrix is {structure.format}"
         n = structure.n
@@ -139,6 +143,11 @@ class BandedSolver(Solver):
     name = "banded"
 
     def cost(self, structure):
+        lb, ub = structure.lower_bandwidth, structure.upper_bandwidth
+        if (structure.assume_a is None and lb is not None
+                and lb + ub > _BAND_MAX_FRACTION * structure.n):
+            # the common rejection first: this is priced on every dense solve
+            return None, f"band too wide for band storage to pay (kl+ku={lb + ub} > n/3)"
         if structure.format != "dense":
             return None, f"dense road; this matrix is {structure.format}"
         n = structure.n

@@ -50,6 +50,10 @@ class DiagonalSolver(Solver):
     name = "diagonal"
 
     def cost(self, structure):
+        lb, ub = structure.lower_bandwidth, structure.upper_bandwidth
+        if structure.assume_a is None and lb is not None and (lb or ub):
+            # the common rejection first: this is priced on every dense solve
+            return None, f"not diagonal (bandwidths {lb}, {ub})"
         if structure.format != "dense":
             return None, f"dense road; this matrix is {structure.format}"
         n = structure.n
