@@ -8,6 +8,7 @@ from numpy.linalg import LinAlgError
 from hybridsolve._kernels import cholesky as K
 from hybridsolve._protocol import NotApplicable, Structure
 from hybridsolve.roads.cholesky import CholeskyFactorization, CholeskySolver
+from _helpers import backward_error, eps
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 # crossing the leaf size (32) and several recursion levels
@@ -16,10 +17,6 @@ SIZES = [1, 2, 7, 16, 31, 32, 33, 64, 65, 100, 300]
 
 def fcopy(a):
     return np.array(a, order="F", copy=True)
-
-
-def eps(dt):
-    return np.finfo(dt).eps
 
 
 def is_cplx(dt):
@@ -40,14 +37,6 @@ def rhs(n, k, dt, rng):
     if is_cplx(dt):
         b = b + 1j * rng.standard_normal((n, k))
     return b.astype(dt)
-
-
-def backward_error(a, x, b):
-    a = a.astype(np.complex128)
-    x = x.astype(np.complex128)
-    b = b.astype(np.complex128)
-    r = np.linalg.norm(a @ x - b, 1)
-    return r / (np.linalg.norm(a, 1) * np.linalg.norm(x, 1) + np.linalg.norm(b, 1))
 
 
 def potrf_ref(dt):

@@ -8,16 +8,13 @@ import scipy.linalg as sl
 from numpy.linalg import LinAlgError
 
 from hybridsolve._kernels import lu as K
-from hybridsolve._protocol import NotApplicable, Structure
+from hybridsolve._protocol import Structure
 from hybridsolve.roads.lu import LUFactorization, LUSolver
+from _helpers import backward_error, eps
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 # Crosses the unblocked (32), leaf (16) and recursion thresholds of the kernel.
 SIZES = [1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129, 300]
-
-
-def eps(dt):
-    return np.finfo(np.dtype(dt)).eps
 
 
 def rand(rng, shape, dt):
@@ -29,15 +26,6 @@ def rand(rng, shape, dt):
 
 def op(a, trans):
     return {0: a, 1: a.T, 2: a.conj().T}[trans]
-
-
-def backward_error(a, x, b):
-    """||A x - b|| / (||A|| ||x|| + ||b||), computed in extended (float64/complex128)."""
-    a = a.astype(np.complex128)
-    x = np.asarray(x).astype(np.complex128)
-    b = np.asarray(b).astype(np.complex128)
-    r = np.linalg.norm(a @ x - b, 1)
-    return r / (np.linalg.norm(a, 1) * np.linalg.norm(x, 1) + np.linalg.norm(b, 1))
 
 
 def scipy_solve(a, b, trans):

@@ -7,6 +7,7 @@ import scipy.linalg as sl
 
 from hybridsolve._kernels import small
 from hybridsolve._kernels.small import SMALL_N, small_solve
+from _helpers import backward_error
 
 DTYPES = [np.float64, np.complex128]
 NS = list(range(1, 17)) + [23, 24, 25, 31, 32, 40, 41, 47, 63, SMALL_N]
@@ -38,13 +39,6 @@ def make(rng, n, kind, dtype):
     if kind == "diagonal":
         return np.diag(a.diagonal() + 3)
     raise ValueError(kind)
-
-
-def backward_error(a, x, b):
-    b2 = b.reshape(b.shape[0], -1)
-    x2 = x.reshape(x.shape[0], -1)
-    r = np.linalg.norm(a @ x2 - b2, 1)
-    return r / (np.linalg.norm(a, 1) * np.linalg.norm(x2, 1) + np.linalg.norm(b2, 1))
 
 
 def true_rcond(a):

@@ -14,14 +14,10 @@ from hybridsolve._sparse import (compressed_from_dense, dense_rhs, inspect_compr
                                  prepare_sparse)
 from hybridsolve._kernels import sparse_inspect as K
 from hybridsolve.roads import sparse as S
+from _helpers import backward_error, eps
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 FORMATS = ["csr", "csc", "coo", "bsr", "dia", "lil", "dok"]
-
-
-def eps(dtype):
-    return np.finfo(np.dtype(dtype).char.lower() if np.dtype(dtype).kind == "c"
-                    else dtype).eps
 
 
 def rand_sparse(n, density, dtype, rng):
@@ -40,14 +36,6 @@ def spd(n, dtype, rng, density=0.05):
     b = rand_sparse(n, density, dtype, rng)
     a = b @ b.conj().T + sp.eye_array(n, dtype=dtype)
     return sp.csr_array(a).astype(dtype)
-
-
-def backward_error(a, x, b):
-    a = a.toarray() if sp.issparse(a) else a
-    x = x.reshape(len(x), -1)
-    b = b.reshape(len(b), -1)
-    r = np.linalg.norm(a @ x - b, 1)
-    return r / (np.linalg.norm(a, 1) * np.linalg.norm(x, 1) + np.linalg.norm(b, 1))
 
 
 def op(a, trans):

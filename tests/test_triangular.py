@@ -8,12 +8,9 @@ from numpy.linalg import LinAlgError
 from hybridsolve._kernels import triangular as K
 from hybridsolve._protocol import Structure
 from hybridsolve.roads.triangular import TriangularFactorization, TriangularSolver
+from _helpers import backward_error, eps
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-
-
-def eps(dt):
-    return np.finfo(dt).eps
 
 
 def is_cplx(dt):
@@ -33,12 +30,6 @@ def tri(n, dt, lower, rng):
     a = rand((n, n), dt, rng)
     a[np.diag_indices(n)] += np.asarray(n * 1.0 + 2.0, dtype=dt)
     return a
-
-
-def backward_error(a, x, b):
-    a, x, b = (np.asarray(v, dtype=np.complex128) for v in (a, x, b))
-    r = np.linalg.norm(a @ x - b, 1)
-    return r / (np.linalg.norm(a, 1) * np.linalg.norm(x, 1) + np.linalg.norm(b, 1))
 
 
 def fcopy(a):

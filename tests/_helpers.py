@@ -1,0 +1,21 @@
+"""Helpers shared by the test modules (pytest puts this folder on sys.path)."""
+import numpy as np
+import scipy.sparse as sp
+
+
+def eps(dtype):
+    """Machine epsilon of a dtype (a complex dtype: of its real part)."""
+    return np.finfo(np.dtype(dtype)).eps
+
+
+def backward_error(a, x, b):
+    """Normwise backward error ||A x - b||_1 / (||A||_1 ||x||_1 + ||b||_1), computed in
+    complex128 whatever the dtypes; ``a`` may be a scipy.sparse matrix, ``x`` and ``b``
+    1-D or 2-D."""
+    if sp.issparse(a):
+        a = a.toarray()
+    a = np.asarray(a, dtype=np.complex128)
+    x = np.asarray(x, dtype=np.complex128).reshape(a.shape[1], -1)
+    b = np.asarray(b, dtype=np.complex128).reshape(a.shape[0], -1)
+    r = np.linalg.norm(a @ x - b, 1)
+    return r / (np.linalg.norm(a, 1) * np.linalg.norm(x, 1) + np.linalg.norm(b, 1))
