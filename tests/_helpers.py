@@ -19,3 +19,12 @@ def backward_error(a, x, b):
     b = np.asarray(b, dtype=np.complex128).reshape(a.shape[0], -1)
     r = np.linalg.norm(a @ x - b, 1)
     return r / (np.linalg.norm(a, 1) * np.linalg.norm(x, 1) + np.linalg.norm(b, 1))
+
+
+def rand(rng, shape, dtype):
+    """Standard normal entries of ``dtype`` (complex: independent real and imaginary
+    parts)."""
+    x = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(shape)
+    return x.astype(dtype)

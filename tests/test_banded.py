@@ -9,15 +9,9 @@ from hybridsolve._kernels import banded as _k
 from hybridsolve._protocol import Structure
 from hybridsolve.roads.banded import BandedSolver, TridiagonalSolver
 from hybridsolve.roads.diagonal import DiagonalSolver
+from _helpers import rand
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-
-
-def rand(rng, shape, dtype):
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 def band(rng, n, kl, ku, dtype):

@@ -6,16 +6,10 @@ import pytest
 
 from hybridsolve._kernels import small
 from hybridsolve._kernels.small import SMALL_N, solve_batched
+from _helpers import rand
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 KINDS = ["general", "spd", "indefinite", "upper", "lower", "diagonal"]
-
-
-def rand(rng, shape, dtype):
-    x = rng.standard_normal(shape)
-    if np.issubdtype(dtype, np.complexfloating):
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 def make(rng, n, kind, dtype):

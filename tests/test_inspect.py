@@ -4,15 +4,9 @@ import pytest
 
 from hybridsolve._inspect import bandwidth, inspect_dense, symmetrize
 from hybridsolve._kernels import inspect as _k
+from _helpers import rand
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-
-
-def rand(rng, shape, dtype):
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 def planted(kind, n, dtype, rng):

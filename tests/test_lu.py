@@ -10,18 +10,11 @@ from numpy.linalg import LinAlgError
 from hybridsolve._kernels import lu as K
 from hybridsolve._protocol import Structure
 from hybridsolve.roads.lu import LUFactorization, LUSolver
-from _helpers import backward_error, eps
+from _helpers import backward_error, eps, rand
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 # Crosses the unblocked (32), leaf (16) and recursion thresholds of the kernel.
 SIZES = [1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 129, 300]
-
-
-def rand(rng, shape, dt):
-    x = rng.standard_normal(shape)
-    if np.dtype(dt).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dt)
 
 
 def op(a, trans):

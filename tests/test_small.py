@@ -7,17 +7,10 @@ import scipy.linalg as sl
 
 from hybridsolve._kernels import small
 from hybridsolve._kernels.small import SMALL_N, small_solve
-from _helpers import backward_error
+from _helpers import backward_error, rand
 
 DTYPES = [np.float64, np.complex128]
 NS = list(range(1, 17)) + [23, 24, 25, 31, 32, 40, 41, 47, 63, SMALL_N]
-
-
-def rand(rng, shape, dtype):
-    x = rng.standard_normal(shape)
-    if np.issubdtype(dtype, np.complexfloating):
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 def make(rng, n, kind, dtype):
