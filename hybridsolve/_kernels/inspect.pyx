@@ -67,21 +67,6 @@ cdef inline bint _nonzero(lapack_t x) noexcept nogil:
         return (x.real != 0) | (x.imag != 0)
 
 
-cdef inline bint _eq(lapack_t x, lapack_t y) noexcept nogil:
-    if lapack_t is float or lapack_t is double:
-        return x == y
-    else:
-        return (x.real == y.real) & (x.imag == y.imag)
-
-
-cdef inline bint _eq_conj(lapack_t x, lapack_t y) noexcept nogil:
-    """x == conj(y)"""
-    if lapack_t is float or lapack_t is double:
-        return x == y
-    else:
-        return (x.real == y.real) & (x.imag == -y.imag)
-
-
 cdef void _symmetry(const lapack_t *m, Py_ssize_t rs, Py_ssize_t cs, Py_ssize_t n,
                     int *sym, int *her) noexcept nogil:
     """M == M^T? M == M^H?  Column j's strict lower part (contiguous) against row j
