@@ -596,10 +596,6 @@ cdef double symmetrize_kernel(lapack_t *m, Py_ssize_t n, bint from_lower,
 
 # ---------------------------------------------------------------- Python-facing wrappers
 
-cdef inline Py_ssize_t _elem_stride(Py_ssize_t s, Py_ssize_t itemsize):
-    return s // itemsize
-
-
 def inspect_pass(cnp.ndarray a, cnp.ndarray work, bint transposed, bint full,
                  prefix=None, Py_ssize_t nnz_stop=-1):
     """Run the sweep over the square ``a`` (element-aligned strides, any sign), copying
