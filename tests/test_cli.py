@@ -397,3 +397,23 @@ def test_unbuilt_kernels_give_a_clear_import_error(tmp_path):
     last = p.stderr.strip().splitlines()[-1]
     assert "ImportError" in last and "not built" in last and "missing: lu" in last
     assert "pip install -e ." in last and "build_ext --inplace" in last
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(_ROOT, "benchmarks")),
+                    reason="no benchmarks/ beside tests/")
+def test_benchmark_scripts_validate_their_flags():
+    """--help prints and runs nothing; an unknown flag is an error (exit code 2)."""
+    probe = subprocess.run([sys.executable, "-c", "import hybridsolve"], cwd=_ROOT,
+                           capture_output=True)
+    if probe.returncode:
+        pytest.skip("the checkout's kernels are not built (installed package only)")
+    for script in ("run", "bench_solve", "bench_sparse"):
+        p = subprocess.run([sys.executable, "-m", f"benchmarks.{script}", "--help"],
+                           cwd=_ROOT, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "usage:" in p.stdout
+        p = subprocess.run([sys.executable, "-m", f"benchmarks.{script}", "--bogus"],
+                           cwd=_ROOT, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2 and "unrecognized arguments" in p.stderr
