@@ -75,6 +75,7 @@ def _time_panel(ax, area, recs):
     ax.set_xticks(sizes)
     ax.set_xticklabels([_count(x) for x in sizes], fontsize=7)
     ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("batch size m (4 x 4 systems)" if batched else "n")
     ax.set_ylabel("seconds per solve")
     ax.set_title(area, fontsize=10)
