@@ -12,7 +12,7 @@ import numpy as np
 from numpy.linalg import LinAlgError
 from scipy.linalg import LinAlgWarning
 
-from hybridsolve import _registry
+from hybridsolve import _registry, _tuning
 from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
 from hybridsolve._protocol import NotApplicable
 
@@ -206,9 +206,8 @@ def _needs_copy(solver):
     return getattr(solver, "needs_copy", True) is not False
 
 
-#: dense-flop equivalents per entry of the lazy working copy (one n^2 read + write at
-#: memory speed: like the sparse_dense road's conversion pass)
-_COPY_WEIGHT = 20.0
+#: dense-flop equivalents per entry of the lazy working copy (hybridsolve._tuning)
+_COPY_WEIGHT = _tuning.value("copy_weight")
 
 
 def _factorize_with(work, structure, method, source=None) -> Plan:
