@@ -114,7 +114,9 @@ PARAMS: dict[str, Param] = {
         "lu_solve runs our own substitution loops when n <= this and nrhs <= "
         "lu_solve_own_nrhs (a BLAS call's set-up dominates small solves)."),
     "lu_solve_own_nrhs": Param(
-        4, int, 0, _IMAX, "See lu_solve_own_n."),
+        4, int, 0, _IMAX,
+        "lu_solve's own substitution loops for at most this many right-hand sides (see "
+        "lu_solve_own_n); more go to BLAS, whose blocking wins with many columns."),
     "trsv_max_nrhs": Param(
         2, int, 0, _IMAX,
         "Above the own loops' range, triangular solves (LU's and the triangular road's) "
