@@ -65,15 +65,26 @@ def test_file_values_are_in_force_in_the_kernels(tmp_path):
     assert "RuntimeWarning" not in err
 
 
-def test_per_user_file_is_read(tmp_path):
+def _load(monkeypatch, tmp_path, tuning=None):
+    """What _tuning reads at import, under these settings (in this process)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    if tuning is None:
+        monkeypatch.delenv(_tuning.ENV, raising=False)
+    else:
+        monkeypatch.setenv(_tuning.ENV, tuning)
+    return _tuning._load()
+
+
+def test_per_user_file_is_read(tmp_path, monkeypatch):
     user = tmp_path / "config" / "hybridsolve" / "tuning.json"
     user.parent.mkdir(parents=True)
     user.write_text(json.dumps({"copy_weight": 3.5}))
-    got, _ = _probe(tmp_path)
-    assert got["tuning"]["copy_weight"] == [3.5, str(user)]
+    got = _load(monkeypatch, tmp_path)
+    assert _tuning.tuning_path() == str(user)
+    assert got["copy_weight"][:2] == (3.5, str(user))
     # an empty HYBRIDSOLVE_TUNING means: defaults only, whatever the user file says
-    got, _ = _probe(tmp_path, HYBRIDSOLVE_TUNING="")
-    assert got["tuning"]["copy_weight"][1] == "default"
+    got = _load(monkeypatch, tmp_path, "")
+    assert got["copy_weight"].source == "default"
 
 
 @pytest.mark.parametrize("content, expect", [
@@ -86,19 +97,18 @@ def test_per_user_file_is_read(tmp_path):
     ("{not json", "cannot read"),
     (None, "cannot read"),          # missing file
 ])
-def test_bad_file_warns_and_keeps_defaults(tmp_path, content, expect):
+def test_bad_file_warns_and_keeps_defaults(tmp_path, monkeypatch, content, expect):
     path = tmp_path / "bad.json"
     if content is not None:
         path.write_text(content)
-    got, err = _probe(tmp_path, HYBRIDSOLVE_TUNING=str(path))
-    assert "RuntimeWarning" in err and expect in err
-    lapack = got["tuning"]["lu_lapack_n"]
+    with pytest.warns(RuntimeWarning, match=expect):
+        got = _load(monkeypatch, tmp_path, str(path))
+    lapack = got["lu_lapack_n"]
     if "90" in (content or ""):
-        assert lapack[0] == 90            # the good key of the file is still used
+        assert lapack.value == 90            # the good key of the file is still used
     else:
-        assert lapack == [_tuning.PARAMS["lu_lapack_n"].default, "default"]
-    if "capture_max_density" in (content or ""):
-        assert got["tuning"]["capture_max_density"][1] == "default"
+        assert lapack[:2] == (_tuning.PARAMS["lu_lapack_n"].default, "default")
+    assert got["capture_max_density"].source == "default"
 
 
 def test_tune_writes_what_a_new_process_has_in_force(tmp_path):
