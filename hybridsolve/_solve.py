@@ -81,6 +81,25 @@ def _as_array(x, name):
     return arr
 
 
+def _checked_before(a1, b1, check_finite):
+    """On an error path: run the finiteness checks scipy makes before that error (ours
+    are fused into later passes), so the first error is scipy's."""
+    if check_finite:
+        _check_finite(a1)
+        _check_finite(b1)
+
+
+def _strings_to_float(a1, b1, check_finite):
+    """scipy's dtype rule for string arrays (``_ensure_dtype_cdsz``): when numpy's result
+    type of the two is a string, both are converted with ``astype(float64)`` -- numeric
+    strings are parsed, anything else raises numpy's ValueError (non-finite values
+    parsed from strings are then caught by the usual check)."""
+    if np.result_type(a1, b1).kind not in "SU":
+        return a1, b1                 # e.g. strings with an object array: scipy's error
+    _checked_before(a1, b1, check_finite)   # scipy's asarray_chkfinite ran first
+    return a1.astype(np.float64), b1.astype(np.float64)
+
+
 def _is_sparse(x):
     mod = type(x).__module__
     if not mod.startswith("scipy.sparse"):
@@ -319,17 +338,23 @@ def _eps(dt):
 
 
 def _warn_ill_conditioned(items, stacklevel=3):
-    """One LinAlgWarning for every slice whose rcond < eps (items: (index, rcond, dt))."""
+    """One LinAlgWarning for every slice whose rcond < eps, worded as scipy's (items:
+    (flat slice index, rcond, dtype); a 2-D solve is slice 0).  rcond NaN is "unknown"
+    (a road that does not estimate it): no warning.  A road that saw a non-finite A
+    (check_finite=False) passes 0.0, as scipy reports it."""
     bad = [(idx, rc) for idx, rc, dt in items if rc == rc and rc < _eps(dt)]
     if not bad:
         return
-    if len(bad) == 1 and bad[0][0] == ():
-        msg = (f"Ill-conditioned matrix (rcond={bad[0][1]:.6g}): "
-               f"result may not be accurate.")
-    else:
-        listed = ", ".join(f"slice {idx} has rcond = {rc:.6g}" for idx, rc in bad)
-        msg = f"An ill-conditioned matrix detected: {listed}."
-    warnings.warn(msg, LinAlgWarning, stacklevel=stacklevel + 1)
+    listed = ",".join(f"slice {idx} has rcond = {float(rc)}" for idx, rc in bad)
+    warnings.warn(f"An ill-conditioned matrix detected: {listed}.", LinAlgWarning,
+                  stacklevel=stacklevel + 1)
+
+
+def _singular_error(flat_indices):
+    """scipy's LinAlgError for singular slices (flat indices into the batch; a 2-D
+    solve is slice 0)."""
+    return LinAlgError(f"A singular matrix detected: slice(s) {list(map(int, flat_indices))}"
+                       f" are singular.")
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
@@ -397,17 +422,29 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
                          and not isinstance(a, np.ndarray)):
         return _solve_structured(a, b, hint, lower, transposed, check_finite, method)
 
+    # scipy's order: each array validated (sparse, masked, finite, object) before the
+    # dtype rule, the dtype rule before the shapes, the shapes before complex+transposed.
+    # Where our order differs for speed (finiteness is checked later, fused with the
+    # inspection), the error paths re-check so the first error scipy meets is ours too.
     a1 = np.atleast_2d(_as_array(a, "a"))
-    b1 = np.atleast_1d(_as_array(b, "b"))
-    dtype = result_dtype(a1.dtype, b1.dtype)
+    b1 = np.atleast_1d(_as_array(b.toarray() if _is_sparse(b) else b, "b"))
+    if a1.dtype.kind in "SU" or b1.dtype.kind in "SU":
+        a1, b1 = _strings_to_float(a1, b1, check_finite)
+    try:
+        dtype = result_dtype(a1.dtype, b1.dtype)
+    except TypeError:
+        _checked_before(a1, b1, check_finite)
+        raise
     if check_finite and not (a1.ndim > 2 and a1.size > 1 and hint is None
                              and method is None):
         _check_finite(b1)      # (the batch kernel checks its b itself, in its own pass)
     if a1.ndim < 2:  # pragma: no cover (atleast_2d)
         raise ValueError(f"Expected at least ndim=2, got {a1.ndim=}")
     if a1.shape[-1] != a1.shape[-2]:
+        _checked_before(a1, b1, check_finite)
         raise ValueError(f"Expected square matrix, got {a1.shape=}")
     if dtype.kind == "c" and transposed:
+        _checked_before(a1, b1, check_finite)
         raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
                                   "or a^H x = b for complex matrices.")
     b_is_1d = b1.ndim == 1
@@ -415,9 +452,14 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         b1 = b1[:, None]
     a_is_scalar = a1.size == 1
     if b1.shape[-2] != a1.shape[-1] and not a_is_scalar:
+        _checked_before(a1, b1, check_finite)
         raise ValueError(f"incompatible shapes: a1.shape={a1.shape} and "
                          f"b1.shape={b1.shape}")
-    batch = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+    try:
+        batch = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+    except ValueError:
+        _checked_before(a1, b1, check_finite)
+        raise
 
     if a1.size == 0 or b1.size == 0:
         shape = batch + (a1.shape[-1] if not a_is_scalar else b1.shape[-2],
@@ -438,11 +480,17 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         return x[..., 0] if b_is_1d else x
 
     converted = a1.dtype != dtype
-    p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
-             overwrite_a=overwrite_a or converted, check_finite=check_finite,
-             method=method)
+    try:
+        p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
+                 overwrite_a=overwrite_a or converted, check_finite=check_finite,
+                 method=method)
+    except LinAlgError as exc:
+        if "singular" not in str(exc):
+            raise
+        raise _singular_error([0]) from exc
     fac = p.factorization
-    _warn_ill_conditioned([((), fac.rcond, dtype)])
+    _warn_ill_conditioned([(0, 0.0 if p.structure.finite is False else fac.rcond,
+                            dtype)])
     x = fac.solve(b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
                   overwrite_b=overwrite_b, check_finite=False)
     return x[:, 0] if b_is_1d else x
@@ -461,7 +509,8 @@ def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
     if fac.dtype.kind == "c" and transposed:
         raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
                                   "or a^H x = b for complex matrices.")
-    _warn_ill_conditioned([((), fac.rcond, fac.dtype)])
+    _warn_ill_conditioned([(0, 0.0 if p.structure.finite is False else fac.rcond,
+                            fac.dtype)])
     return fac.solve(b1, 1 if transposed else 0, check_finite=check_finite)
 
 
@@ -473,9 +522,16 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
     if a1.ndim == 2:
         # one matrix, a batch of right-hand sides: factor once, solve them all at once
         n, k = b3.shape[-2:]
-        fac = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
-                   check_finite=check_finite, method=method).factorization
-        _warn_ill_conditioned([((), fac.rcond, dtype)], stacklevel=4)
+        try:
+            p = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
+                     check_finite=check_finite, method=method)
+        except LinAlgError as exc:
+            if "singular" not in str(exc):
+                raise
+            raise _singular_error(range(int(np.prod(batch)))) from exc
+        fac = p.factorization
+        _warn_ill_conditioned([(i, 0.0 if p.structure.finite is False else fac.rcond,
+                                dtype) for i in range(int(np.prod(batch)))], stacklevel=4)
         cols = np.moveaxis(b3, -2, 0).reshape(n, -1)
         x = fac.solve(cols.astype(dtype, copy=False), 1 if transposed else 0,
                       check_finite=False)
@@ -493,12 +549,9 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
             raise ValueError("array must not contain infs or NaNs")
         bad = np.flatnonzero(info)
         if bad.size:
-            idx = [np.unravel_index(i, batch) for i in bad]
-            raise LinAlgError(f"A singular matrix detected: slice(s) "
-                              f"{', '.join(str(tuple(map(int, t))) for t in idx)} "
-                              f"are singular.")
-        ill = np.flatnonzero(rcond < eps)
-        _warn_ill_conditioned([(tuple(map(int, np.unravel_index(i, batch))), rcond[i],
+            raise _singular_error(bad)
+        ill = np.flatnonzero(~(rcond >= eps))      # NaN: a non-finite slice (unchecked)
+        _warn_ill_conditioned([(int(i), rcond[i] if rcond[i] == rcond[i] else 0.0,
                                 dtype) for i in ill], stacklevel=4)
         return x.reshape(batch + (n, k))
     x = np.empty(batch + b1.shape[-2:], dtype=dtype)
@@ -510,15 +563,15 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         except LinAlgError as exc:
             if "singular" not in str(exc):
                 raise
-            singular.append(idx)
+            singular.append(np.ravel_multi_index(idx, batch))
             continue
         fac = p.factorization
-        conds.append((idx, fac.rcond, dtype))
+        conds.append((int(np.ravel_multi_index(idx, batch)),
+                      0.0 if p.structure.finite is False else fac.rcond, dtype))
         x[idx] = fac.solve(b3[idx].astype(dtype, copy=False), 1 if transposed else 0,
                            check_finite=check_finite)
     if singular:
-        raise LinAlgError(f"A singular matrix detected: slice(s) "
-                          f"{', '.join(map(str, singular))} are singular.")
+        raise _singular_error(singular)
     _warn_ill_conditioned(conds, stacklevel=4)
     return x
 
@@ -554,9 +607,9 @@ def _fast_path(a, b, transposed, check_finite):
     if info:
         if info < 0:
             raise ValueError("array must not contain infs or NaNs")
-        raise LinAlgError("A singular matrix detected.")
-    if rcond < _EPS64:
-        _warn_ill_conditioned([((), rcond, dt)])
+        raise _singular_error([0])
+    if not rcond >= _EPS64:      # NaN: a non-finite A (unchecked); scipy says rcond 0
+        _warn_ill_conditioned([(0, rcond if rcond == rcond else 0.0, dt)])
     return x
 
 
