@@ -471,6 +471,8 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
             _check_finite(a1)
         if a1.item() == 0:
             raise LinAlgError("A singular matrix detected.")
+        if not check_finite and not np.isfinite(a1.item()):
+            _warn_ill_conditioned([(0, 0.0, dtype)])     # as every other non-finite A
         x = b1.astype(dtype, copy=False) / a1.astype(dtype, copy=False)
         return x[..., 0] if b_is_1d else x
 
@@ -491,9 +493,21 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     fac = p.factorization
     _warn_ill_conditioned([(0, 0.0 if p.structure.finite is False else fac.rcond,
                             dtype)])
-    x = fac.solve(b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
-                  overwrite_b=overwrite_b, check_finite=False)
+    x = _checked(fac.solve(b1 if b1.dtype == dtype else b1.astype(dtype),
+                           1 if transposed else 0, overwrite_b=overwrite_b,
+                           check_finite=False), b1.shape, p.chosen)
     return x[:, 0] if b_is_1d else x
+
+
+def _checked(x, shape, solver):
+    """``x`` if it has the ``shape`` the call must return, else the ValueError that
+    names the road (a plugin's bug must not surface as an IndexError or a wrong
+    broadcast)."""
+    got = getattr(x, "shape", None)
+    if got != shape:
+        raise ValueError(f"solver {getattr(solver, 'name', solver)!r} returned a result "
+                         f"of shape {got}, expected {shape}")
+    return x
 
 
 def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
@@ -511,7 +525,8 @@ def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
                                   "or a^H x = b for complex matrices.")
     _warn_ill_conditioned([(0, 0.0 if p.structure.finite is False else fac.rcond,
                             fac.dtype)])
-    return fac.solve(b1, 1 if transposed else 0, check_finite=check_finite)
+    return _checked(fac.solve(b1, 1 if transposed else 0, check_finite=check_finite),
+                    b1.shape, p.chosen)
 
 
 def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, method):
@@ -533,8 +548,8 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         _warn_ill_conditioned([(i, 0.0 if p.structure.finite is False else fac.rcond,
                                 dtype) for i in range(int(np.prod(batch)))], stacklevel=4)
         cols = np.moveaxis(b3, -2, 0).reshape(n, -1)
-        x = fac.solve(cols.astype(dtype, copy=False), 1 if transposed else 0,
-                      check_finite=False)
+        x = _checked(fac.solve(cols.astype(dtype, copy=False), 1 if transposed else 0,
+                               check_finite=False), cols.shape, p.chosen)
         return np.moveaxis(x.reshape((n,) + batch + (k,)), 0, -2)
     a3 = np.broadcast_to(a1, batch + a1.shape[-2:])
     if hint is None and method is None:
@@ -568,8 +583,9 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         fac = p.factorization
         conds.append((int(np.ravel_multi_index(idx, batch)),
                       0.0 if p.structure.finite is False else fac.rcond, dtype))
-        x[idx] = fac.solve(b3[idx].astype(dtype, copy=False), 1 if transposed else 0,
-                           check_finite=check_finite)
+        x[idx] = _checked(fac.solve(b3[idx].astype(dtype, copy=False),
+                                    1 if transposed else 0, check_finite=check_finite),
+                          b3[idx].shape, p.chosen)
     if singular:
         raise _singular_error(singular)
     _warn_ill_conditioned(conds, stacklevel=4)
