@@ -37,8 +37,8 @@ class BatchedStackFactorization:
     afterwards ``rcond`` holds each slice's reciprocal condition estimate (a lower bound
     >= 4 eps where a cheap bound settles that no warning is due).
 
-    Errors name slices by their index in ``batch_shape``: ``ValueError`` for NaN/inf
-    (with ``check_finite``), ``LinAlgError`` listing every exactly singular slice.
+    Errors: ``ValueError`` for NaN/inf (with ``check_finite``), ``LinAlgError`` listing
+    every exactly singular slice by its flat index into ``batch_shape`` (as scipy).
     """
 
     kind = "batched"
@@ -63,10 +63,9 @@ class BatchedStackFactorization:
         if (info < 0).any():
             raise ValueError("array must not contain infs or NaNs")
         bad = np.flatnonzero(info)
-        if bad.size:
-            idx = ", ".join(str(tuple(int(i) for i in np.unravel_index(s, self.batch_shape)))
-                            for s in bad)
-            raise LinAlgError(f"A singular matrix detected: slice(s) {idx} are singular.")
+        if bad.size:       # scipy's wording: flat indices into the batch
+            raise LinAlgError(f"A singular matrix detected: slice(s) "
+                              f"{list(map(int, bad))} are singular.")
         self.rcond = rcond
         return x
 
