@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from hybridsolve._bench import (dgemm_rate, interleaved, interleaved_samples,  # noqa: F401
-                                numpy_contender, numpy_isolation, table)
+from hybridsolve._bench import (dgemm_rate, interleaved, numpy_contender,  # noqa: F401
+                                numpy_isolation, table)
 
 
 def parse_args(doc, argv=None, flags=()):

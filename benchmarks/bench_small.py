@@ -18,7 +18,8 @@ import os
 import numpy as np
 import scipy.linalg as sl
 
-from benchmarks._timing import interleaved, numpy_contender, parse_args, table
+from benchmarks._timing import (interleaved, numpy_contender, numpy_isolation, parse_args,
+                                table)
 from hybridsolve._kernels import small as _small
 from hybridsolve._kernels.small import small_solve, solve_batched
 
@@ -103,6 +104,7 @@ def batched(quick=False):
 
 
 def main(quick=False):
+    print(f"({numpy_isolation()})")
     return per_call(quick) + batched(quick)
 
 

@@ -18,7 +18,8 @@ import numpy as np
 import scipy.linalg as sl
 
 import hybridsolve
-from benchmarks._timing import interleaved, numpy_contender, parse_args, table, target
+from benchmarks._timing import (interleaved, numpy_contender, numpy_isolation, parse_args,
+                                table, target)
 
 
 def seed_table(n, repeat):
@@ -102,6 +103,7 @@ def small_table(n=4, repeat=9):
 def main(quick=False):
     n = 1500 if quick else 4000
     repeat = 3 if quick else 5
+    print(f"({numpy_isolation()})")
     out = {"seed": seed_table(n, repeat), "general": general_table(n, repeat),
            "symmetric": symmetric_indefinite_table(n, repeat), "small": small_table()}
     s, g, m = out["seed"], out["general"], out["small"]
