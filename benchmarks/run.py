@@ -2,13 +2,14 @@
 
     python -m benchmarks.run [--quick] [area ...]
 
-Areas: lu, cholesky, rcond, solve, inspect, woodbury, sparse, small.  (``hybridsolve
-bench`` is the summary across the roads, with one table, JSON and plots.)
+Areas: lu, cholesky, rcond, solve, inspect, woodbury, sparse, small, dispatch.
+(``hybridsolve bench`` is the summary across the roads, with one table, JSON and plots.)
 """
 import argparse
 import importlib
 
-AREAS = ["lu", "cholesky", "rcond", "solve", "inspect", "woodbury", "sparse", "small"]
+AREAS = ["lu", "cholesky", "rcond", "solve", "inspect", "woodbury", "sparse", "small",
+         "dispatch"]
 
 
 def main(argv=None):

@@ -5,6 +5,7 @@ decline everything else so the built-in roads take over."""
 import os
 import re
 import sys
+import warnings
 from importlib.metadata import EntryPoint
 
 import numpy as np
@@ -95,7 +96,18 @@ def test_other_matrices_are_declined_to_the_builtins(installed):
     assert hybridsolve.factorize(sym).kind == "cholesky"
 
 
-def test_singular_circulant_raises_like_scipy(installed):
-    a = _circulant(np.ones(100))                # rank one: eigenvalues 100, 0, ..., 0
-    with pytest.raises(np.linalg.LinAlgError):
-        hybridsolve.solve(a, np.ones(100))
+def test_singular_circulant_is_left_to_lu(installed):
+    a = _circulant(np.ones(100))    # rank one; LU's elimination gives exact zeros
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)     # declined, not a fault
+        with pytest.raises(np.linalg.LinAlgError):
+            hybridsolve.solve(a, np.ones(100))
+
+
+def test_declarations_keep_the_small_short_circuit_open(installed):
+    """min_n = 64 and formats = ('dense',): small dense solves still skip the dispatch."""
+    hybridsolve.solvers()
+    assert "circulant" in [s.name for s in hybridsolve.solvers()]
+    f64 = np.dtype(np.float64)
+    assert _registry.shortcut_open("small", "dense", f64, 4)
+    assert _registry.shortcut_open("small", "dense", f64, 32)

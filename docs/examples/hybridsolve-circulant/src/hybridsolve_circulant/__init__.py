@@ -25,11 +25,6 @@ class CirculantFactorization(Factorization):
         super().__init__((c.size, c.size), dtype)
         self._c = c
         self._eig = {0: np.fft.fft(c)}
-        size = np.abs(self._eig[0])
-        # An eigenvalue that is zero to the FFT's rounding: singular (as
-        # scipy.linalg.solve_circulant decides it).
-        if size.min() <= c.size * np.finfo(c.dtype).eps * size.max():
-            raise np.linalg.LinAlgError("A singular matrix detected: an eigenvalue is 0")
         # The inverse of a circulant matrix is circulant, with first column
         # ifft(1 / fft(c)): both 1-norms are exact, so rcond is exact too.
         inverse = np.fft.ifft(1.0 / self._eig[0])
@@ -53,15 +48,17 @@ class CirculantSolver(Solver):
     """Takes dense matrices whose columns are rotations of the first one."""
 
     name = "circulant"
-    formats = ("dense",)
+    formats = ("dense",)      # declared: never priced for sparse, operator or batch input
+    min_n = 64                # declared: below this the built-in small kernel is cheaper,
+                              # so small dense solves keep their short-circuit
     needs_copy = False        # factorize() only reads A and keeps a copy of one column
 
     def cost(self, structure):
         n = structure.n
         if structure.assume_a not in (None, "gen"):
             return None, f"assume_a={structure.assume_a!r}: the hinted road is kept"
-        if n < 64:
-            return None, "n < 64: the built-in small kernels are cheaper"
+        if n < self.min_n:
+            return None, f"n < {self.min_n}: the built-in small kernel is cheaper"
         if structure.lower_bandwidth == 0 or structure.upper_bandwidth == 0:
             return None, "triangular (a circulant matrix has no zero triangle)"
         # In flop-equivalents: reading A once to confirm the pattern (~n^2), then two
@@ -75,4 +72,10 @@ class CirculantSolver(Solver):
             if not np.array_equal(a[:, j], np.roll(c, j)):
                 raise NotApplicable(f"not circulant (column {j} is not column 0 "
                                     f"rotated by {j})")
+        size = np.abs(np.fft.fft(c))
+        if size.min() <= c.size * np.finfo(c.dtype).eps * size.max():
+            # An eigenvalue that is zero to the FFT's rounding: (nearly) singular.
+            # Decline, and LU reports it exactly as scipy.linalg.solve would (an
+            # error for an exactly singular A, else the ill-conditioning warning).
+            raise NotApplicable("an eigenvalue is zero to rounding: left to LU")
         return CirculantFactorization(c, structure.dtype)
