@@ -104,16 +104,30 @@ def solve_dask(a, b, hint, lower, transposed, check_finite, method):
     if hint not in (None, "gen") and _is_sparse(a):
         raise ValueError(f"assume_a={hint!r} is not supported for sparse or structured "
                          f"input; leave it None (the structure is detected)")
-    batch = np.broadcast_shapes(a.shape[:-2], b2.shape[:-2])
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b2.shape[:-2])
+    except ValueError:
+        raise ValueError(f"incompatible shapes: a1.shape={a.shape} and "
+                         f"b1.shape={b2.shape}") from None
     if a.size == 0 or b2.size == 0:
         x = da.zeros(batch + (n, b2.shape[-1]), dtype=dtype)
         return x[..., 0] if b_is_1d else x
+    rhs_batch = a.ndim == 2 and b2.ndim > 2
+    if rhs_batch:
+        # one matrix, a batch of right-hand sides: solve them as the columns of one b
+        if not is_dask(b2):
+            b2 = da.from_array(b2)
+        cols = da.moveaxis(b2, -2, 0).reshape(n, -1)
+    else:
+        cols = b2
     p = plan_dask(a, assume_a=hint, lower=lower, check_finite=check_finite,
-                  method=method, batch=batch, nrhs=int(np.prod(b2.shape[-1:])))
+                  method=method, batch=a.shape[:-2], nrhs=int(cols.shape[-1]))
     fac = p.factorization
     if not getattr(fac, "lazy", False):
         # an in-process factorization (numpy/sparse a): warn now, as in-process
         from hybridsolve._solve import _warn_ill_conditioned
         _warn_ill_conditioned([((), fac.rcond, fac.dtype)], stacklevel=3)
-    x = fac.solve(b2, 1 if transposed else 0, check_finite=check_finite)
+    x = fac.solve(cols, 1 if transposed else 0, check_finite=check_finite)
+    if rhs_batch:
+        x = da.moveaxis(x.reshape((n,) + b2.shape[:-2] + b2.shape[-1:]), 0, -2)
     return x[..., 0] if b_is_1d else x

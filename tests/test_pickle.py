@@ -68,3 +68,15 @@ def test_pickle_round_trip(name, trans):
     tol = 100 * n * np.finfo(float).eps
     assert backward_error(op, x2, b) < tol
     assert np.linalg.norm(x1 - x2) <= tol * np.linalg.norm(x1) * max(1.0, 1 / fac.rcond)
+
+
+@pytest.mark.parametrize("name", ["lu", "cholesky", "banded", "sparse lu", "woodbury"])
+def test_unpickled_from_read_only_buffers(name):
+    """distributed ships arrays as read-only protocol-5 buffers: still solvable."""
+    a, method = CASES[name]
+    fac = hybridsolve.factorize(a, method=method)
+    buffers = []
+    data = pickle.dumps(fac, protocol=5, buffer_callback=buffers.append)
+    again = pickle.loads(data, buffers=[bytes(b.raw()) for b in buffers])
+    b = np.ones(a.shape[0])
+    np.testing.assert_allclose(again.solve(b), fac.solve(b), rtol=1e-12)

@@ -221,7 +221,7 @@ class SuperLUFactorization(Factorization):
 
     def __setstate__(self, state):
         factors = state.pop("_factors")
-        self.__dict__.update(state)
+        super().__setstate__(state)
         self.lu = _SuperLUFactors(*factors)
 
 
@@ -301,7 +301,7 @@ class BandedFactorization(Factorization):
         return state
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        super().__setstate__(state)
         (self._gbtrs,) = get_lapack_funcs(("gbtrs",), (self.lu,))
 
 

@@ -154,8 +154,10 @@ class DaskFactorization:
         if dtype.kind == "c" and self.dtype.kind != "c":
             raise NotImplementedError("complex b with real dask factors: solve the real "
                                       "and imaginary parts")
-        return self._solve(b, code, check_finite if check_finite is not None
-                           else self.check_finite)
+        one = b.ndim == 1 and len(self.shape) == 2
+        x = self._solve(b[:, None] if one else b, code,
+                        check_finite if check_finite is not None else self.check_finite)
+        return x[:, 0] if one else x
 
     def _solve(self, b, trans, check_finite):
         raise NotImplementedError

@@ -28,6 +28,18 @@ def fcopy(x, dtype=None):
                     copy=True)
 
 
+def triangle(a, lower, k=0):
+    """The lower (entries i - j >= -k... as numpy.tril(a, k)) or upper (numpy.triu(a, k))
+    triangle of the square dask ``a`` (dask's own tril/triu warn on complex input)."""
+    import dask.array as da
+    n = a.shape[0]
+    if lower:
+        mask = da.tri(n, n, k, chunks=a.chunks, dtype=bool)
+    else:
+        mask = ~da.tri(n, n, k - 1, chunks=a.chunks, dtype=bool)
+    return da.where(mask, a, a.dtype.type(0))
+
+
 def prep(tile, dtype, check_finite, conj_transpose=False):
     """A private F-ordered copy of one tile of A in the computation dtype (of its
     conjugate transpose when ``conj_transpose``); NaN/inf raises with check_finite."""

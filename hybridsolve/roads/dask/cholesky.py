@@ -100,9 +100,8 @@ class DaskCholeskyFactorization(T.TiledFactorization):
         self.name = name
         self.L = L
         # ||A||_1 of the Hermitian matrix the named triangle defines
-        tri = da.tril(a2) if hint_lower else da.triu(a2)
-        strict = da.tril(a2, -1) if hint_lower else da.triu(a2, 1)
-        h = da.abs(tri) + da.abs(strict).T
+        m = da.abs(a2)
+        h = T.triangle(m, hint_lower) + T.triangle(m, hint_lower, -1 if hint_lower else 1).T
         super().__init__(a2, g, dtype, check_finite, h.sum(axis=0).max())
         self.notes = (describe(g, max(sizes), p, "tiled right-looking Cholesky "
                                "(potrf/trsm/herk/gemm tiles)"),)

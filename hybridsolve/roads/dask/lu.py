@@ -405,11 +405,10 @@ class DaskLUSolver(Solver):
 def _mirror(a, lower, hermitian):
     """The full matrix the named triangle of a 'sym'/'her' A defines (as scipy reads)."""
     import dask.array as da
-    tri = da.tril(a) if lower else da.triu(a)
-    strict = da.tril(a, -1) if lower else da.triu(a, 1)
-    other = strict.conj().T if hermitian else strict.T
-    out = tri + other
-    if hermitian and a.dtype.kind == "c":
-        d = da.diagonal(out).real
-        out = out - da.diag(da.diagonal(out)) + da.diag(d.astype(a.dtype))
+    tri = T.triangle(a, lower)
+    strict = T.triangle(a, lower, -1 if lower else 1)
+    out = tri + (strict.conj().T if hermitian else strict.T)
+    if hermitian and a.dtype.kind == "c":        # the diagonal's imaginary part: ignored
+        eye = da.eye(a.shape[0], chunks=a.chunks[0], dtype=bool)
+        out = da.where(eye, out.real.astype(a.dtype), out)
     return out.rechunk(a.chunks)

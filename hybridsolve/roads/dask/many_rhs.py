@@ -29,13 +29,8 @@ def factor(a, hint, lower, check_finite):
 
 
 def solve_block(fac, b, trans, check_finite):
-    """``fac.solve`` on one block of b (n, k) or a batch block (..., n, k)."""
-    if b.ndim == 2:
-        return fac.solve(b, trans, check_finite=check_finite)
-    n, k = b.shape[-2:]
-    cols = np.moveaxis(b, -2, 0).reshape(n, -1)
-    x = fac.solve(cols, trans, check_finite=check_finite)
-    return np.moveaxis(x.reshape((n,) + b.shape[:-2] + (k,)), 0, -2)
+    """``fac.solve`` on one column block of b."""
+    return fac.solve(b, trans, check_finite=check_finite)
 
 
 class DaskManyRHSFactorization(DaskFactorization):
