@@ -1,8 +1,9 @@
 """Dask road: a batch ``(..., n, n)`` chunked along its batch axes.
 
-One task per chunk calls the batched kernel (``hybridsolve._kernels.small.solve_batched``,
-the one the in-process batch solve calls: every slice inspected, SPD -> Cholesky, else
-LU, no Python per slice), with ``b``'s chunks aligned to ``a``'s.  A chunk with a
+One task per chunk runs the in-process batched road's stack factorization
+(``hybridsolve.roads.batched.BatchedStackFactorization``: one nogil kernel call, every
+slice inspected, SPD -> Cholesky, else LU, no Python per slice), with ``b``'s chunks
+aligned to ``a``'s.  A chunk with a
 singular slice or NaN/inf raises in its task, naming the global slice indices; the slices
 whose rcond < eps are gathered (a few numbers per chunk) into one check task, which the
 last chunk of ``x`` waits for, and reported in one LinAlgWarning.  No chunk waits for
@@ -13,7 +14,6 @@ from __future__ import annotations
 import operator
 
 import numpy as np
-from numpy.linalg import LinAlgError
 
 from hybridsolve._protocol import Solver, Structure
 from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, after,
@@ -22,33 +22,19 @@ from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, after,
 __all__ = ["DaskBatchSolver", "DaskBatchFactorization"]
 
 
-def _singular_message(idx):
-    return (f"A singular matrix detected: slice(s) "
-            f"{', '.join(str(tuple(map(int, t))) for t in idx)} are singular.")
-
-
 def solve_chunk(a, b, offset, trans, check_finite, dtype):
-    """Solve one chunk; returns ``(x, ill)``, ``ill`` the [(global index, rcond)] of the
-    slices whose rcond < eps.  Raises for NaN/inf or singular slices (global indices)."""
-    from hybridsolve._kernels.small import solve_batched
+    """Solve one chunk with the in-process batched road's stack factorization; returns
+    ``(x, ill)``, ``ill`` the [(global index, rcond)] of the slices whose rcond < eps.
+    NaN/inf or singular slices raise (naming global indices)."""
+    from hybridsolve.roads.batched import BatchedStackFactorization
     shape = a.shape[:-2]
     n, k = b.shape[-2:]
-    eps = float(np.finfo(dtype).eps)
-    x, info, rcond = solve_batched(
-        a.reshape((-1, n, n)).astype(dtype, copy=False),
-        b.reshape((-1, n, k)).astype(dtype, copy=False), bool(trans), check_finite, eps)
-    if (info < 0).any():
-        raise ValueError("array must not contain infs or NaNs")
-
-    def where(flat):
-        return [tuple(int(i) + o for i, o in zip(np.unravel_index(f, shape), offset))
-                for f in flat]
-
-    bad = np.flatnonzero(info)
-    if bad.size:
-        raise LinAlgError(_singular_message(where(bad)))
-    ill = np.flatnonzero(rcond < eps)
-    return x.reshape(shape + (n, k)), list(zip(where(ill), rcond[ill].tolist()))
+    stack = BatchedStackFactorization(a.reshape((-1, n, n)).astype(dtype, copy=False),
+                                      shape, check_finite, offset)
+    x = stack.solve(b.reshape((-1, n, k)).astype(dtype, copy=False), trans)
+    ill = np.flatnonzero(stack.rcond < np.finfo(dtype).eps)
+    return (x.reshape(shape + (n, k)),
+            [(stack.index(s), float(stack.rcond[s])) for s in ill])
 
 
 def check(dtype, *ills):
