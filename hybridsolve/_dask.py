@@ -109,7 +109,7 @@ def solve_dask(a, b, hint, lower, transposed, check_finite, method):
     except ValueError:
         raise ValueError(f"incompatible shapes: a1.shape={a.shape} and "
                          f"b1.shape={b2.shape}") from None
-    if a.size == 0 or b2.size == 0:
+    if 0 in a.shape or 0 in b2.shape:        # (a sparse a's size is its nnz)
         x = da.zeros(batch + (n, b2.shape[-1]), dtype=dtype)
         return x[..., 0] if b_is_1d else x
     rhs_batch = a.ndim == 2 and b2.ndim > 2

@@ -1,12 +1,12 @@
 # cython: language_level=3
 """Tile kernels of the tiled Dask roads (``hybridsolve.roads.dask``).
 
-Each function works in place on F-contiguous tiles, fused over the four LAPACK types,
+(The panel LUs of the tournament use ``hybridsolve._kernels.lu.getrf``.)  Each function
+works in place on F-contiguous tiles, fused over the four LAPACK types,
 and runs without the GIL (so a threaded Dask worker runs several tiles at once):
 
 * ``potrf(a)``          the lower Cholesky factor of a diagonal tile (our recursive
                         kernel, ``cholesky_factor``); returns info
-* ``getrf(a, ipiv)``    pivoted LU of a panel piece (our recursive ``lu_factor``); info
 * ``trsm(t, b, ...)``   b := op(T)^-1 b (left) or b op(T)^-1 (right)
 * ``gemm(c, a, b, ..)`` c := c - op(a) op(b)       (the trailing update of a tile)
 * ``herk(c, a)``        lower(c) := lower(c - a a^H)  (the update of a diagonal tile)
@@ -17,7 +17,6 @@ The Python layer makes the copies (a Dask task never modifies its inputs).
 from hybridsolve._kernels._lapack cimport lapack_t, trsm as _trsm, gemm as _gemm, \
     herk as _herk
 from hybridsolve._kernels.cholesky cimport cholesky_factor
-from hybridsolve._kernels.lu cimport lu_factor
 
 cdef char *_TRANS[3]
 _TRANS[0] = "N"
@@ -43,20 +42,6 @@ def potrf(lapack_t[::1, :] a):
         return 0
     with nogil:
         info = cholesky_factor(True, n, &a[0, 0], n)
-    return info
-
-
-def getrf(lapack_t[::1, :] a, int[::1] ipiv):
-    """Pivoted LU of the m x n ``a`` in place; ``ipiv`` (length min(m, n)) gets LAPACK's
-    1-based interchanges.  Returns info (j > 0: U[j-1, j-1] is exactly zero)."""
-    cdef int m = a.shape[0], n = a.shape[1]
-    cdef int info
-    if ipiv.shape[0] < (m if m < n else n):
-        raise ValueError("getrf: ipiv is too short")
-    if m == 0 or n == 0:
-        return 0
-    with nogil:
-        info = lu_factor(m, n, &a[0, 0], m, &ipiv[0])
     return info
 
 

@@ -8,7 +8,25 @@ from __future__ import annotations
 import numpy as np
 from numpy.linalg import LinAlgError
 
-from hybridsolve.roads.dask import DEFAULT_TILE, DaskFactorization, report_warning
+from hybridsolve.roads.dask import (BYTE_COST, DEFAULT_TILE, TASK_COST, DaskFactorization,
+                                    parallelism, report_warning)
+
+
+def price(structure, flops, tile_counts):
+    """The price of a tiled road for one 2-D dask ``a`` (or why it cannot take it):
+    ``flops`` shared by the workers, plus each task's overhead and each tile moved
+    along a graph edge (``tile_counts(p)`` -> (tasks, tile transfers))."""
+    if structure.extra.get("batch"):
+        return None, "a batch of matrices (see dask_batch)"
+    if structure.extra.get("a_kind") != "dask":
+        return None, "a is not a dask array"
+    n = float(structure.n)
+    t = float(max(structure.extra["chunks"][0]))
+    tasks, moved = tile_counts(int(np.ceil(n / t)))
+    if structure.is_complex:
+        flops *= 4.0
+    return (flops / parallelism() + tasks * TASK_COST
+            + moved * t * t * structure.dtype.itemsize * BYTE_COST)
 
 # --------------------------------------------------------------------------- tiles
 

@@ -19,8 +19,7 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._protocol import NotApplicable, Solver, Structure
-from hybridsolve.roads.dask import (BYTE_COST, TASK_COST, Graph, describe,
-                                    parallelism, tile_bounds)
+from hybridsolve.roads.dask import Graph, describe, tile_bounds
 from hybridsolve.roads.dask import _tiled as T
 
 __all__ = ["DaskCholeskySolver", "DaskCholeskyFactorization"]
@@ -143,20 +142,10 @@ class DaskCholeskySolver(Solver):
     formats = ("dask",)
 
     def cost(self, structure: Structure):
-        if structure.extra.get("batch"):
-            return None, "a batch of matrices (see dask_batch)"
-        if structure.extra.get("a_kind") != "dask":
-            return None, "a is not a dask array"
         hint = structure.assume_a
         if hint not in (None, "pos"):
             return None, f"assume_a={hint!r} is not 'pos'"
-        n = float(structure.n)
-        t = float(max(structure.extra["chunks"][0]))
-        p = int(np.ceil(n / t))
-        tasks, moved = tile_counts(p)
-        flops = n ** 3 / 3.0 * (4.0 if structure.is_complex else 1.0)
-        return (flops / parallelism() + tasks * TASK_COST
-                + moved * t * t * structure.dtype.itemsize * BYTE_COST)
+        return T.price(structure, structure.n ** 3 / 3.0, tile_counts)
 
     def factorize(self, a, structure: Structure):
         import dask

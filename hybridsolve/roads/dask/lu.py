@@ -24,8 +24,7 @@ import operator
 import numpy as np
 
 from hybridsolve._protocol import Solver, Structure
-from hybridsolve.roads.dask import (BYTE_COST, TASK_COST, Graph, describe,
-                                    parallelism, tile_bounds)
+from hybridsolve.roads.dask import Graph, describe, tile_bounds
 from hybridsolve.roads.dask import _tiled as T
 
 __all__ = ["DaskLUSolver", "DaskLUFactorization"]
@@ -36,11 +35,11 @@ __all__ = ["DaskLUSolver", "DaskLUFactorization"]
 
 def _select(rows, ids, b):
     """Partial-pivoting LU of ``rows``: the (at most b) rows it pivots on, in order."""
-    from hybridsolve._kernels import tiles
+    from hybridsolve._kernels.lu import getrf
     m = rows.shape[0]
     w = T.fcopy(rows)
     ipiv = np.empty(min(m, b), dtype=np.intc)
-    tiles.getrf(w, ipiv)
+    getrf(w, ipiv)
     order = np.arange(m)
     for t, pv in enumerate(ipiv):
         order[[t, pv - 1]] = order[[pv - 1, t]]
@@ -62,11 +61,11 @@ def merge(b, *cands):
 def root(cand, r0, b):
     """The panel's pivots: ``(piv, lu)``; piv = (ids: the b global rows, in pivot order,
     D: rows of block k they displace, V: where those go), lu = L[k,k] \\ U[k,k]."""
-    from hybridsolve._kernels import tiles
+    from hybridsolve._kernels.lu import getrf
     rows, ids = cand
     w = T.fcopy(rows)
     ipiv = np.empty(b, dtype=np.intc)
-    info = tiles.getrf(w, ipiv)
+    info = getrf(w, ipiv)
     order = np.arange(b)
     for t, pv in enumerate(ipiv):
         order[[t, pv - 1]] = order[[pv - 1, t]]
@@ -378,21 +377,11 @@ class DaskLUSolver(Solver):
     formats = ("dask",)
 
     def cost(self, structure: Structure):
-        if structure.extra.get("batch"):
-            return None, "a batch of matrices (see dask_batch)"
-        if structure.extra.get("a_kind") != "dask":
-            return None, "a is not a dask array"
         if structure.assume_a == "pos":
             return None, "assume_a='pos' asks for Cholesky (no fallback, as scipy)"
         if structure.assume_a not in (None, "gen", "sym", "her"):
             return None, f"assume_a={structure.assume_a!r}: no tiled road for it"
-        n = float(structure.n)
-        t = float(max(structure.extra["chunks"][0]))
-        p = int(np.ceil(n / t))
-        tasks, moved = tile_counts(p)
-        flops = 2.0 * n ** 3 / 3.0 * (4.0 if structure.is_complex else 1.0)
-        return (flops / parallelism() + tasks * TASK_COST
-                + moved * t * t * structure.dtype.itemsize * BYTE_COST)
+        return T.price(structure, 2.0 * structure.n ** 3 / 3.0, tile_counts)
 
     def factorize(self, a, structure: Structure):
         a2 = T.square_tiles(a.astype(structure.dtype))
