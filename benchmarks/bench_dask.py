@@ -106,17 +106,19 @@ def stability(quick):
         ref = backward_error(spd, hybridsolve.solve(spd, b, assume_a="pos"), b)
         theirs = backward_error(spd, da.linalg.solve(
             da.from_array(spd, chunks=t), da.from_array(b, chunks=(t, 1)),
-            sym_pos=True).compute(), b) if _dask_has_sym_pos() else float("nan")
+            **_dask_pos()).compute(), b)
         rows.append([f"SPD {n} / {t}", f"{ours:.2g}", f"{theirs:.2g}",
                      f"{ref:.2g} (in-process Cholesky)", verdict(ours <= 10 * ref)])
     print(table(rows, ["case (n / chunk)", "hybridsolve dask", "dask.linalg.solve",
                        "scipy / in-process", "within 10x"]))
 
 
-def _dask_has_sym_pos():
+def _dask_pos():
+    """dask.array.linalg.solve's keyword for an SPD A (assume_a='pos' in newer dask)."""
     import inspect
     import dask.array as da
-    return "sym_pos" in inspect.signature(da.linalg.solve).parameters
+    params = inspect.signature(da.linalg.solve).parameters
+    return {"assume_a": "pos"} if "assume_a" in params else {"sym_pos": True}
 
 
 # --------------------------------------------------------------------------- cluster

@@ -315,7 +315,19 @@ def test_cholesky_pos_reads_one_triangle(scheduler, dtype, lower):
     b = rand(rng, (n, 2), dtype)
     x = hybridsolve.solve(da.from_array(a, chunks=7), b, assume_a="pos", lower=lower,
                           method="dask_cholesky")
+    fac = hybridsolve.factorize(da.from_array(a, chunks=7), assume_a="pos", lower=lower,
+                                method="dask_cholesky")
+    anorm = np.linalg.norm(h, 1)
+    assert abs(fac.anorm.compute(scheduler=scheduler) - anorm) <= tol(n) * anorm
     assert backward_error(h, compute(x, scheduler), b) < tol(n, dtype)
+
+
+def test_cholesky_ill_conditioned_warns_at_compute():
+    a = np.diag(np.logspace(0, -18, 12))       # exactly SPD, rcond 1e-18 < eps
+    x = hybridsolve.solve(da.from_array(a, chunks=4), np.ones(12), assume_a="pos",
+                          method="dask_cholesky")
+    with pytest.warns(LinAlgWarning, match="Ill-conditioned"):
+        compute(x, "sync")
 
 
 def test_cholesky_declines_to_calu(monkeypatch):

@@ -42,6 +42,28 @@ def potrf(a, offset, detected):
     return w
 
 
+def tile_sums(tile, diagonal):
+    """Column and row sums of |lower tile| (a diagonal tile: of its lower triangle, the
+    rows without the diagonal): the two places the tile sits in the Hermitian A."""
+    m = np.abs(tile)
+    if diagonal:
+        m = np.tril(m)
+        return m.sum(axis=0), m.sum(axis=1) - np.diagonal(m)
+    return m.sum(axis=0), m.sum(axis=1)
+
+
+def norm_from_sums(p, *sums):
+    """||A||_1 from ``tile_sums`` of the lower tiles (i, j), i >= j, in row order."""
+    cols = {}
+    it = iter(sums)
+    for i in range(p):
+        for j in range(i + 1):
+            col, row = next(it)
+            cols[j] = cols.get(j, 0) + col     # the tile itself, in column block j
+            cols[i] = cols.get(i, 0) + row     # its conjugate transpose, in block i
+    return np.array(max(float(np.max(c)) if np.size(c) else 0.0 for c in cols.values()))
+
+
 def tile_counts(p):
     """(tasks, tile transfers) of the factor graph for p x p tiles."""
     tasks = moved = 0
@@ -76,6 +98,7 @@ class DaskCholeskyFactorization(T.TiledFactorization):
                 A[i, j] = g.add((name + "-in", i, j),
                                 (T.prep, src, dtype, check_finite, upper),
                                 sizes[i] * sizes[j] * itemsize, [src])
+        A0 = dict(A)
         L = {}
         for k in range(p):
             t = sizes[k]
@@ -98,10 +121,20 @@ class DaskCholeskyFactorization(T.TiledFactorization):
                                     2.0 * sizes[i] * sizes[j] * t)
         self.name = name
         self.L = L
-        # ||A||_1 of the Hermitian matrix the named triangle defines
-        m = da.abs(a2)
-        h = T.triangle(m, hint_lower) + T.triangle(m, hint_lower, -1 if hint_lower else 1).T
-        super().__init__(a2, g, dtype, check_finite, h.sum(axis=0).max())
+        # ||A||_1 of the Hermitian matrix the named triangle defines, from the prepared
+        # lower tiles (a few numbers per tile, no extra pass over A)
+        sums = []
+        for i in range(p):
+            for j in range(i + 1):
+                sums.append(g.add((name + "-sums", i, j), (tile_sums, A0[i, j], i == j),
+                                  8 * (sizes[i] + sizes[j]), [A0[i, j]]))
+        nname = name + "-norm"
+        layer = dict(g.layer)
+        layer[(nname,)] = (norm_from_sums, p) + tuple(sums)
+        from dask.highlevelgraph import HighLevelGraph
+        anorm = da.Array(HighLevelGraph.from_collections(nname, layer, dependencies=[a2]),
+                         nname, chunks=(), dtype=float)
+        super().__init__(a2, g, dtype, check_finite, anorm)
         self.notes = (describe(g, max(sizes), p, "tiled right-looking Cholesky "
                                "(potrf/trsm/herk/gemm tiles)"),)
 
