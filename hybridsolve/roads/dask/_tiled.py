@@ -9,7 +9,7 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve.roads.dask import (BYTE_COST, DEFAULT_TILE, TASK_COST, DaskFactorization,
-                                    parallelism, report_warning)
+                                    parallelism)
 
 
 def price(structure, flops, tile_counts):
@@ -181,5 +181,5 @@ def singular(detail):
     return LinAlgError(f"A singular matrix detected: {detail}")
 
 
-__all__ = ["square_tiles", "prep", "trsm", "gemm", "herk", "rcond_estimate",
-           "TiledFactorization", "report_warning"]
+__all__ = ["price", "square_tiles", "triangle", "prep", "trsm", "gemm", "herk",
+           "rcond_estimate", "TiledFactorization"]
