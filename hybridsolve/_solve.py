@@ -109,6 +109,13 @@ def _is_sparse(x):
     return sp.issparse(x)
 
 
+def _is_dask(x):
+    if not type(x).__module__.startswith("dask"):
+        return False
+    from hybridsolve._dask import is_dask
+    return is_dask(x)
+
+
 def _check_finite(arr):
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise ValueError("array must not contain infs or NaNs")
@@ -194,6 +201,10 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
             if check_finite and structure.finite is False:
                 raise ValueError("array must not contain infs or NaNs")
             return _factorize_with(a, structure, method)
+        if _is_dask(a):
+            from hybridsolve._dask import plan_dask
+            return plan_dask(a, assume_a=hint, lower=lower, check_finite=check_finite,
+                             method=method)
         if _is_sparse(a):
             from hybridsolve._sparse import prepare_sparse
             structure, work = prepare_sparse(a, check_finite=check_finite)
@@ -458,6 +469,9 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         if fast is not None:
             return fast
     hint = canonical_hint(assume_a)
+    if _is_dask(a) or _is_dask(b):
+        from hybridsolve._dask import solve_dask
+        return solve_dask(a, b, hint, lower, transposed, check_finite, method)
     if _is_sparse(a) or (getattr(a, "_hybridsolve_structure", None) is not None
                          and not isinstance(a, np.ndarray)):
         return _solve_structured(a, b, hint, lower, transposed, check_finite, method)
