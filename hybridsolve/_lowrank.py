@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridsolve._protocol import Structure, lapack_dtype
+from hybridsolve._protocol import Structure, result_dtype
 
 __all__ = ["DiagonalPlusLowRank", "detect_lowrank", "LowRankNotFound"]
 
@@ -90,7 +90,7 @@ class DiagonalPlusLowRank:
                 raise ValueError(
                     f"V must have shape (k, n) = ({k}, {n}) to match U {U.shape}, "
                     f"got {Vin.shape}")
-        dtype = lapack_dtype(d.dtype, U.dtype, *(() if Vin is None else (Vin.dtype,)))
+        dtype = result_dtype(d.dtype, U.dtype, *(() if Vin is None else (Vin.dtype,)))
         d = np.array(d, dtype=dtype, copy=True)
         U = np.array(U, dtype=dtype, order="F", copy=True)
         if Vin is None:

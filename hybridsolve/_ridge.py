@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridsolve._protocol import lapack_dtype
+from hybridsolve._protocol import result_dtype
 
 __all__ = ["ridge"]
 
@@ -72,7 +72,7 @@ def ridge(X, y, lam):
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise ValueError(f"y must have shape ({X.shape[0]},) or ({X.shape[0]}, m), "
                          f"got {y.shape}")
-    dtype = lapack_dtype(X.dtype, y.dtype)
+    dtype = result_dtype(X.dtype, y.dtype)
     X = np.asarray(X, dtype=dtype)
     y2 = np.asarray(y if y.ndim == 2 else y[:, None], dtype=dtype)
     if not (np.isfinite(X).all() and np.isfinite(y2).all()):

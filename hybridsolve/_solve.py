@@ -14,7 +14,7 @@ from scipy.linalg import LinAlgWarning
 
 from hybridsolve import _registry
 from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
-from hybridsolve._protocol import NotApplicable
+from hybridsolve._protocol import NotApplicable, result_dtype
 
 __all__ = ["solve", "factorize", "plan"]
 
@@ -46,30 +46,6 @@ def canonical_hint(assume_a):
         return _HINTS[assume_a]
     except (KeyError, TypeError):
         raise ValueError(f"{assume_a} is not a recognized matrix structure") from None
-
-
-_LAPACK_CHARS = "fdFD"
-
-
-def result_dtype(*dtypes) -> np.dtype:
-    """The dtype scipy.linalg.solve computes in (``_ensure_dtype_cdsz``): the numpy
-    result type, integers/bools to float64, <= 32-bit to single, wider to double."""
-    first = dtypes[0]
-    if first.char in _LAPACK_CHARS and (len(dtypes) == 1 or dtypes[1] is first) \
-            and len(dtypes) <= 2:
-        return first                      # the common case, without numpy's promotion
-    for dt in dtypes:
-        if dt.kind not in "biufc":
-            if dt.kind == "O":
-                raise ValueError("object arrays are not supported")
-            raise TypeError(f"unsupported array dtype {dt}: expected numbers")
-    dt = np.result_type(*dtypes)
-    if dt.kind in "biu":
-        return np.dtype(np.float64)
-    single = np.finfo(dt).bits <= 32
-    if dt.kind == "c":
-        return np.dtype(np.complex64 if single else np.complex128)
-    return np.dtype(np.float32 if single else np.float64)
 
 
 def _as_array(x, name):

@@ -28,7 +28,7 @@ from libc.stdlib cimport calloc, free
 from hybridsolve._kernels._lapack cimport (lapack_t, trsm, herk, gemm, potrf_lapack,
                                            pocon_lapack, conj, realpart)
 from hybridsolve._kernels.triangular cimport tri_solve, dot4
-from hybridsolve._kernels.lu cimport hager_rcond
+from hybridsolve._kernels.condest cimport hager_rcond
 
 cimport numpy as cnp
 

@@ -8,12 +8,3 @@ cdef int lu_factor(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil
 # b is column-major n x nrhs, overwritten with X.  Returns 0.
 cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
                   lapack_t *b, int ldb) noexcept nogil
-
-# LAPACK's xGECON / xPOCON estimate (xLACN2's Hager-Higham loop) with BLAS trsv solves:
-# kind 0: getrf factors of A, 1: getrf factors of A^T (A's 1-norm = their inf-norm),
-# 2: potrf lower, 3: potrf upper, 4: upper triangular A, 5: lower triangular A (non-unit),
-# 6/7: upper/lower triangular with xTRCON's NORM = 'I' (then anorm = ||A||_inf).
-# anorm = ||A||_1.  Returns 0 (rcond set), 1 (a solve
-# overflowed: run LAPACK's xGECON/xPOCON, which scale) or -100 (no memory).
-cdef int hager_rcond(int kind, int n, lapack_t *f, int ldf, double anorm,
-                     double *rcond) noexcept nogil

@@ -10,7 +10,7 @@ import numpy as np
 
 from hybridsolve._kernels import lu as _lu
 from hybridsolve._protocol import (
-    Factorization, Solver, Structure, fortran_view, lapack_dtype, singular_error,
+    Factorization, Solver, Structure, fortran_view, result_dtype, singular_error,
 )
 
 __all__ = ["LUSolver", "LUFactorization"]
@@ -87,7 +87,7 @@ class LUSolver(Solver):
         which is then copied).  Raises LinAlgError ("singular") on an exactly zero pivot."""
         if not isinstance(a, np.ndarray) or a.dtype.char not in _LAPACK_CHARS:
             a = np.asarray(a)
-            a = np.array(a, dtype=lapack_dtype(a.dtype), order="F", copy=True)
+            a = np.array(a, dtype=result_dtype(a.dtype), order="F", copy=True)
         if a.ndim != 2 or a.shape[0] != a.shape[1]:
             raise ValueError(f"expected a square matrix, got shape {a.shape}")
         if not (a.flags.writeable and a.flags.aligned and a.dtype.isnative):

@@ -46,6 +46,7 @@ from numpy.linalg import LinAlgError
 from scipy.linalg import LinAlgWarning
 
 from hybridsolve._kernels import woodbury as _wb
+from hybridsolve._kernels.condest import norm1_estimate
 from hybridsolve._lowrank import (DETECT_MIN_N, DiagonalPlusLowRank, LowRankNotFound,
                                   _dense_norm1, _mm, dense_matvec_sub,
                                   detect_lowrank, max_rank, single_thread_blas)
@@ -53,7 +54,7 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
                                    singular_error)
 
 __all__ = ["WoodburySolver", "WoodburyFactorization", "DenseLUFallback",
-           "onenormest", "woodbury_factorize"]
+           "woodbury_factorize"]
 
 #: An operator with n above this is never formed as a dense matrix.
 FORM_MAX = 6000
@@ -76,64 +77,6 @@ def _fro(x):
 
 class _Fallback(Exception):
     """Woodbury cannot be trusted for this A (reason in str())."""
-
-
-# ------------------------------------------------------------------ 1-norm estimator
-
-def onenormest(apply, apply_h, n, dtype, itmax=2, apply_unit=None):
-    """Hager / Higham estimate of ||B||_1 for a linear map given by ``apply(X) = B X``
-    and ``apply_h(X) = B^H X`` (X of shape (n, m)).
-
-    LAPACK xLACN2's algorithm: x = ones/n, then unit vectors e_j at the largest entry of
-    B^H sign(B x), plus Higham's alternating vector (applied in the same call as the
-    first x: the cost is memory-bound, two columns cost about one).  ``itmax`` sweeps
-    (LAPACK uses up to 5; the estimate nearly always settles after the first unit
-    vector).  ``apply_unit(j)`` (optional) computes B e_j cheaply.  A lower bound on
-    ||B||_1, almost always within a factor 3 of it.
-    """
-    if n == 0:
-        return 0.0
-    cplx = np.dtype(dtype).kind == "c"
-
-    def sgn(y):
-        if cplx:
-            a = np.abs(y)
-            out = np.ones_like(y)
-            nz = a > 0
-            out[nz] = y[nz] / a[nz]
-            return out
-        return np.where(y >= 0, 1.0, -1.0).astype(dtype)
-
-    x = np.empty((n, 2), dtype=dtype, order="F")
-    x[:, 0] = 1.0 / n
-    alt = np.arange(n, dtype=np.float64)
-    x[:, 1] = np.where(alt % 2 == 0, 1.0, -1.0) * (1.0 + alt / max(n - 1, 1))
-    y = apply(x)
-    est = float(np.abs(y[:, 0]).sum())
-    alt_est = 2.0 * float(np.abs(y[:, 1]).sum()) / (3.0 * n)
-    if n == 1:
-        return est
-    z = apply_h(sgn(y[:, :1]))[:, 0]
-    j = int(np.argmax(np.abs(z)))
-    for it in range(itmax - 1):
-        if apply_unit is not None:
-            y = apply_unit(j)
-        else:
-            e = np.zeros((n, 1), dtype=dtype)
-            e[j] = 1
-            y = apply(e)[:, 0]
-        new = float(np.abs(y).sum())
-        if new <= est:
-            break
-        est = new
-        if it == itmax - 2:
-            break
-        z = apply_h(sgn(y)[:, None])[:, 0]
-        jn = int(np.argmax(np.abs(z)))
-        if jn == j:
-            break
-        j = jn
-    return max(est, alt_est)
 
 
 # ------------------------------------------------------------------ factorizations
@@ -218,10 +161,10 @@ class WoodburyFactorization(Factorization):
         if dense is not None:
             anorm = self._normA
         else:
-            anorm = onenormest(lambda x: self._matvec(0, x), lambda x: self._matvec(2, x),
-                               n, dtype, apply_unit=self._matvec_unit)
-        ainv = onenormest(lambda x: self._raw_solve(0, x), lambda x: self._raw_solve(2, x),
-                          n, dtype, apply_unit=self._solve_unit)
+            anorm = norm1_estimate(
+                lambda x, adj: self._matvec(2 if adj else 0, x[:, None])[:, 0], n, dtype)
+        ainv = norm1_estimate(
+            lambda x, adj: self._raw_solve(2 if adj else 0, x[:, None])[:, 0], n, dtype)
         self.norm1 = float(anorm)
         self.rcond = (1.0 / (anorm * ainv)) if anorm > 0 and ainv > 0 else 0.0
         self.notes = tuple(notes)
@@ -264,20 +207,6 @@ class WoodburyFactorization(Factorization):
         if trans == 1:
             return d * x + _mm(self.V, _mm(self.U, x, 1), 1)
         return d.conj() * x + _mm(self.V, _mm(self.U, x, 2), 2)
-
-    def _matvec_unit(self, j):
-        """A e_j = U V[:, j] + d_j e_j (one pass over U)."""
-        y = _mm(self.U, self.V[:, j:j + 1])[:, 0]
-        y[j] += self.d[j]
-        return y
-
-    def _solve_unit(self, j):
-        """A^-1 e_j = e_j / d_j - W C^-1 V[:, j] / d_j (one pass over W)."""
-        t = np.array(self.V[:, j:j + 1] / self.d[j], dtype=self.dtype, order="F")
-        self._capacitance_solve(t)
-        y = -_mm(self.W, t)[:, 0]
-        y[j] += 1 / self.d[j]
-        return y
 
     def _raw_apply(self, trans, b):
         t = np.empty((self.rank, b.shape[1]), dtype=self.dtype, order="F")
