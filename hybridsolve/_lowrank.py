@@ -332,7 +332,7 @@ _STAGES = (24, 64)
 _SLACK = 8
 
 
-def detect_lowrank(a, *, kmax=None, norm1=None, seed=0, **_ignored):
+def detect_lowrank(a, *, kmax=None, norm1=None, seed=0):
     """Find ``A = diag(d) + U @ V`` in the dense square array ``a`` (not modified).
 
     Returns ``(d, U, V, info)`` with F-contiguous U (n, r), V (r, n) of a's dtype and a

@@ -1,3 +1,5 @@
+cimport numpy as cnp
+
 from hybridsolve._kernels._lapack cimport lapack_t
 
 # In-place LU with partial pivoting of the column-major m x n matrix a (getrf semantics):
@@ -8,3 +10,8 @@ cdef int lu_factor(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil
 # b is column-major n x nrhs, overwritten with X.  Returns 0.
 cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
                   lapack_t *b, int ldb) noexcept nogil
+
+# The array entry points' argument check (raw numpy arrays, no memoryview acquisition):
+# ``a`` is a square F-contiguous, aligned, writeable, native 2-D array of order n;
+# returns its numpy type number.
+cdef int check_square_f(cnp.ndarray a, int n) except -1

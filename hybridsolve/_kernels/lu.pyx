@@ -46,11 +46,6 @@ cdef int _unblocked_n = 32
 cdef int _leaf_nb = 16
 # A12 := L11^-1 A12 by our own loop when L11 is at most this wide, by BLAS trsm above.
 cdef int _own_trsm_n = 32
-# ... except that a leaf with m * n at most this goes to BLAS trsm.  0: never.  Single-
-# threaded, BLAS trsm leaves are ~10-20% faster than ours at n = 64..128, but OpenBLAS
-# threads even a 32 x 32 trsm, and on this shared machine that stalled n = 64 from 0.16 ms
-# to 2.4 ms (wall, median).  Our 4-column loop has no such cliff.
-cdef int _small_trsm_mn = 0
 # ... by halving L11 around a gemm up to this width, by one BLAS trsm call above.
 cdef int _blas_trsm_n = 256
 # Hand the whole factorization to LAPACK getrf from this order on (measured crossover,
@@ -78,22 +73,20 @@ cdef double _solve_trsv_work = 16777216.0
 
 def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
             solve_own_nrhs=None, own_trsm_n=None, blas_trsm_n=None,
-            small_trsm_mn=None, solve_trsv_nrhs=None, solve_trsv_work=None):
+            solve_trsv_nrhs=None, solve_trsv_work=None):
     """Read (and, for benchmarks/tests only, set) the kernel thresholds.  Returns the
     previous values as a dict so a caller can restore them."""
     global _unblocked_n, _leaf_nb, _lapack_n, _solve_own_n, _solve_own_nrhs, _own_trsm_n
-    global _blas_trsm_n, _small_trsm_mn, _solve_trsv_nrhs, _solve_trsv_work
+    global _blas_trsm_n, _solve_trsv_nrhs, _solve_trsv_work
     old = dict(unblocked_n=_unblocked_n, leaf_nb=_leaf_nb, lapack_n=_lapack_n,
                solve_own_n=_solve_own_n, solve_own_nrhs=_solve_own_nrhs,
                own_trsm_n=_own_trsm_n, blas_trsm_n=_blas_trsm_n,
-               small_trsm_mn=_small_trsm_mn, solve_trsv_nrhs=_solve_trsv_nrhs,
+               solve_trsv_nrhs=_solve_trsv_nrhs,
                solve_trsv_work=_solve_trsv_work)
     if solve_trsv_nrhs is not None:
         _solve_trsv_nrhs = solve_trsv_nrhs
     if solve_trsv_work is not None:
         _solve_trsv_work = solve_trsv_work
-    if small_trsm_mn is not None:
-        _small_trsm_mn = max(0, int(small_trsm_mn))
     if blas_trsm_n is not None:
         _blas_trsm_n = max(0, int(blas_trsm_n))
     if own_trsm_n is not None:
@@ -242,12 +235,8 @@ cdef void _trsm_rec(int m, int n, lapack_t *l, int lda, lapack_t *b,
     cdef int m1
     cdef lapack_t one = 1
     cdef lapack_t mone = -1
-    cdef lapack_t one_ = 1
     if m <= _own_trsm_n:
-        if m * n <= _small_trsm_mn:       # small enough that OpenBLAS stays on one thread
-            trsm("L", "L", "N", "U", m, n, one_, l, lda, b, ldb)
-        else:
-            _trsm_llnu(m, n, l, lda, b, ldb)
+        _trsm_llnu(m, n, l, lda, b, ldb)
         return
     m1 = m // 2
     _trsm_rec(m1, n, l, lda, b, ldb)
@@ -467,7 +456,7 @@ cdef int _rcond(int n, lapack_t *lu, double anorm, bint transposed,
 
 # ------------------------------------------------------------------ Python entry points
 
-cdef int _check(cnp.ndarray a, int n) except -1:
+cdef int check_square_f(cnp.ndarray a, int n) except -1:
     if cnp.PyArray_NDIM(a) != 2 or a.shape[0] != n or a.shape[1] != n:
         raise ValueError("expected a square 2-D array")
     if not (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED(a)):
@@ -488,7 +477,7 @@ def factor_array(cnp.ndarray a not None, cnp.ndarray ipiv not None, double anorm
     Returns ``(info, anorm, rcond)``; info > 0 means U[info-1, info-1] == 0 (rcond 0).
     """
     cdef int n = <int>a.shape[0] if cnp.PyArray_NDIM(a) == 2 else -1
-    cdef int t = _check(a, n)
+    cdef int t = check_square_f(a, n)
     cdef int info = 0
     cdef double rcond = float("nan")
     cdef void *pa = cnp.PyArray_DATA(a)
@@ -523,7 +512,7 @@ def rcond_array(cnp.ndarray lu not None, double anorm, bint transposed):
     """gecon on ``factor_array``'s output: the reciprocal 1-norm condition estimate of A
     (``anorm`` = ||A||_1 as returned by ``factor_array``)."""
     cdef int n = <int>lu.shape[0] if cnp.PyArray_NDIM(lu) == 2 else -1
-    cdef int t = _check(lu, n)
+    cdef int t = check_square_f(lu, n)
     cdef int info = 0
     cdef double rcond = 0.0
     cdef void *pl = cnp.PyArray_DATA(lu)
@@ -578,7 +567,7 @@ def solve_array(cnp.ndarray lu not None, cnp.ndarray ipiv not None, cnp.ndarray 
     """Overwrite the F-contiguous (n, k) ``b`` (same dtype as ``lu``) with the solution of
     op(A) X = B from ``factor_array``'s output; ``transposed`` as given there."""
     cdef int n = <int>lu.shape[0] if cnp.PyArray_NDIM(lu) == 2 else -1
-    cdef int t = _check(lu, n)
+    cdef int t = check_square_f(lu, n)
     cdef int k, ldb
     cdef void *pl = cnp.PyArray_DATA(lu)
     cdef void *pb

@@ -43,7 +43,7 @@ import warnings
 
 import numpy as np
 from numpy.linalg import LinAlgError
-from scipy.linalg import LinAlgWarning
+from scipy.linalg import LinAlgWarning, get_lapack_funcs
 
 from hybridsolve._kernels import woodbury as _wb
 from hybridsolve._kernels.condest import norm1_estimate
@@ -192,12 +192,14 @@ class WoodburyFactorization(Factorization):
         return float(np.abs(c).sum(0).max(initial=0.0))
 
     def _capacitance_solve(self, t):
-        from hybridsolve._kernels.cholesky import potrs
-        from hybridsolve._kernels.lu import getrs
+        """t := C^-1 t with the k x k factors of the capacitance matrix (LAPACK)."""
         if self.hpd:
-            potrs(self.C, t, True)
+            potrs, = get_lapack_funcs(("potrs",), (self.C,))
+            x, info = potrs(self.C, t, lower=1)
         else:
-            getrs(self.C, self.ipiv, t, 0)
+            getrs, = get_lapack_funcs(("getrs",), (self.C,))
+            x, info = getrs(self.C, self.ipiv - 1, t)
+        t[...] = x
 
     def _matvec(self, trans, x):
         """op(A) x for x of shape (n, m)."""
@@ -295,31 +297,25 @@ class WoodburyFactorization(Factorization):
 
 
 class DenseLUFallback(Factorization):
-    """Dense pivoted LU (our LU kernel) of a formed diagonal-plus-low-rank matrix, used
+    """Dense pivoted LU (the LU road) of a formed diagonal-plus-low-rank matrix, used
     when Woodbury cannot be trusted; ``notes`` says why."""
 
     kind = "woodbury"
 
     def __init__(self, a, notes=()):
-        from scipy.linalg import lapack
-        from hybridsolve._kernels.lu import getrf
+        from hybridsolve.roads.lu import LUSolver
         n = a.shape[0]
         super().__init__((n, n), a.dtype)
-        self.lu = np.asfortranarray(a)
-        anorm = float(np.abs(self.lu).sum(0).max(initial=0.0))
-        self.ipiv = np.zeros(max(n, 1), dtype=np.intc)
-        info = getrf(self.lu, self.ipiv)
-        if info > 0:
-            raise singular_error(f"U[{info - 1}, {info - 1}] is exactly zero "
-                                 f"(dense LU fallback of a diagonal-plus-low-rank A)")
-        gecon = lapack.get_lapack_funcs("gecon", (self.lu,))
-        rc, _ = gecon(self.lu, anorm, norm="1")
-        self.rcond = float(rc)
+        try:
+            self.lu = LUSolver().factorize(a)
+        except LinAlgError as exc:
+            raise singular_error(f"{exc} (dense LU fallback of a diagonal-plus-low-rank "
+                                 f"A)") from None
+        self.rcond = float(self.lu.rcond)
         self.notes = tuple(notes) + ("fell back to dense LU of the formed matrix",)
 
     def _solve_inplace(self, b, trans):
-        from hybridsolve._kernels.lu import getrs
-        getrs(self.lu, self.ipiv, b, trans)
+        self.lu._solve_inplace(b, trans)
 
 
 def woodbury_factorize(op: DiagonalPlusLowRank) -> Factorization:

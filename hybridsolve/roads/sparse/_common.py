@@ -2,6 +2,7 @@
 CSC view of the canonical work array."""
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -13,6 +14,15 @@ from hybridsolve.plugin import Solver, norm1_estimate, singular_error
 SPARSE_WEIGHT = 10.0
 #: fixed Python/library overhead of a sparse factorization, in dense-flop equivalents
 SPARSE_OVERHEAD = 2e6
+
+
+def importable(module):
+    """Whether an optional backend imports (a broken install counts as absent)."""
+    try:
+        importlib.import_module(module)
+        return True
+    except Exception:
+        return False
 
 
 def lu_flops(s):

@@ -4,17 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from hybridsolve.plugin import Factorization, NotApplicable
-from hybridsolve.roads.sparse._common import as_csc_of, check_finite_result
+from hybridsolve.roads.sparse._common import as_csc_of, check_finite_result, importable
 
-__all__ = ["CholmodFactorization", "cholmod_factor", "available"]
+__all__ = ["available", "CholmodFactorization", "cholmod_factor"]
 
 
 def available():
-    try:
-        from sksparse.cholmod import cholesky  # noqa: F401
-        return True
-    except Exception:
-        return False
+    """Whether sksparse.cholmod imports here."""
+    return importable("sksparse.cholmod")
 
 
 class CholmodFactorization(Factorization):

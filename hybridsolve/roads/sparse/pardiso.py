@@ -5,17 +5,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from hybridsolve.plugin import Factorization, NotApplicable
-from hybridsolve.roads.sparse._common import check_finite_result
+from hybridsolve.roads.sparse._common import check_finite_result, importable
 
-__all__ = ["PardisoFactorization", "pardiso_factor", "available"]
+__all__ = ["available", "PardisoFactorization", "pardiso_factor"]
 
 
 def available():
-    try:
-        import pypardiso  # noqa: F401
-        return True
-    except Exception:
-        return False
+    """Whether pypardiso imports here."""
+    return importable("pypardiso")
 
 
 class PardisoFactorization(Factorization):
