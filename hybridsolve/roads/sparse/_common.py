@@ -8,12 +8,14 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from hybridsolve._tuning import value as _tuned
 from hybridsolve.plugin import Solver, norm1_estimate, singular_error
 
+# Pricing constants: hybridsolve._tuning (defaults and reasons there).
 #: dense-flop equivalents per estimated sparse flop (sparse kernels are memory-bound)
-SPARSE_WEIGHT = 10.0
+SPARSE_WEIGHT = _tuned("sparse_flop_weight")
 #: fixed Python/library overhead of a sparse factorization, in dense-flop equivalents
-SPARSE_OVERHEAD = 2e6
+SPARSE_OVERHEAD = _tuned("sparse_overhead")
 
 
 def importable(module):

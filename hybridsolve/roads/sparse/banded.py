@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import get_lapack_funcs
 
+from hybridsolve._tuning import value as _tuned
 from hybridsolve.plugin import Factorization, singular_error
 from hybridsolve.roads.sparse._common import SparseRoad, norm1_of
 
 __all__ = ["SparseBandedSolver", "SparseBandedFactorization"]
 
 #: band storage may be at most this many times nnz (plus 4 n) for the banded road
-_BAND_STORAGE_FACTOR = 8
+_BAND_STORAGE_FACTOR = _tuned("sparse_band_storage_factor")
 
 
 class SparseBandedFactorization(Factorization):
@@ -27,6 +28,15 @@ class SparseBandedFactorization(Factorization):
             raise ValueError(f"?gbtrs: illegal argument {-info}")
         if x is not b:
             b[...] = x
+
+    def __getstate__(self):
+        state = dict(self.__dict__)     # the f2py routine cannot be pickled
+        del state["_gbtrs"]
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        (self._gbtrs,) = get_lapack_funcs(("gbtrs",), (self.lu,))
 
 
 def _band_storage(work, kl, ku):

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 
 from hybridsolve._inspect import CAPTURE_MAX_DENSITY as _DENSE_MAX_DENSITY
 from hybridsolve._inspect import CAPTURE_MIN_N as _DENSE_MIN_N
+from hybridsolve._tuning import value as _tuned
 from hybridsolve.plugin import NotApplicable, Solver, Structure
 from hybridsolve.roads.sparse._common import lu_flops, sparse_cost, spd_candidate
 
@@ -15,17 +16,16 @@ __all__ = ["SparseStoredDenseSolver"]
 # (the road needs at least n = CAPTURE_MIN_N and at most CAPTURE_MAX_DENSITY: the limits
 # under which the front door's inspection captures the nonzeros without copying A)
 
+# Pricing constants: hybridsolve._tuning (defaults and reasons there).
 #: dense-flop equivalents per entry read by the dense -> compressed pass (not charged
 #: when the inspection already captured the nonzeros)
-_DENSE_SCAN_WEIGHT = 20.0
-#: fixed cost of the sparse path on compressed arrays (wrapping, pricing, scipy.sparse
-#: overheads: ~0.15 ms measured at n = 150, i.e. a few Mflop of dense work)
-_DENSE_CAPTURED_OVERHEAD = 3e6
+_DENSE_SCAN_WEIGHT = _tuned("sparse_dense_scan_weight")
+#: fixed cost of the sparse path on compressed arrays (wrapping, pricing, scipy.sparse)
+_DENSE_CAPTURED_OVERHEAD = _tuned("sparse_dense_overhead")
 #: ... plus, when the sparse road is a factorization (not a diagonal, triangular or
-#: banded one), that library's fixed cost (CHOLMOD ~1.5 ms at n = 256): the dense banded
-#: road wins below n ~ 800 on 2-D Poisson (measured: n = 576 banded 2.5 ms vs 4.1 ms,
-#: n = 1024 9.0 vs 7.6 ms)
-_DENSE_FACTOR_OVERHEAD = 7e6
+#: banded one), that library's fixed cost: where the dense banded road overtakes
+#: sparse_dense
+_DENSE_FACTOR_OVERHEAD = _tuned("sparse_dense_factor_overhead")
 #: the sparse roads without a factorization library's fixed cost
 _LIGHT_ROADS = frozenset(("sparse_diagonal", "sparse_triangular", "sparse_banded"))
 

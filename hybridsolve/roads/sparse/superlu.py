@@ -44,10 +44,43 @@ class SuperLUFactorization(Factorization):
         check_finite_result(x)
         b[...] = x
 
+    def __getstate__(self):
+        # scipy's SuperLU object cannot be pickled: keep its factors and permutations
+        state = dict(self.__dict__)
+        lu = state.pop("lu")
+        state["_factors"] = (lu.L.tocsr(), lu.U.tocsr(), lu.perm_r, lu.perm_c)
+        return state
+
+    def __setstate__(self, state):
+        factors = state.pop("_factors")
+        super().__setstate__(state)
+        self.lu = _SuperLUFactors(*factors)
+
     def symmetric_pivots(self):
         """SymmetricMode with threshold 0 pivots off the diagonal only at an exactly
         zero diagonal: then perm_r differs from perm_c (not positive definite)."""
         return np.array_equal(self.lu.perm_r, self.lu.perm_c)
+
+
+class _SuperLUFactors:
+    """SuperLU's ``solve`` from its factors (Pr A Pc = L U), for an unpickled
+    SuperLUFactorization: triangular solves through scipy.sparse.linalg."""
+
+    def __init__(self, L, U, perm_r, perm_c):
+        self.L, self.U, self.perm_r, self.perm_c = L, U, perm_r, perm_c
+
+    def solve(self, b, trans="N"):
+        from scipy.sparse.linalg import spsolve_triangular as tri
+        L, U = self.L, self.U
+        y = np.empty_like(b)
+        if trans == "N":                 # x = Pc U^-1 L^-1 Pr b
+            y[self.perm_r] = b
+            w = tri(U, tri(L, y, lower=True, unit_diagonal=True), lower=False)
+            return w[self.perm_c]
+        op = (lambda m: m.T.tocsr()) if trans == "T" else (lambda m: m.conj().T.tocsr())
+        y[self.perm_c] = b               # x = Pr^T op(L)^-1 op(U)^-1 Pc^T b
+        w = tri(op(L), tri(op(U), y, lower=True), lower=False, unit_diagonal=True)
+        return w[self.perm_r]
 
 
 def superlu_factor(work, *, symmetric_mode, notes, pivot_thresh=0.0):
