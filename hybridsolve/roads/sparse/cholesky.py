@@ -7,8 +7,8 @@ from numpy.linalg import LinAlgError
 
 from hybridsolve.plugin import NotApplicable
 from hybridsolve.roads.sparse import cholmod, pardiso
-from hybridsolve.roads.sparse._common import (SparseRoad, lu_flops, norm1_of, set_rcond,
-                                              sparse_cost, spd_candidate)
+from hybridsolve.roads.sparse._common import (SparseRoad, importable, lu_flops, norm1_of,
+                                              set_rcond, sparse_cost, spd_candidate)
 from hybridsolve.roads.sparse.superlu import superlu_factor
 
 __all__ = ["SparseCholeskySolver", "cholesky_backend"]
@@ -17,10 +17,9 @@ __all__ = ["SparseCholeskySolver", "cholesky_backend"]
 def cholesky_backend():
     """The best sparse Cholesky backend importable here: 'cholmod', 'pardiso' or
     'superlu' (always available)."""
-    if cholmod.available():
-        return "cholmod"
-    if pardiso.available():
-        return "pardiso"
+    for backend, module in (("cholmod", "sksparse.cholmod"), ("pardiso", "pypardiso")):
+        if importable(module):
+            return backend
     return "superlu"
 
 

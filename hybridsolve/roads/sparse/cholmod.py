@@ -4,14 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from hybridsolve.plugin import Factorization, NotApplicable
-from hybridsolve.roads.sparse._common import as_csc_of, check_finite_result, importable
+from hybridsolve.roads.sparse._common import as_csc_of, check_finite_result
 
-__all__ = ["available", "CholmodFactorization", "cholmod_factor"]
-
-
-def available():
-    """Whether sksparse.cholmod imports here."""
-    return importable("sksparse.cholmod")
+__all__ = ["CholmodFactorization", "cholmod_factor"]
 
 
 class CholmodFactorization(Factorization):

@@ -5,14 +5,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from hybridsolve.plugin import Factorization, NotApplicable
-from hybridsolve.roads.sparse._common import check_finite_result, importable
+from hybridsolve.roads.sparse._common import check_finite_result
 
-__all__ = ["available", "PardisoFactorization", "pardiso_factor"]
-
-
-def available():
-    """Whether pypardiso imports here."""
-    return importable("pypardiso")
+__all__ = ["PardisoFactorization", "pardiso_factor"]
 
 
 class PardisoFactorization(Factorization):
