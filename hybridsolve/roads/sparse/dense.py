@@ -31,9 +31,11 @@ _LIGHT_ROADS = frozenset(("sparse_diagonal", "sparse_triangular", "sparse_banded
 
 
 def _sparse_candidates(sub):
-    """The registered roads that take ``sub`` (a sparse structure), cheapest first."""
+    """The registered roads that take ``sub`` (a sparse structure), cheapest first, each
+    priced without the registry's per-call overhead (this road's own fixed costs below
+    cover the call into the sub-road, and the registry charges this road's call)."""
     from hybridsolve import _registry
-    return _registry.price(sub)[0]
+    return [(c - _registry._overhead(road), road) for c, road in _registry.price(sub)[0]]
 
 
 class SparseStoredDenseSolver(Solver):
