@@ -12,8 +12,9 @@ import numpy as np
 from numpy.linalg import LinAlgError
 from scipy.linalg import LinAlgWarning
 
-from hybridsolve import _registry, _tuning
+from hybridsolve import _registry
 from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
+from hybridsolve._protocol import Factorization as _Factorization
 from hybridsolve._protocol import NotApplicable
 
 __all__ = ["solve", "factorize", "plan"]
@@ -202,12 +203,7 @@ def _capture_for(method):
         return False          # unknown name: price() raises the usual error
 
 
-def _needs_copy(solver):
-    return getattr(solver, "needs_copy", True) is not False
-
-
-#: dense-flop equivalents per entry of the lazy working copy (hybridsolve._tuning)
-_COPY_WEIGHT = _tuning.value("copy_weight")
+_needs_copy = _registry.needs_copy
 
 
 def _factorize_with(work, structure, method, source=None) -> Plan:
@@ -217,11 +213,7 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
     copying it): a road whose ``needs_copy`` is not False is charged the copy in its
     price and gets a private copy of ``source`` made right before its factorize; a road
     with ``needs_copy = False`` is handed ``source`` itself (it only reads it)."""
-    candidates, rejected = _registry.price(structure, method)
-    if work is None and candidates:
-        surcharge = _COPY_WEIGHT * structure.n * structure.n
-        candidates = sorted(((c + surcharge if _needs_copy(s) else c, s)
-                             for c, s in candidates), key=lambda t: t[0])
+    candidates, rejected = _registry.price(structure, method, uncopied=work is None)
     p = Plan(structure, candidates, rejected)
     if not candidates:
         if method is not None:
@@ -241,6 +233,19 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
             fac = solver.factorize(arg, structure)
         except NotApplicable as exc:
             p.declined.append((solver, str(exc)))
+            continue
+        except Exception as exc:
+            # a third-party road never breaks solve(): skipped with a warning, next
+            # candidate -- on a fresh copy of A, as it may have written to its argument
+            if not _registry.is_foreign(solver) or (
+                    arg is source and source is work and _needs_copy(solver)):
+                raise    # (the last: overwrite_a's buffer, A's values may be lost)
+            warnings.warn(f"hybridsolve: solver {solver.name!r} raised in factorize and "
+                          f"is skipped: {type(exc).__name__}: {exc}", RuntimeWarning,
+                          stacklevel=4)
+            p.declined.append((solver, f"raised {type(exc).__name__}: {exc}"))
+            if arg is work and source is not None:
+                work = None            # the next road needing a copy makes a fresh one
             continue
         p.chosen = solver
         p.factorization = fac
@@ -303,6 +308,11 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     >>> np.allclose(A @ f.solve([1., 2.]), [1., 2.])
     True
     """
+    if (type(a) is _NDARRAY and assume_a is None and method is None and a.ndim == 2
+            and a.shape[0] == a.shape[1] and a.dtype.char in _LAPACK_CHARS
+            and a.dtype.isnative and _shortcut_open("small", "dense", a.dtype, a.shape[0])):
+        # the registry's own choice for every such A (see _fast_path), without pricing
+        return _registry.get("small").factorize(a, None, check_finite=check_finite)
     return plan(a, assume_a=assume_a, lower=lower, overwrite_a=overwrite_a,
                 check_finite=check_finite, method=method).factorization
 
@@ -329,6 +339,31 @@ def _warn_ill_conditioned(items, stacklevel=3):
         listed = ", ".join(f"slice {idx} has rcond = {rc:.6g}" for idx, rc in bad)
         msg = f"An ill-conditioned matrix detected: {listed}."
     warnings.warn(msg, LinAlgWarning, stacklevel=stacklevel + 1)
+
+
+def rcond_of(fac) -> float:
+    """The factorization's ``rcond``, NaN when it has none (a duck-typed plugin's
+    factorization need not have one; NaN means unknown, and nothing warns)."""
+    try:
+        rc = getattr(fac, "rcond", None)
+        return float("nan") if rc is None else float(rc)
+    except Exception:          # a plugin's failing property: unknown
+        return float("nan")
+
+
+def apply(p, b, trans=0, *, overwrite_b=False, check_finite=False):
+    """``x = op(A)^{-1} b`` with the factorization of plan ``p``: through
+    `Factorization.solve` (dtype, layout and ``overwrite_b`` handled there) when the
+    factorization inherits it, else through the bare protocol ``solve(b, trans)`` of a
+    duck-typed one, whose result is checked (shape) and cast to b's dtype."""
+    fac = p.factorization
+    if getattr(type(fac), "solve", None) is _Factorization.solve:
+        return fac.solve(b, trans, overwrite_b=overwrite_b, check_finite=check_finite)
+    x = np.asarray(fac.solve(b, trans) if trans else fac.solve(b))
+    if x.shape != b.shape:
+        raise ValueError(f"hybridsolve: solver {p.chosen.name!r} returned a solution of "
+                         f"shape {x.shape} for a right-hand side of shape {b.shape}")
+    return x.astype(b.dtype, copy=False)
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
@@ -440,10 +475,9 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
              overwrite_a=overwrite_a or converted, check_finite=check_finite,
              method=method)
-    fac = p.factorization
-    _warn_ill_conditioned([((), fac.rcond, dtype)])
-    x = fac.solve(b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
-                  overwrite_b=overwrite_b, check_finite=False)
+    _warn_ill_conditioned([((), rcond_of(p.factorization), dtype)])
+    x = apply(p, b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
+              overwrite_b=overwrite_b)
     return x[:, 0] if b_is_1d else x
 
 
@@ -457,48 +491,45 @@ def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
     b1 = np.asarray(b)
     p = plan(a, check_finite=check_finite, method=method)
     fac = p.factorization
-    if fac.dtype.kind == "c" and transposed:
+    if np.dtype(getattr(fac, "dtype", b1.dtype)).kind == "c" and transposed:
         raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
                                   "or a^H x = b for complex matrices.")
-    _warn_ill_conditioned([((), fac.rcond, fac.dtype)])
-    return fac.solve(b1, 1 if transposed else 0, check_finite=check_finite)
+    dtype = result_dtype(np.dtype(getattr(fac, "dtype", b1.dtype)), b1.dtype)
+    if check_finite:
+        _check_finite(b1)
+    _warn_ill_conditioned([((), rcond_of(fac), dtype)])
+    return apply(p, b1.astype(dtype, copy=False), 1 if transposed else 0)
 
 
 def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, method):
-    """Batches.  With no hint: one call into the Cython batch kernel (a nogil loop over
-    the slices, each inspected: SPD -> Cholesky, else LU; parallel where OpenMP is).
-    With a hint or a forced method: every slice through the same dispatch as a 2-D solve."""
+    """Batches.  One matrix with a batch of right-hand sides: factor once, solve all.
+    A stack with no hint and no forced method: priced as one ``'batch'`` structure (the
+    built-in ``batched`` road runs one nogil kernel call over the slices).  With a hint
+    or a forced method: every slice through the same dispatch as a 2-D solve."""
     b3 = np.broadcast_to(b1, batch + b1.shape[-2:])
+    n, k = b3.shape[-2:]
     if a1.ndim == 2:
         # one matrix, a batch of right-hand sides: factor once, solve them all at once
-        n, k = b3.shape[-2:]
-        fac = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
-                   check_finite=check_finite, method=method).factorization
-        _warn_ill_conditioned([((), fac.rcond, dtype)], stacklevel=4)
+        p = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
+                 check_finite=check_finite, method=method)
+        _warn_ill_conditioned([((), rcond_of(p.factorization), dtype)], stacklevel=4)
         cols = np.moveaxis(b3, -2, 0).reshape(n, -1)
-        x = fac.solve(cols.astype(dtype, copy=False), 1 if transposed else 0,
-                      check_finite=False)
+        x = apply(p, cols.astype(dtype, copy=False), 1 if transposed else 0)
         return np.moveaxis(x.reshape((n,) + batch + (k,)), 0, -2)
     a3 = np.broadcast_to(a1, batch + a1.shape[-2:])
     if hint is None and method is None:
-        from hybridsolve._kernels.small import solve_batched
-        n, k = b3.shape[-2:]
-        eps = np.finfo(dtype).eps
-        x, info, rcond = solve_batched(
-            a3.reshape((-1, n, n)).astype(dtype, copy=False),
-            b3.reshape((-1, n, k)).astype(dtype, copy=False), transposed, check_finite,
-            eps)
-        if (info < 0).any():
-            raise ValueError("array must not contain infs or NaNs")
-        bad = np.flatnonzero(info)
-        if bad.size:
-            idx = [np.unravel_index(i, batch) for i in bad]
-            raise LinAlgError(f"A singular matrix detected: slice(s) "
-                              f"{', '.join(str(tuple(map(int, t))) for t in idx)} "
-                              f"are singular.")
-        ill = np.flatnonzero(rcond < eps)
-        _warn_ill_conditioned([(tuple(map(int, np.unravel_index(i, batch))), rcond[i],
-                                dtype) for i in ill], stacklevel=4)
+        from hybridsolve.roads.batched import batch_structure
+        structure = batch_structure(n, dtype, batch, k, check_finite)
+        stack = a3.reshape((-1, n, n)).astype(dtype, copy=False)
+        p = _factorize_with(stack, structure, None)
+        x = apply(p, b3.reshape((-1, n, k)).astype(dtype, copy=False),
+                  1 if transposed else 0)
+        rcond = getattr(p.factorization, "rcond", None)
+        if rcond is not None:
+            rcond = np.asarray(rcond, dtype=float).reshape(-1)
+            ill = np.flatnonzero(rcond < np.finfo(dtype).eps)
+            _warn_ill_conditioned([(tuple(map(int, np.unravel_index(i, batch))),
+                                    rcond[i], dtype) for i in ill], stacklevel=4)
         return x.reshape(batch + (n, k))
     x = np.empty(batch + b1.shape[-2:], dtype=dtype)
     singular, conds = [], []
@@ -511,10 +542,8 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
                 raise
             singular.append(idx)
             continue
-        fac = p.factorization
-        conds.append((idx, fac.rcond, dtype))
-        x[idx] = fac.solve(b3[idx].astype(dtype, copy=False), 1 if transposed else 0,
-                           check_finite=check_finite)
+        conds.append((idx, rcond_of(p.factorization), dtype))
+        x[idx] = apply(p, b3[idx].astype(dtype, copy=False), 1 if transposed else 0)
     if singular:
         raise LinAlgError(f"A singular matrix detected: slice(s) "
                           f"{', '.join(map(str, singular))} are singular.")
@@ -529,12 +558,14 @@ _EPS64 = float(np.finfo(np.float64).eps)
 
 
 def _fast_path(a, b, transposed, check_finite):
-    """Small single systems: straight to the small-n Cython kernel, which copies A to a
-    scratch buffer, inspects it (SPD -> Cholesky, triangular -> substitution, else LU)
-    and estimates rcond, all without the GIL -- the choice the built-in roads would make,
-    without the dispatcher's microseconds.  Taken only while no third-party or run-time
-    solver is registered (those must get their chance to price A).  Returns None when the
-    call is not of that kind (then the general path runs, with the same rules)."""
+    """Small single systems: straight to the ``small`` road's kernel, which copies A to
+    a scratch buffer, classifies it (SPD -> Cholesky, triangular -> substitution, else
+    LU), factors, solves and estimates rcond in one call without the GIL.  A
+    short-circuit of the registry, not a second dispatcher: taken only where
+    ``_registry.shortcut_open`` says the registry would choose that road for every
+    structure A could have (from the registered solvers' declared formats and size
+    ranges and their call overheads).  Returns None when the call is not of that kind
+    (then the general path runs, with the same rules)."""
     if type(a) is not _NDARRAY or type(b) is not _NDARRAY:
         return None
     dt = a.dtype
@@ -545,8 +576,8 @@ def _fast_path(a, b, transposed, check_finite):
     n = a.shape[0]
     if n > _SMALL_N or n < 2 or a.shape[1] != n or b.shape[0] != n:
         return None
-    if not _registry.builtins_only():
-        return None          # a plugin is registered: let the dispatcher price it
+    if not _shortcut_open("small", "dense", dt, n):
+        return None          # the registry might choose another road: let it price A
     if transposed and dt is _C128:
         return None          # the general path raises NotImplementedError, as scipy
     x, info, rcond = _small_solve(a, b, transposed, check_finite, _EPS64)
@@ -561,3 +592,5 @@ def _fast_path(a, b, transposed, check_finite):
 
 from hybridsolve._kernels.small import SMALL_N as _SMALL_N  # noqa: E402
 from hybridsolve._kernels.small import small_solve as _small_solve  # noqa: E402
+
+_shortcut_open = _registry.shortcut_open

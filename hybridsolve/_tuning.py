@@ -174,11 +174,20 @@ PARAMS: dict[str, Param] = {
         "float64, min of 11 runs (benchmarks/bench_inspect.py): n = 2000 row walk 3.6 ms "
         "vs panels 4.5-4.8; n = 3000 14.3 vs 10.4; n = 4000 46 vs 22."),
     # ------------------------------------------------ pricing (_solve.py, roads/)
+    "call_overhead": Param(
+        2.5e5, float, 0, _INF,
+        "The fixed cost of one call of a road reached through Python, in the prices' unit "
+        "(flops at a dense level-3 kernel's rate), added to every road's estimate unless "
+        "the road declares its own.  python -m benchmarks.bench_solve (per call, n = 4): "
+        "the dispatcher plus a Python road's factor / solve / rcond calls take about "
+        "7-10 us more than the small kernel's single C call: 2-3e5 flops on a core doing "
+        "dgemm at ~30 Gflop/s."),
     "copy_weight": Param(
         20.0, float, 0, _INF,
-        "Dense-flop equivalents per entry of the lazy working copy a road needs when the "
-        "inspection captured A without copying it (one n^2 read + write at memory speed, "
-        "priced like the sparse_dense road's conversion pass)."),
+        "Price of the dense working copy per entry of A, for a road that needs one when "
+        "the inspection made none (it captured a sparse-looking A without copying): one "
+        "n^2 read and write at memory speed, like the sparse_dense road's own conversion "
+        "pass."),
     "band_flop_weight": Param(
         4.0, float, 0, _INF,
         "Banded road: a band flop priced as this many dense flops (gbtrf sustains "

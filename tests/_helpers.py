@@ -28,3 +28,11 @@ def rand(rng, shape, dtype):
     if np.dtype(dtype).kind == "c":
         x = x + 1j * rng.standard_normal(shape)
     return x.astype(dtype)
+
+
+def hermitian_part(m):
+    """(M + M^H) / 2: exactly Hermitian (exactly symmetric for real M) with an exactly
+    real diagonal, bit for bit, whatever rounding produced M -- a product such as
+    X @ X^H from BLAS need not be (some CPUs' kernels leave ~1e-17 imaginary parts on
+    the diagonal or differ across the triangles).  Works for scipy.sparse too."""
+    return (m + m.conj().T) / 2
