@@ -16,14 +16,13 @@ __all__ = ["ENTRY_POINT_GROUP", "register", "solvers", "get", "price", "reload",
 #: The entry-point group every road (built-in or third-party) is declared in.
 ENTRY_POINT_GROUP = "hybridsolve.solvers"
 
-#: The fixed cost of one call of a road reached through Python, in the prices' unit
-#: (flops at a dense level-3 kernel's rate), added by ``price`` to every road's own
-#: estimate unless the road declares a ``call_overhead`` of its own (hybridsolve._tuning
-#: call_overhead: default and measurement there).
+#: The fixed cost of one call of a road reached through Python, in the prices' unit,
+#: added by ``price`` to every road's own estimate unless the road declares a
+#: ``call_overhead`` of its own (tuning ``call_overhead``: value and reason there).
 CALL_OVERHEAD = _tuning.value("call_overhead")
 
 #: Price of the dense working copy per entry of A, for a road that needs one when the
-#: inspection made none (hybridsolve._tuning copy_weight).
+#: inspection made none (tuning ``copy_weight``).
 COPY_WEIGHT = _tuning.value("copy_weight")
 
 _lock = threading.RLock()

@@ -176,12 +176,14 @@ PARAMS: dict[str, Param] = {
     # ------------------------------------------------ pricing (_solve.py, roads/)
     "call_overhead": Param(
         2.5e5, float, 0, _INF,
-        "The fixed cost of one call of a road reached through Python, in the prices' unit "
-        "(flops at a dense level-3 kernel's rate), added to every road's estimate unless "
-        "the road declares its own.  python -m benchmarks.bench_solve (per call, n = 4): "
-        "the dispatcher plus a Python road's factor / solve / rcond calls take about "
-        "7-10 us more than the small kernel's single C call: 2-3e5 flops on a core doing "
-        "dgemm at ~30 Gflop/s."),
+        "Fixed cost of one call of a road reached through Python (factorization object, "
+        "argument checks, separate factor / solve / rcond kernel calls), in the prices' "
+        "unit (flops at a dense level-3 kernel's rate); the registry adds it to every "
+        "road's price unless the road declares its own call_overhead (the small road: "
+        "0).  python -m benchmarks.bench_dispatch: a dispatched small solve takes about "
+        "7-10 us more than the small kernel's one C call, i.e. 2-3e5 flops on a core "
+        "doing dgemm at ~30 Gflop/s.  It also bounds where the small-n short-circuit "
+        "opens: there the small road's worst price must be below it."),
     "copy_weight": Param(
         20.0, float, 0, _INF,
         "Price of the dense working copy per entry of A, for a road that needs one when "
