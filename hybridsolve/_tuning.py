@@ -122,16 +122,20 @@ PARAMS: dict[str, Param] = {
         "Above the own loops' range, triangular solves (LU's and the triangular road's) "
         "go column by column to BLAS trsv when nrhs <= this, or n^2 nrhs <= "
         "trsv_max_work; to trsm otherwise.  trsv reads the triangle once per column, "
-        "trsm once for all columns, blocked and threaded: with 1-2 columns both are "
-        "memory-bound.  `hybridsolve tune` measures it (benchmarks/bench_lu.py --solve "
+        "trsm once for all columns, blocked: with 1-2 columns both are memory-bound and "
+        "trsm's threads have at most 2 columns to share, so trsv (no thread start-up) is "
+        "not slower.  `hybridsolve tune` measures it (benchmarks/bench_lu.py --solve "
         "compares the two)."),
     "trsv_max_work": Param(
         0.0, float, 0, _INF,
-        "See trsv_max_nrhs.  Default 0 (the nrhs rule alone): on an idle machine trsm's "
-        "blocking and threads win from ~3 columns.  16777216 (2^24) was this library's "
-        "earlier value, chosen on a 2-core machine whose other processes kept the cores "
-        "busy (benchmarks/bench_lu.py --solve at load ~5: n = 1000, 1-16 columns trsv "
-        "0.4-5.6 ms vs trsm ~29 ms); `hybridsolve tune` sets it where trsv wins."),
+        "See trsv_max_nrhs.  Default 0 (the nrhs rule alone), an estimate, not a "
+        "measurement: OpenBLAS's trsm splits the right-hand sides among its threads and "
+        "reads the triangle once, so with 3+ columns on an idle many-core machine it "
+        "should beat 3+ single-threaded trsv passes over the triangle (n = 2000, 4 "
+        "columns: 4 passes over 32 MB).  This library's earlier 16777216 (2^24) was "
+        "measured with the 2 cores kept busy by other processes (benchmarks/bench_lu.py "
+        "--solve at load ~5: n = 1000, 1-16 columns trsv 0.4-5.6 ms vs trsm ~29 ms, "
+        "trsm's threads waiting for cores); `hybridsolve tune` measures it."),
     "tri_loops_n1": Param(
         128, int, 0, _IMAX,
         "Triangular kernel: our substitution loops for one right-hand side up to this "
