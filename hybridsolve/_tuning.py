@@ -75,24 +75,25 @@ PARAMS: dict[str, Param] = {
     "batch_par_grain": Param(
         2.0e5, float, 0, _INF,
         "Work (flops) per thread below which solve_batched does not start another "
-        "OpenMP thread: starting and joining a parallel region costs of order 10 us, "
-        "about 1e5 flops of the scalar per-slice kernels; `hybridsolve tune` measures "
-        "the break-even of 1 against all threads."),
+        "OpenMP thread.  An estimate, not a measurement: starting and joining a parallel "
+        "region costs of order 10 us, about 1e5 flops of the scalar per-slice kernels; "
+        "`hybridsolve tune` measures the break-even of 1 against all threads."),
     "batch_chunk_work": Param(
         5.0e4, float, 1, _INF,
         "Work (flops) per chunk of slices handed out by solve_batched's dynamic "
-        "schedule: ~10 us of work against ~0.1 us for taking a chunk, small enough that "
-        "a thread that is descheduled leaves its remaining chunks to the others; "
-        "`hybridsolve tune` picks the fastest of a few values at 100000 x 3 x 3."),
+        "schedule: large enough that taking a chunk (one shared counter) costs nothing "
+        "next to it, small enough that a thread that is descheduled leaves its remaining "
+        "chunks to the others (a choice, not a measurement); `hybridsolve tune` picks "
+        "the fastest of a few values at 100000 x 3 x 3."),
     # ------------------------------------------------ dense LU kernel (_kernels/lu.pyx)
     "lu_unblocked_n": Param(
         32, int, 1, _IMAX,
         "Whole matrix in the LU kernel's own unblocked loops up to this order: below ~32 "
-        "the recursion's BLAS calls cost more than they save (benchmarks/bench_lu.py)."),
+        "the recursion's BLAS calls cost more than they save."),
     "lu_leaf_nb": Param(
         16, int, 1, 256,
-        "Recursion leaves: panels at most this many columns wide are factored by the "
-        "unblocked _getf2 (benchmarks/bench_lu.py)."),
+        "Recursion leaves of the LU kernel: panels at most this many columns wide are "
+        "factored by the unblocked _getf2 (our loops, no BLAS call overhead)."),
     "lu_own_trsm_n": Param(
         32, int, 0, _IMAX,
         "A12 := L11^-1 A12 by our own loop when L11 is at most this wide, by BLAS trsm "
@@ -149,7 +150,7 @@ PARAMS: dict[str, Param] = {
     "chol_leaf": Param(
         32, int, 1, 64,
         "Leaf size of the recursive Cholesky (our loops at and below it; at most 64, the "
-        "leaf buffer); benchmarks/bench_cholesky.py --kernels."),
+        "leaf buffer)."),
     "chol_herk_split": Param(
         1024, int, 0, _IMAX,
         "Schur complements of order >= this are updated as herk on the two diagonal "
@@ -206,7 +207,7 @@ PARAMS: dict[str, Param] = {
     "sparse_flop_weight": Param(
         10.0, float, 0, _INF,
         "Sparse roads: dense-flop equivalents per estimated sparse flop (sparse kernels "
-        "are memory-bound: benchmarks/bench_sparse.py)."),
+        "are memory-bound)."),
     "sparse_overhead": Param(
         2e6, float, 0, _INF,
         "Sparse roads: fixed Python/library overhead of a sparse factorization, in "
@@ -231,7 +232,7 @@ PARAMS: dict[str, Param] = {
     "lowrank_detect_min_n": Param(
         1000, int, 0, _IMAX,
         "Woodbury road: dense A below this n is not searched for diagonal + low rank "
-        "(detection's fixed cost is comparable to dense LU there: benchmarks/bench_woodbury.py)."),
+        "(detection cannot pay against dense LU there)."),
     "woodbury_form_max": Param(
         6000, int, 0, _IMAX,
         "Woodbury road's fallback for a DiagonalPlusLowRank operator: forms the dense "
