@@ -1,4 +1,4 @@
-"""Small and batched systems (issue 6): per-call and batched timings, side by side.
+"""Small and batched systems: per-call and batched timings, side by side.
 
     python -m benchmarks.bench_small [--quick] [--threads-only]
 
@@ -8,6 +8,9 @@ rigorous bound cannot rule out a warning), ``hybridsolve.solve`` when the packag
 against ``scipy.linalg.solve`` and ``numpy.linalg.solve``.  Batched (b of shape (m, n, 1)):
 ``solve_batched`` directly (rcond_tol = eps, as the front door), ``hybridsolve.solve`` when
 present, against numpy and scipy.
+All contenders run interleaved in one process (numpy's with numpy's own BLAS at one
+thread: see benchmarks/_timing.py); medians; ratios > 1 mean we are faster.
+
 All contenders run interleaved in one process; medians; ratios > 1 mean we are faster.
 
 Threads (issue 10): the batched 100000 x 3 x 3 solve with the thread policy's default
@@ -20,13 +23,13 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import time
 
 import numpy as np
 import scipy.linalg as sl
 
-from benchmarks._timing import interleaved, table
+from benchmarks._timing import (interleaved, numpy_contender, numpy_isolation, parse_args,
+                                table)
 from hybridsolve import _threads
 from hybridsolve._kernels.small import small_solve, solve_batched
 
@@ -48,7 +51,7 @@ def per_call(quick=False):
         if hs_solve is not None:
             c["hybridsolve.solve"] = lambda: hs_solve(a, b)
         c["scipy"] = lambda: sl.solve(a, b)
-        c["numpy"] = lambda: np.linalg.solve(a, b)
+        c["numpy"] = numpy_contender(lambda a=a, b=b: np.linalg.solve(a, b))
         t = interleaved(c, repeat=3 if quick else 9, min_time=0.01 if quick else 0.05)
         ours = t.get("hybridsolve.solve", t["small_solve"])
         row = [n, f"{t['small_solve'] * 1e6:.2f}"]
@@ -84,7 +87,7 @@ def batched(quick=False):
              "1 thread": lambda: one_thread(a, b, eps)}
         if hs_solve is not None:
             c["hybridsolve.solve"] = lambda: hs_solve(a, b)
-        c["numpy"] = lambda: np.linalg.solve(a, b)
+        c["numpy"] = numpy_contender(lambda a=a, b=b: np.linalg.solve(a, b))
         c["scipy"] = lambda: sl.solve(a, b)
         t = interleaved(c, repeat=1 if quick else 5)
         ref = np.linalg.solve(a, b)
@@ -170,9 +173,11 @@ def thread_scaling(quick=False, m=100000, n=3):
 
 
 def main(quick=False, threads_only=False):
+    print(f"({numpy_isolation()})")
     rows = [] if threads_only else per_call(quick) + batched(quick)
     return rows + thread_scaling(quick)
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv[1:], threads_only="--threads-only" in sys.argv[1:])
+    args = parse_args(__doc__, flags=[("--threads-only", "only the thread-scaling case")])
+    main(quick=args.quick, threads_only=args.threads_only)

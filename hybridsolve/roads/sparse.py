@@ -212,6 +212,39 @@ class SuperLUFactorization(Factorization):
         _check_finite_result(x)
         b[...] = x
 
+    def __getstate__(self):
+        # scipy's SuperLU object cannot be pickled: keep its factors and permutations
+        state = dict(self.__dict__)
+        lu = state.pop("lu")
+        state["_factors"] = (lu.L.tocsr(), lu.U.tocsr(), lu.perm_r, lu.perm_c)
+        return state
+
+    def __setstate__(self, state):
+        factors = state.pop("_factors")
+        super().__setstate__(state)
+        self.lu = _SuperLUFactors(*factors)
+
+
+class _SuperLUFactors:
+    """SuperLU's ``solve`` from its factors (Pr A Pc = L U), for an unpickled
+    SuperLUFactorization: triangular solves through scipy.sparse.linalg."""
+
+    def __init__(self, L, U, perm_r, perm_c):
+        self.L, self.U, self.perm_r, self.perm_c = L, U, perm_r, perm_c
+
+    def solve(self, b, trans="N"):
+        from scipy.sparse.linalg import spsolve_triangular as tri
+        L, U = self.L, self.U
+        y = np.empty_like(b)
+        if trans == "N":                 # x = Pc U^-1 L^-1 Pr b
+            y[self.perm_r] = b
+            w = tri(U, tri(L, y, lower=True, unit_diagonal=True), lower=False)
+            return w[self.perm_c]
+        op = (lambda m: m.T.tocsr()) if trans == "T" else (lambda m: m.conj().T.tocsr())
+        y[self.perm_c] = b               # x = Pr^T op(L)^-1 op(U)^-1 Pc^T b
+        w = tri(op(L), tri(op(U), y, lower=True), lower=False, unit_diagonal=True)
+        return w[self.perm_r]
+
 
 class DiagonalFactorization(Factorization):
     kind = "sparse_diagonal"
@@ -261,6 +294,15 @@ class BandedFactorization(Factorization):
             raise ValueError(f"?gbtrs: illegal argument {-info}")
         if x is not b:
             b[...] = x
+
+    def __getstate__(self):
+        state = dict(self.__dict__)     # the f2py routine cannot be pickled
+        del state["_gbtrs"]
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        (self._gbtrs,) = get_lapack_funcs(("gbtrs",), (self.lu,))
 
 
 class CholmodFactorization(Factorization):
