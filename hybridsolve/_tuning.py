@@ -229,6 +229,26 @@ PARAMS: dict[str, Param] = {
     "sparse_band_storage_factor": Param(
         8.0, float, 0, _INF,
         "Sparse banded road: band storage may be at most this many times nnz (+ 4 n)."),
+    # ------------------------------------------------ Dask roads (roads/dask/)
+    "dask_task_cost": Param(
+        1e7, float, 0, _INF,
+        "One Dask task's scheduling overhead in flop-equivalents: distributed documents "
+        "about 1 ms per task; at the ~1-10 Gflop/s one core sustains in a tile kernel "
+        "that is ~1e6-1e7 flops.  The upper end, so that small problems stay with the "
+        "in-process roads."),
+    "dask_byte_cost": Param(
+        10.0, float, 0, _INF,
+        "One byte moved between Dask workers, in flop-equivalents: ~1 GB/s of network "
+        "against ~10 Gflop/s per core."),
+    "dask_in_process_max_bytes": Param(
+        2 ** 31, int, 0, 2 ** 62,
+        "The largest A (bytes) the Dask one-matrix road gathers onto a single worker to "
+        "factor in-process: it needs A, its factors and workspace in one worker's memory."),
+    "dask_default_tile": Param(
+        1000, int, 1, _IMAX,
+        "Default Dask tile size when A's chunks are not square (rechunked to square "
+        "tiles): large enough that the tile kernels run at level-3 speed, small enough "
+        "for a 16-tile panel of a 16000 matrix to spread over workers."),
     "lowrank_detect_min_n": Param(
         1000, int, 0, _IMAX,
         "Woodbury road: dense A below this n is not searched for diagonal + low rank "
