@@ -12,6 +12,7 @@ from hybridsolve._kernels import lu as _lu
 from hybridsolve._protocol import (
     Factorization, Solver, Structure, fortran_view, result_dtype, singular_error,
 )
+from hybridsolve._threads import blas_threads
 
 __all__ = ["LUSolver", "LUFactorization"]
 
@@ -96,8 +97,9 @@ class LUSolver(Solver):
         ipiv = np.empty(buf.shape[0], dtype=_INTC)
         anorm = None if structure is None else structure.norm1
         eager = self.eager_rcond
-        info, anorm, rcond = _factor_array(buf, ipiv, -1.0 if anorm is None else anorm,
-                                           transposed, eager)
+        with blas_threads():     # the thread policy's count, where BLAS allows per thread
+            info, anorm, rcond = _factor_array(buf, ipiv, -1.0 if anorm is None else anorm,
+                                               transposed, eager)
         if info > 0:
             raise singular_error(f"U[{info - 1}, {info - 1}] is exactly zero")
         return LUFactorization(buf, ipiv, transposed, anorm, rcond if eager else None)
