@@ -17,7 +17,7 @@ cache, BLAS buffer or earlier peak of another run is counted.  The child
    ru_maxrss after minus VmRSS before (valid because steps 1-2 peak below step 3).
 
 The figure is reported as a multiple of the bytes of A (n * n * 8 for float64).
-Targets (issue 15): dense general and SPD at most 1.25 x A (scipy's copy of A for getrf
+Targets: dense general and SPD at most 1.25 x A (scipy's copy of A for getrf
 is 1 x A), Woodbury (diagonal plus low rank) and sparse-in-dense at most 0.2 x A (no
 n x n copy).  ``--check`` exits non-zero when a target is missed.
 """

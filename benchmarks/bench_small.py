@@ -11,9 +11,7 @@ present, against numpy and scipy.
 All contenders run interleaved in one process (numpy's with numpy's own BLAS at one
 thread: see benchmarks/_timing.py); medians; ratios > 1 mean we are faster.
 
-All contenders run interleaved in one process; medians; ratios > 1 mean we are faster.
-
-Threads (issue 10): the batched 100000 x 3 x 3 solve with the thread policy's default
+Threads: the batched 100000 x 3 x 3 solve with the thread policy's default
 count against one thread (``hybridsolve.threads(1)``, the number HYBRIDSOLVE_NUM_THREADS=1
 puts in force), run last -- right after the other benchmarks -- interleaved, alternating
 which goes first; medians, run-to-run range, and the machine / BLAS / threads / load.
@@ -179,5 +177,6 @@ def main(quick=False, threads_only=False):
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__, flags=[("--threads-only", "only the thread-scaling case")])
+    args = parse_args(__doc__, flags=[
+        ("--threads-only", "only the thread-scaling rows (default threads vs one)")])
     main(quick=args.quick, threads_only=args.threads_only)

@@ -124,9 +124,9 @@ def explain(a, assume_a=None, lower=False, check_finite=True, *, method=None):
     Examples
     --------
     >>> import numpy as np, hybridsolve
-    >>> X = np.random.default_rng(0).random((50, 50))
-    >>> print(hybridsolve.explain(X @ X.T + np.eye(50)))   # doctest: +ELLIPSIS
-    matrix: 50 x 50 float64 (dense)
+    >>> X = np.random.default_rng(0).random((100, 100))
+    >>> print(hybridsolve.explain(X @ X.T + np.eye(100)))   # doctest: +ELLIPSIS
+    matrix: 100 x 100 float64 (dense)
     ...
     chosen: cholesky (cholesky): the cheapest road that accepts this matrix
     ...

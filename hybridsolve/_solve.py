@@ -310,7 +310,7 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     >>> A = np.array([[4., 1.], [1., 3.]])
     >>> f = hybridsolve.factorize(A)
     >>> f.kind
-    'cholesky'
+    'small-cholesky'
     >>> np.allclose(A @ f.solve([1., 2.]), [1., 2.])
     True
     """
