@@ -38,6 +38,7 @@ from scipy.sparse.linalg import splu
 
 from hybridsolve._protocol import Factorization, NotApplicable, Solver, singular_error
 from hybridsolve._kernels import sparse_inspect as _k
+from hybridsolve._tuning import value as _tuned
 
 __all__ = [
     "SparseDiagonalSolver", "SparseTriangularSolver", "SparseBandedSolver",
@@ -45,30 +46,29 @@ __all__ = [
     "SparseSolvers", "cholesky_backend", "factorize_sparse",
 ]
 
+# Pricing constants: hybridsolve._tuning (defaults and reasons there).
 #: dense-flop equivalents per estimated sparse flop (sparse kernels are memory-bound)
-_SPARSE_WEIGHT = 10.0
+_SPARSE_WEIGHT = _tuned("sparse_flop_weight")
 #: fixed Python/library overhead of a sparse factorization, in dense-flop equivalents
-_SPARSE_OVERHEAD = 2e6
+_SPARSE_OVERHEAD = _tuned("sparse_overhead")
 #: the stored-dense road needs at least this n and at most this density (the limits
 #: under which the front door's inspection captures the nonzeros without copying A)
 from hybridsolve._inspect import CAPTURE_MAX_DENSITY as _DENSE_MAX_DENSITY  # noqa: E402
 from hybridsolve._inspect import CAPTURE_MIN_N as _DENSE_MIN_N  # noqa: E402
 #: dense-flop equivalents per entry read by the dense -> compressed pass (not charged
 #: when the inspection already captured the nonzeros)
-_DENSE_SCAN_WEIGHT = 20.0
-#: fixed cost of the sparse path on compressed arrays (wrapping, pricing, scipy.sparse
-#: overheads: ~0.15 ms measured at n = 150, i.e. a few Mflop of dense work)
-_DENSE_CAPTURED_OVERHEAD = 3e6
+_DENSE_SCAN_WEIGHT = _tuned("sparse_dense_scan_weight")
+#: fixed cost of the sparse path on compressed arrays (wrapping, pricing, scipy.sparse)
+_DENSE_CAPTURED_OVERHEAD = _tuned("sparse_dense_overhead")
 #: ... plus, when the sparse road is a factorization (Cholesky/LU), that library's fixed
-#: cost (CHOLMOD ~1.5 ms at n = 256 here): the dense banded road wins below n ~ 800 on
-#: 2-D Poisson (measured: n = 576 banded 2.5 ms vs 4.1 ms, n = 1024 9.0 vs 7.6 ms)
-_DENSE_FACTOR_OVERHEAD = 7e6
+#: cost: where the dense banded road overtakes sparse_dense
+_DENSE_FACTOR_OVERHEAD = _tuned("sparse_dense_factor_overhead")
 #: diagonal pivot threshold of SuperLU's SymmetricMode on the general (LU) road
 _LU_SYM_PIVOT_THRESH = 0.1
 #: Hager iterations after the first solve (each: one A^H and one A solve)
 _HAGER_ITERATIONS = 1
 #: band storage may be at most this many times nnz (plus 4 n) for the banded road
-_BAND_STORAGE_FACTOR = 8
+_BAND_STORAGE_FACTOR = _tuned("sparse_band_storage_factor")
 
 
 # ------------------------------------------------------------------ helpers
