@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridsolve._solve import plan
+from hybridsolve import _registry
+from hybridsolve._solve import plan, rcond_of
 
 __all__ = ["explain", "Explanation"]
 
@@ -30,7 +31,7 @@ class Explanation:
         self.declined = p.declined
         self.chosen = p.chosen
         self.factorization = p.factorization
-        self.rcond = float(p.factorization.rcond)
+        self.rcond = rcond_of(p.factorization)
 
     def _structure_lines(self):
         s = self.structure
@@ -74,25 +75,29 @@ class Explanation:
             why = "the cheapest road that accepts this matrix"
         else:
             why = "the cheaper roads declined it (see above)"
-        lines.append(f"chosen: {self.chosen.name} ({self.factorization.kind}): {why}")
+        kind = getattr(self.factorization, "kind", None) or type(self.factorization).__name__
+        lines.append(f"chosen: {self.chosen.name} ({kind}): {why}")
         for note in getattr(self.factorization, "notes", ()) or ():
             lines.append(f"  note: {note}")
-        from hybridsolve._kernels.small import SMALL_N
         s = self.structure
-        if (s.format == "dense" and s.assume_a is None and 2 <= s.n <= SMALL_N
-                and s.dtype.char in "dD"):
-            lines.append(f"  note: solve() itself hands a single {s.dtype} system of "
-                         f"n <= {SMALL_N} with no hint to the small-n kernel, which makes "
-                         f"the same choice (SPD -> Cholesky, triangular -> substitution, "
-                         f"else LU) without the dispatcher's overhead")
-        eps = np.finfo(self.factorization.dtype).eps
+        if (s.format == "dense" and s.assume_a is None
+                and _registry.shortcut_open("small", "dense", s.dtype, s.n)):
+            lines.append("  note: solve() and factorize() hand such a matrix (this order "
+                         "and dtype, no hint) straight to the small road's kernel, "
+                         "skipping inspection and pricing: the registry chooses that "
+                         "road for every matrix of this order whatever its structure")
+        if self.rcond != self.rcond:
+            lines.append("rcond estimate: unknown (this road's factorization does not "
+                         "report one; solve() cannot warn about ill-conditioning)")
+            return "\n".join(lines)
+        eps = np.finfo(getattr(self.factorization, "dtype", s.dtype)).eps
         rc = self.rcond
         if rc == rc and rc > 0:
             kappa = 1.0 / rc
             lines.append(f"rcond estimate: {rc:.3g} (kappa_1(A) ~ {kappa:.3g})")
             lines.append(
                 "accuracy to expect: ||dx||/||x|| <~ kappa(A) (||dA||/||A|| + "
-                f"||db||/||b||); with data exact to {self.factorization.dtype} rounding "
+                f"||db||/||b||); with data exact to {np.dtype(eps.dtype)} rounding "
                 f"(eps = {eps:.3g}) that is about {min(kappa * eps, 1.0):.3g}"
                 + (" -- ill-conditioned: solve() warns (rcond < eps)" if rc < eps else ""))
         elif rc == 0:

@@ -142,7 +142,22 @@ class Solver:
     name : str
         Unique; shown by ``explain()`` and ``solvers()``; ``method=name`` forces it.
     formats : tuple of str, optional
-        The structure formats the road takes; others are not priced.
+        The structure formats the road takes ('dense', 'sparse', 'operator', 'batch'
+        -- a stack of dense systems, see `hybridsolve.roads.batched` --, 'dask');
+        others are not priced.  None: ``cost`` is asked for every format.
+    min_n, max_n : int, optional
+        The orders of A the road may take (default: any).  With ``formats`` they are
+        the road's *declarations*: the front door's short-circuit for small dense
+        systems (the ``small`` road's kernel, called without inspection or pricing) is
+        taken only where no other registered road could win by its declarations --
+        a road that declares neither ``formats`` nor a size range is assumed to be
+        able to claim every call.
+    call_overhead : float, optional
+        The road's fixed cost per call in the prices' unit (flop-equivalents), added
+        by the registry to every price of this road.  Default
+        ``hybridsolve._registry.CALL_OVERHEAD``, the fixed cost of a road that goes
+        through Python-level factor and solve calls; a road that is one C call may
+        declare less.
     needs_copy : bool, default True
         Whether ``factorize`` needs a private dense working copy of A (one it may
         overwrite or keep).  A road that sets it False promises to only *read* the

@@ -9,12 +9,26 @@ from importlib.metadata import entry_points
 
 from hybridsolve._protocol import Solver
 
-__all__ = ["ENTRY_POINT_GROUP", "register", "solvers", "get", "price", "reload"]
+__all__ = ["ENTRY_POINT_GROUP", "register", "solvers", "get", "price", "reload",
+           "is_foreign", "shortcut_open", "CALL_OVERHEAD"]
 
 #: The entry-point group every road (built-in or third-party) is declared in.
 ENTRY_POINT_GROUP = "hybridsolve.solvers"
 
-_lock = threading.Lock()
+#: The fixed cost of one call of a road reached through Python, in the prices' unit
+#: (flops at a dense level-3 kernel's rate), added by ``price`` to every road's own
+#: estimate unless the road declares a ``call_overhead`` of its own.  Measured with
+#: ``python -m benchmarks.bench_solve`` (per call, n = 4): the dispatcher plus a Python
+#: road's factor / solve / rcond calls take about 7-10 us more than the small kernel's
+#: single C call, which is 2-3e5 flops on a core doing dgemm at ~30 Gflop/s.
+CALL_OVERHEAD = 2.5e5
+
+#: Price of the dense working copy per entry of A, for a road that needs one when the
+#: inspection made none (it captured a sparse-looking A without copying): one n^2 read
+#: and write at memory speed, like the sparse_dense road's own conversion pass.
+COPY_WEIGHT = 20.0
+
+_lock = threading.RLock()
 _solvers: dict | None = None     # name -> Solver, in registration order
 _runtime: list = []              # solvers added with register(), kept across reload()
 _foreign: set = set()            # names of solvers not declared by hybridsolve itself
@@ -94,6 +108,16 @@ def reload() -> None:
     with _lock:
         _solvers = None
         _POOLS.clear()
+        _SHORTCUTS.clear()
+
+
+def _install(table):
+    """Make ``table`` the registry (under ``_lock``): a new dict object, so every cache
+    keyed on the old one expires."""
+    global _solvers
+    _solvers = table
+    _POOLS.clear()
+    _SHORTCUTS.clear()
 
 
 def register(solver: Solver, *, replace: bool = False) -> Solver:
@@ -102,14 +126,15 @@ def register(solver: Solver, *, replace: bool = False) -> Solver:
     solver of the same name, otherwise a duplicate name raises ``ValueError``.
     Returns the registered solver (usable as a class decorator)."""
     (inst,) = _as_solvers(solver, "register()")
-    table = _table()
     with _lock:
+        table = _table()
         if inst.name in table and not replace:
             raise ValueError(f"a solver named {inst.name!r} is already registered "
                              f"(pass replace=True to replace it)")
+        table = dict(table)       # a new table object: every cache keyed on it expires
         table.pop(inst.name, None)
         table[inst.name] = inst
-        _POOLS.clear()
+        _install(table)
         _foreign.add(inst.name)
         _runtime[:] = [s for s in _runtime if s.name != inst.name] + [inst]
     return solver
@@ -117,21 +142,98 @@ def register(solver: Solver, *, replace: bool = False) -> Solver:
 
 def unregister(name: str) -> None:
     """Remove a solver by name (built-in or not) until the next ``reload()``."""
-    table = _table()
     with _lock:
+        table = _table()
         if name not in table:
             raise ValueError(f"no solver named {name!r}")
+        table = dict(table)
         del table[name]
-        _POOLS.clear()
+        _install(table)
         _runtime[:] = [s for s in _runtime if s.name != name]
         _foreign.discard(name)
 
 
-def builtins_only() -> bool:
-    """True when every registered solver is one of hybridsolve's own (then the small-n
-    fast path, which makes the built-ins' choice in one kernel call, may be taken)."""
+def is_foreign(solver) -> bool:
+    """Whether ``solver`` is not one of hybridsolve's own declared roads (a third-party
+    plugin or a ``register()`` call): its failures are isolated, not raised."""
     _table()
-    return not _foreign
+    return solver.name in _foreign or get_or_none(solver.name) is not solver
+
+
+def get_or_none(name):
+    return _table().get(name)
+
+
+def needs_copy(solver) -> bool:
+    """Whether ``solver`` needs a private dense working copy of A (``needs_copy``,
+    default True)."""
+    return getattr(solver, "needs_copy", True) is not False
+
+
+def _overhead(solver):
+    oh = getattr(solver, "call_overhead", None)
+    return CALL_OVERHEAD if oh is None else float(oh)
+
+
+def _size_range(solver):
+    lo = getattr(solver, "min_n", None)
+    hi = getattr(solver, "max_n", None)
+    return (0 if lo is None else lo), (math.inf if hi is None else hi)
+
+
+_SHORTCUTS: dict = {}   # (name, fmt, dtype) -> (table, open-per-n tuple)
+
+
+def shortcut_open(name, fmt, dtype, n) -> bool:
+    """May the front door hand an uninspected ``fmt`` matrix of order ``n`` and
+    ``dtype`` straight to the registered solver ``name`` -- is that exactly the choice
+    ``price`` would make, whatever the inspection would find?
+
+    Judged from declarations and prices only: ``name``'s price on a structure with
+    nothing known (its worst case) plus its ``call_overhead`` must be below the
+    ``call_overhead`` of every other solver that may take ``fmt`` at order ``n``
+    (their ``formats`` and ``min_n`` / ``max_n``; a price is never below its overhead).
+    Cached per (name, format, dtype) until the table changes."""
+    table = _table()
+    key = (name, fmt, dtype)
+    hit = _SHORTCUTS.get(key)
+    if hit is None or hit[0] is not table:
+        hit = _SHORTCUTS[key] = (table, _shortcut_table(table, name, fmt, dtype))
+    flags = hit[1]
+    return n < len(flags) and flags[n]
+
+
+def _shortcut_table(table, name, fmt, dtype):
+    from hybridsolve._protocol import Structure
+
+    me = table.get(name)
+    if me is None:
+        return ()
+    lo, hi = _size_range(me)
+    if hi == math.inf:
+        return ()
+    others = []
+    for s in table.values():
+        formats = getattr(s, "formats", None)
+        if s is me or (formats is not None and fmt not in formats):
+            continue
+        others.append((_size_range(s), _overhead(s)))
+    flags = []
+    for n in range(int(hi) + 1):
+        ok = n >= lo
+        if ok:
+            try:
+                cost = me.cost(Structure(n, dtype, fmt))
+            except Exception:
+                cost = None
+            if isinstance(cost, tuple):
+                cost = cost[0]
+            ok = cost is not None
+            if ok:
+                mine = float(cost) + _overhead(me)
+                ok = all(mine < oh for (slo, shi), oh in others if slo <= n <= shi)
+        flags.append(ok)
+    return tuple(flags)
 
 
 def solvers() -> list:
@@ -175,8 +277,12 @@ def _pool(fmt):
     return pool[0], pool[1]
 
 
-def price(structure, method=None):
+def price(structure, method=None, *, uncopied=False):
     """Price ``structure`` with every solver (or only ``method``).
+
+    Every price is the road's own estimate plus its fixed cost per call
+    (``call_overhead``, default `CALL_OVERHEAD`) plus, when ``uncopied`` (no dense
+    working copy of A exists yet), `COPY_WEIGHT` n^2 for a road that `needs_copy`.
 
     Returns ``(candidates, rejected)``: ``candidates`` a list of ``(cost, solver)``
     sorted cheapest first — ties keep registration order: built-ins first (in the name
@@ -209,6 +315,9 @@ def price(structure, method=None):
         if math.isnan(cost):
             rejected.append((solver, "priced NaN"))
             continue
+        cost += _overhead(solver)
+        if uncopied and needs_copy(solver):
+            cost += COPY_WEIGHT * structure.n * structure.n
         candidates.append((cost, order, solver))
     candidates.sort()     # by cost, then registration order (orders are unique)
     return [(c, s) for c, _, s in candidates], rejected

@@ -14,6 +14,7 @@ from scipy.linalg import LinAlgWarning
 
 from hybridsolve import _registry
 from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
+from hybridsolve._protocol import Factorization as _Factorization
 from hybridsolve._protocol import NotApplicable
 
 __all__ = ["solve", "factorize", "plan"]
@@ -221,13 +222,7 @@ def _capture_for(method):
         return False          # unknown name: price() raises the usual error
 
 
-def _needs_copy(solver):
-    return getattr(solver, "needs_copy", True) is not False
-
-
-#: dense-flop equivalents per entry of the lazy working copy (one n^2 read + write at
-#: memory speed: like the sparse_dense road's conversion pass)
-_COPY_WEIGHT = 20.0
+_needs_copy = _registry.needs_copy
 
 
 def _factorize_with(work, structure, method, source=None) -> Plan:
@@ -237,11 +232,7 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
     copying it): a road whose ``needs_copy`` is not False is charged the copy in its
     price and gets a private copy of ``source`` made right before its factorize; a road
     with ``needs_copy = False`` is handed ``source`` itself (it only reads it)."""
-    candidates, rejected = _registry.price(structure, method)
-    if work is None and candidates:
-        surcharge = _COPY_WEIGHT * structure.n * structure.n
-        candidates = sorted(((c + surcharge if _needs_copy(s) else c, s)
-                             for c, s in candidates), key=lambda t: t[0])
+    candidates, rejected = _registry.price(structure, method, uncopied=work is None)
     p = Plan(structure, candidates, rejected)
     if not candidates:
         if method is not None:
@@ -261,6 +252,19 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
             fac = solver.factorize(arg, structure)
         except NotApplicable as exc:
             p.declined.append((solver, str(exc)))
+            continue
+        except Exception as exc:
+            # a third-party road never breaks solve(): skipped with a warning, next
+            # candidate -- on a fresh copy of A, as it may have written to its argument
+            if not _registry.is_foreign(solver) or (
+                    arg is source and source is work and _needs_copy(solver)):
+                raise    # (the last: overwrite_a's buffer, A's values may be lost)
+            warnings.warn(f"hybridsolve: solver {solver.name!r} raised in factorize and "
+                          f"is skipped: {type(exc).__name__}: {exc}", RuntimeWarning,
+                          stacklevel=4)
+            p.declined.append((solver, f"raised {type(exc).__name__}: {exc}"))
+            if arg is work and source is not None:
+                work = None            # the next road needing a copy makes a fresh one
             continue
         p.chosen = solver
         p.factorization = fac
@@ -323,6 +327,11 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     >>> np.allclose(A @ f.solve([1., 2.]), [1., 2.])
     True
     """
+    if (type(a) is _NDARRAY and assume_a is None and method is None and a.ndim == 2
+            and a.shape[0] == a.shape[1] and a.dtype.char in _LAPACK_CHARS
+            and a.dtype.isnative and _shortcut_open("small", "dense", a.dtype, a.shape[0])):
+        # the registry's own choice for every such A (see _fast_path), without pricing
+        return _registry.get("small").factorize(a, None, check_finite=check_finite)
     return plan(a, assume_a=assume_a, lower=lower, overwrite_a=overwrite_a,
                 check_finite=check_finite, method=method).factorization
 
@@ -355,6 +364,37 @@ def _singular_error(flat_indices):
     solve is slice 0)."""
     return LinAlgError(f"A singular matrix detected: slice(s) {list(map(int, flat_indices))}"
                        f" are singular.")
+
+
+def _rcond_seen(p) -> float:
+    """The rcond a solve warns on: 0.0 when the inspection saw a non-finite A (with
+    check_finite=False; scipy reports rcond = 0), else the factorization's."""
+    return 0.0 if p.structure.finite is False else rcond_of(p.factorization)
+
+
+def rcond_of(fac) -> float:
+    """The factorization's ``rcond``, NaN when it has none (a duck-typed plugin's
+    factorization need not have one; NaN means unknown, and nothing warns)."""
+    try:
+        rc = getattr(fac, "rcond", None)
+        return float("nan") if rc is None else float(rc)
+    except Exception:          # a plugin's failing property: unknown
+        return float("nan")
+
+
+def apply(p, b, trans=0, *, overwrite_b=False, check_finite=False):
+    """``x = op(A)^{-1} b`` with the factorization of plan ``p``: through
+    `Factorization.solve` (dtype, layout and ``overwrite_b`` handled there) when the
+    factorization inherits it, else through the bare protocol ``solve(b, trans)`` of a
+    duck-typed one, whose result is checked (shape) and cast to b's dtype."""
+    fac = p.factorization
+    if getattr(type(fac), "solve", None) is _Factorization.solve:
+        return fac.solve(b, trans, overwrite_b=overwrite_b, check_finite=check_finite)
+    x = np.asarray(fac.solve(b, trans) if trans else fac.solve(b))
+    if x.shape != b.shape:
+        raise ValueError(f"hybridsolve: solver {p.chosen.name!r} returned a solution of "
+                         f"shape {x.shape} for a right-hand side of shape {b.shape}")
+    return x.astype(b.dtype, copy=False)
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
@@ -477,8 +517,14 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         return x[..., 0] if b_is_1d else x
 
     if batch:
-        x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite,
-                         method)
+        try:
+            x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed,
+                             check_finite, method)
+        except LinAlgError:
+            # the batch kernel meets a singular slice before its pass over a NaN in
+            # a later b: scipy's finiteness check comes first
+            _checked_before(a1, b1, check_finite)
+            raise
         return x[..., 0] if b_is_1d else x
 
     converted = a1.dtype != dtype
@@ -490,24 +536,10 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         if "singular" not in str(exc):
             raise
         raise _singular_error([0]) from exc
-    fac = p.factorization
-    _warn_ill_conditioned([(0, 0.0 if p.structure.finite is False else fac.rcond,
-                            dtype)])
-    x = _checked(fac.solve(b1 if b1.dtype == dtype else b1.astype(dtype),
-                           1 if transposed else 0, overwrite_b=overwrite_b,
-                           check_finite=False), b1.shape, p.chosen)
+    _warn_ill_conditioned([(0, _rcond_seen(p), dtype)])
+    x = apply(p, b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
+              overwrite_b=overwrite_b)
     return x[:, 0] if b_is_1d else x
-
-
-def _checked(x, shape, solver):
-    """``x`` if it has the ``shape`` the call must return, else the ValueError that
-    names the road (a plugin's bug must not surface as an IndexError or a wrong
-    broadcast)."""
-    got = getattr(x, "shape", None)
-    if got != shape:
-        raise ValueError(f"solver {getattr(solver, 'name', solver)!r} returned a result "
-                         f"of shape {got}, expected {shape}")
-    return x
 
 
 def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
@@ -520,23 +552,25 @@ def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
     b1 = np.asarray(b)
     p = plan(a, check_finite=check_finite, method=method)
     fac = p.factorization
-    if fac.dtype.kind == "c" and transposed:
+    if np.dtype(getattr(fac, "dtype", b1.dtype)).kind == "c" and transposed:
         raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
                                   "or a^H x = b for complex matrices.")
-    _warn_ill_conditioned([(0, 0.0 if p.structure.finite is False else fac.rcond,
-                            fac.dtype)])
-    return _checked(fac.solve(b1, 1 if transposed else 0, check_finite=check_finite),
-                    b1.shape, p.chosen)
+    dtype = result_dtype(np.dtype(getattr(fac, "dtype", b1.dtype)), b1.dtype)
+    if check_finite:
+        _check_finite(b1)
+    _warn_ill_conditioned([(0, _rcond_seen(p), dtype)])
+    return apply(p, b1.astype(dtype, copy=False), 1 if transposed else 0)
 
 
 def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, method):
-    """Batches.  With no hint: one call into the Cython batch kernel (a nogil loop over
-    the slices, each inspected: SPD -> Cholesky, else LU; parallel where OpenMP is).
-    With a hint or a forced method: every slice through the same dispatch as a 2-D solve."""
+    """Batches.  One matrix with a batch of right-hand sides: factor once, solve all.
+    A stack with no hint and no forced method: priced as one ``'batch'`` structure (the
+    built-in ``batched`` road runs one nogil kernel call over the slices).  With a hint
+    or a forced method: every slice through the same dispatch as a 2-D solve."""
     b3 = np.broadcast_to(b1, batch + b1.shape[-2:])
+    n, k = b3.shape[-2:]
     if a1.ndim == 2:
         # one matrix, a batch of right-hand sides: factor once, solve them all at once
-        n, k = b3.shape[-2:]
         try:
             p = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
                      check_finite=check_finite, method=method)
@@ -544,30 +578,28 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
             if "singular" not in str(exc):
                 raise
             raise _singular_error(range(int(np.prod(batch)))) from exc
-        fac = p.factorization
-        _warn_ill_conditioned([(i, 0.0 if p.structure.finite is False else fac.rcond,
-                                dtype) for i in range(int(np.prod(batch)))], stacklevel=4)
+        rc = _rcond_seen(p)          # every slice of the broadcast batch is this A
+        _warn_ill_conditioned([(i, rc, dtype) for i in range(int(np.prod(batch)))],
+                              stacklevel=4)
         cols = np.moveaxis(b3, -2, 0).reshape(n, -1)
-        x = _checked(fac.solve(cols.astype(dtype, copy=False), 1 if transposed else 0,
-                               check_finite=False), cols.shape, p.chosen)
+        x = apply(p, cols.astype(dtype, copy=False), 1 if transposed else 0)
         return np.moveaxis(x.reshape((n,) + batch + (k,)), 0, -2)
     a3 = np.broadcast_to(a1, batch + a1.shape[-2:])
     if hint is None and method is None:
-        from hybridsolve._kernels.small import solve_batched
-        n, k = b3.shape[-2:]
-        eps = np.finfo(dtype).eps
-        x, info, rcond = solve_batched(
-            a3.reshape((-1, n, n)).astype(dtype, copy=False),
-            b3.reshape((-1, n, k)).astype(dtype, copy=False), transposed, check_finite,
-            eps)
-        if (info < 0).any():
-            raise ValueError("array must not contain infs or NaNs")
-        bad = np.flatnonzero(info)
-        if bad.size:
-            raise _singular_error(bad)
-        ill = np.flatnonzero(~(rcond >= eps))      # NaN: a non-finite slice (unchecked)
-        _warn_ill_conditioned([(int(i), rcond[i] if rcond[i] == rcond[i] else 0.0,
-                                dtype) for i in ill], stacklevel=4)
+        from hybridsolve.roads.batched import batch_structure
+        structure = batch_structure(n, dtype, batch, k, check_finite)
+        stack = a3.reshape((-1, n, n)).astype(dtype, copy=False)
+        p = _factorize_with(stack, structure, None)
+        x = apply(p, b3.reshape((-1, n, k)).astype(dtype, copy=False),
+                  1 if transposed else 0)
+        rcond = getattr(p.factorization, "rcond", None)
+        if rcond is not None:
+            rcond = np.asarray(rcond, dtype=float).reshape(-1)
+            # the batched kernel always estimates: NaN there is a non-finite slice
+            # (check_finite=False), which scipy reports as rcond 0
+            ill = np.flatnonzero(~(rcond >= np.finfo(dtype).eps))
+            _warn_ill_conditioned([(int(i), rcond[i] if rcond[i] == rcond[i] else 0.0,
+                                    dtype) for i in ill], stacklevel=4)
         return x.reshape(batch + (n, k))
     x = np.empty(batch + b1.shape[-2:], dtype=dtype)
     singular, conds = [], []
@@ -580,12 +612,8 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
                 raise
             singular.append(np.ravel_multi_index(idx, batch))
             continue
-        fac = p.factorization
-        conds.append((int(np.ravel_multi_index(idx, batch)),
-                      0.0 if p.structure.finite is False else fac.rcond, dtype))
-        x[idx] = _checked(fac.solve(b3[idx].astype(dtype, copy=False),
-                                    1 if transposed else 0, check_finite=check_finite),
-                          b3[idx].shape, p.chosen)
+        conds.append((int(np.ravel_multi_index(idx, batch)), _rcond_seen(p), dtype))
+        x[idx] = apply(p, b3[idx].astype(dtype, copy=False), 1 if transposed else 0)
     if singular:
         raise _singular_error(singular)
     _warn_ill_conditioned(conds, stacklevel=4)
@@ -599,12 +627,14 @@ _EPS64 = float(np.finfo(np.float64).eps)
 
 
 def _fast_path(a, b, transposed, check_finite):
-    """Small single systems: straight to the small-n Cython kernel, which copies A to a
-    scratch buffer, inspects it (SPD -> Cholesky, triangular -> substitution, else LU)
-    and estimates rcond, all without the GIL -- the choice the built-in roads would make,
-    without the dispatcher's microseconds.  Taken only while no third-party or run-time
-    solver is registered (those must get their chance to price A).  Returns None when the
-    call is not of that kind (then the general path runs, with the same rules)."""
+    """Small single systems: straight to the ``small`` road's kernel, which copies A to
+    a scratch buffer, classifies it (SPD -> Cholesky, triangular -> substitution, else
+    LU), factors, solves and estimates rcond in one call without the GIL.  A
+    short-circuit of the registry, not a second dispatcher: taken only where
+    ``_registry.shortcut_open`` says the registry would choose that road for every
+    structure A could have (from the registered solvers' declared formats and size
+    ranges and their call overheads).  Returns None when the call is not of that kind
+    (then the general path runs, with the same rules)."""
     if type(a) is not _NDARRAY or type(b) is not _NDARRAY:
         return None
     dt = a.dtype
@@ -615,8 +645,8 @@ def _fast_path(a, b, transposed, check_finite):
     n = a.shape[0]
     if n > _SMALL_N or n < 2 or a.shape[1] != n or b.shape[0] != n:
         return None
-    if not _registry.builtins_only():
-        return None          # a plugin is registered: let the dispatcher price it
+    if not _shortcut_open("small", "dense", dt, n):
+        return None          # the registry might choose another road: let it price A
     if transposed and dt is _C128:
         return None          # the general path raises NotImplementedError, as scipy
     x, info, rcond = _small_solve(a, b, transposed, check_finite, _EPS64)
@@ -631,3 +661,5 @@ def _fast_path(a, b, transposed, check_finite):
 
 from hybridsolve._kernels.small import SMALL_N as _SMALL_N  # noqa: E402
 from hybridsolve._kernels.small import small_solve as _small_solve  # noqa: E402
+
+_shortcut_open = _registry.shortcut_open

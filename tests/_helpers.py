@@ -36,3 +36,11 @@ def same_error_type(ours, ref):
     if ours is ref:
         return True
     return issubclass(ref, np.exceptions.DTypePromotionError) and ours is TypeError
+
+
+def hermitian_part(m):
+    """(M + M^H) / 2: exactly Hermitian (exactly symmetric for real M) with an exactly
+    real diagonal, bit for bit, whatever rounding produced M -- a product such as
+    X @ X^H from BLAS need not be (some CPUs' kernels leave ~1e-17 imaginary parts on
+    the diagonal or differ across the triangles).  Works for scipy.sparse too."""
+    return (m + m.conj().T) / 2

@@ -6,7 +6,7 @@ import pytest
 
 from hybridsolve._kernels import small
 from hybridsolve._kernels.small import SMALL_N, solve_batched
-from _helpers import rand
+from _helpers import rand, hermitian_part
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 KINDS = ["general", "spd", "indefinite", "upper", "lower", "diagonal"]
@@ -16,7 +16,7 @@ def make(rng, n, kind, dtype):
     a = rand(rng, (n, n), np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
     eye = np.eye(n)
     if kind == "spd":
-        a = a @ a.conj().T + n * eye
+        a = hermitian_part(a @ a.conj().T + n * eye)
     elif kind == "indefinite":
         a = a + a.conj().T
         a[np.diag_indices(n)] = np.abs(a.diagonal().real) + 0.1

@@ -5,6 +5,8 @@ import sys
 from importlib.metadata import EntryPoint
 
 import numpy as np
+
+from _helpers import hermitian_part
 import pytest
 import scipy.linalg
 
@@ -146,17 +148,171 @@ def test_tie_break_is_registration_order():
         hybridsolve.unregister("fake-same-b")
 
 
-def test_small_systems_reach_a_registered_plugin():
-    # the small-n fast path must not hide a plugin: with one registered, solve() prices
+def test_small_systems_reach_a_plugin_that_could_win():
+    # a plugin declaring no fixed cost and no format/size limits could beat the small
+    # road at any order: the short-circuit closes and the registry prices it
+    s = _fake_plugins.CheapKernelSolver()
+    hybridsolve.register(s)
+    try:
+        a, b = _system(n=8)
+        assert not _registry.shortcut_open("small", "dense", a.dtype, 8)
+        x = hybridsolve.solve(a, b)
+        assert s.calls == 1
+        np.testing.assert_allclose(a @ x, b, atol=1e-10)
+        hybridsolve.factorize(a)
+        assert s.calls == 2
+    finally:
+        hybridsolve.unregister("fake-cheap-kernel")
+    a, b = _system(n=8)
+    hybridsolve.solve(a, b)
+    hybridsolve.factorize(a)
+    assert s.calls == 2          # unregistered: the short-circuit is back
+
+
+def test_plugin_paying_the_usual_call_overhead_loses_small_systems():
+    # CheapSolver prices 1 flop plus the default call overhead: at n = 8 the small road
+    # is cheaper, so the registry itself picks it, and so does the short-circuit
     s = _fake_plugins.CheapSolver()
     hybridsolve.register(s)
     try:
         a, b = _system(n=8)
-        x = hybridsolve.solve(a, b)
-        assert s.calls == 1
-        np.testing.assert_allclose(a @ x, b, atol=1e-10)
+        assert hybridsolve.explain(a).chosen.name == "small"
+        assert _registry.shortcut_open("small", "dense", a.dtype, 8)
+        hybridsolve.solve(a, b)
+        assert s.calls == 0
+        a, b = _system(n=100)
+        hybridsolve.solve(a, b)
+        assert s.calls == 1      # above the small road's range it wins
     finally:
         hybridsolve.unregister("fake-cheap")
-    a, b = _system(n=8)
+
+
+def test_sparse_only_plugin_keeps_the_small_short_circuit():
+    s = _fake_plugins.SparseOnlySolver()
+    hybridsolve.register(s)
+    try:
+        for n in (2, 4, 16, 64):
+            assert _registry.shortcut_open("small", "dense", np.dtype(np.float64), n)
+        a, b = _system(n=4)
+        x = hybridsolve.solve(a, b)
+        np.testing.assert_allclose(a @ x, b, atol=1e-12)
+        hybridsolve.factorize(a)
+        assert s.priced == 0     # never even priced: its formats exclude dense
+    finally:
+        hybridsolve.unregister("fake-sparse-only")
+
+
+def test_declared_size_range_closes_the_short_circuit_only_there():
+    s = _fake_plugins.RangedSolver()
+    hybridsolve.register(s)
+    try:
+        f64 = np.dtype(np.float64)
+        open_ = [_registry.shortcut_open("small", "dense", f64, n) for n in range(2, 30)]
+        assert open_ == [not 10 <= n <= 20 for n in range(2, 30)]
+        a, b = _system(n=12)
+        hybridsolve.solve(a, b)
+        assert s.calls == 1
+        a, b = _system(n=8)
+        hybridsolve.solve(a, b)
+        assert s.calls == 1
+    finally:
+        hybridsolve.unregister("fake-ranged")
+
+
+def test_short_circuit_is_the_registrys_choice():
+    # wherever the short-circuit is open, pricing the inspected matrix picks the same
+    # road, whatever the structure
+    rng = np.random.default_rng(3)
+    for dt in (np.float64, np.complex128):
+        for n in (2, 5, 9, 17, 33, 64):
+            if not _registry.shortcut_open("small", "dense", np.dtype(dt), n):
+                continue
+            g = rng.standard_normal((n, n)).astype(dt)
+            mats = [g, np.diag(np.diag(g)) + 3 * np.eye(n, dtype=dt), np.triu(g),
+                    np.tril(g), hermitian_part(g @ g.conj().T + n * np.eye(n, dtype=dt)),
+                    np.diag(np.full(n, 4.0, dt)) + np.diag(np.ones(n - 1, dt), 1)
+                    + np.diag(np.ones(n - 1, dt), -1)]
+            for m in mats:
+                assert hybridsolve.explain(m).chosen.name == "small", (dt, n)
+
+
+def test_foreign_factorize_failure_is_skipped_with_a_warning():
+    hybridsolve.register(_fake_plugins.BrokenFactorize())
+    try:
+        for n in (6, 100):
+            a, b = _system(n=n)
+            a0 = a.copy()
+            with pytest.warns(RuntimeWarning, match="fake-broken-factorize"):
+                x = hybridsolve.solve(a, b)
+            np.testing.assert_array_equal(a, a0)      # the caller's A untouched
+            ref = scipy.linalg.solve(a, b)
+            np.testing.assert_allclose(x, ref, rtol=1e-8)   # the next road got A's values
+            with pytest.warns(RuntimeWarning, match="fake-broken-factorize"):
+                e = hybridsolve.explain(a)
+            assert e.chosen.name != "fake-broken-factorize"
+            assert "RuntimeError" in str(e)
+    finally:
+        hybridsolve.unregister("fake-broken-factorize")
+
+
+def test_builtin_factorize_failure_still_raises(monkeypatch):
+    from hybridsolve.roads.lu import LUSolver
+
+    def boom(self, a, structure=None):
+        raise RuntimeError("kernel bug")
+
+    monkeypatch.setattr(LUSolver, "factorize", boom)
+    a, b = _system(n=100)
+    with pytest.raises(RuntimeError, match="kernel bug"):
+        hybridsolve.solve(a, b)
+
+
+def test_duck_typed_factorization_without_rcond():
+    import warnings as _w
+
+    hybridsolve.register(_fake_plugins.DuckSolver())
+    try:
+        for n in (3, 100):
+            a, b = _system(n=n)
+            with _w.catch_warnings():
+                _w.simplefilter("error")         # no warning: rcond unknown
+                x = hybridsolve.solve(a, b)
+                xt = hybridsolve.solve(a, b, transposed=True)
+                xm = hybridsolve.solve(a, np.stack([b, 2 * b], axis=1))
+            np.testing.assert_allclose(x, scipy.linalg.solve(a, b), rtol=1e-8)
+            np.testing.assert_allclose(xt, scipy.linalg.solve(a.T, b), rtol=1e-8)
+            assert xm.shape == (n, 2)
+            f = hybridsolve.factorize(a)
+            np.testing.assert_allclose(f.solve(b), x, rtol=1e-12)
+            text = str(hybridsolve.explain(a))
+            assert "fake-duck" in text and "rcond estimate: unknown" in text
+    finally:
+        hybridsolve.unregister("fake-duck")
+
+
+def test_wrong_shape_from_a_plugin_is_caught():
+    hybridsolve.register(_fake_plugins.WrongShapeSolver())
+    try:
+        a, b = _system(n=10)
+        with pytest.raises(ValueError, match="fake-wrong-shape"):
+            hybridsolve.solve(a, b)
+    finally:
+        hybridsolve.unregister("fake-wrong-shape")
+
+
+def test_batches_are_priced_through_the_registry():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((5, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((5, 3, 2))
+    s = _fake_plugins.BatchSolver()
+    hybridsolve.register(s)
+    try:
+        x = hybridsolve.solve(a, b)
+        assert s.calls == 1
+        np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-10)
+    finally:
+        hybridsolve.unregister("fake-batch")
     hybridsolve.solve(a, b)
-    assert s.calls == 1          # unregistered: the fast path is back
+    assert s.calls == 1
+    names = [s.name for s in hybridsolve.solvers()]
+    assert "batched" in names and "small" in names

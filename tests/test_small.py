@@ -7,9 +7,11 @@ import scipy.linalg as sl
 
 from hybridsolve._kernels import small
 from hybridsolve._kernels.small import SMALL_N, small_solve
-from _helpers import backward_error, rand
+import hybridsolve
+from _helpers import backward_error, eps, hermitian_part, rand
 
 DTYPES = [np.float64, np.complex128]
+DTYPES_ALL = [np.float32, np.float64, np.complex64, np.complex128]
 NS = list(range(1, 17)) + [23, 24, 25, 31, 32, 40, 41, 47, 63, SMALL_N]
 
 
@@ -18,7 +20,7 @@ def make(rng, n, kind, dtype):
     if kind == "general":
         return a
     if kind == "spd":
-        return a @ a.conj().T + n * np.eye(n, dtype=dtype)
+        return hermitian_part(a @ a.conj().T + n * np.eye(n, dtype=dtype))
     if kind == "indefinite":  # Hermitian with positive diagonal but indefinite
         h = a + a.conj().T
         h[np.diag_indices(n)] = np.abs(h.diagonal().real) + 0.1
@@ -356,3 +358,52 @@ def test_norm_overflow_is_not_non_finite():
             assert info == 0
             op = a.T if transposed else a
             np.testing.assert_allclose(x, np.linalg.solve(op, b), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- the small road's factorization
+
+@pytest.mark.parametrize("dtype", DTYPES_ALL)
+@pytest.mark.parametrize("kind", ["general", "spd", "indefinite", "upper", "lower",
+                                  "diagonal"])
+def test_small_road_factorization_reuses_its_factors(dtype, kind):
+    import scipy.linalg as sl
+
+    from hybridsolve.roads.small import SmallFactorization
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 5, 8, 17, SMALL_N):
+        if kind == "indefinite" and n < 2:
+            continue
+        a = make(rng, n, kind, dtype)
+        for order in ("C", "F"):
+            a_in = np.array(a, order=order)
+            a0 = a_in.copy()
+            f = hybridsolve.factorize(a_in)
+            assert isinstance(f, SmallFactorization)
+            np.testing.assert_array_equal(a_in, a0)      # only read
+            b = rand(rng, (n, 3), dtype)
+            e = eps(dtype)
+            for trans, op in ((0, a), (1, a.T), (2, a.conj().T)):
+                x = f.solve(b, trans)
+                assert x.dtype == np.dtype(dtype) and x.shape == b.shape
+                assert backward_error(op, x, b) < 20 * n * e
+                x1 = f.solve(b[:, 0], trans)
+                assert x1.shape == (n,)
+            rc = f.rcond
+            rt = true_rcond(a.astype(np.complex128))
+            assert rt * (1 - 1e-3) <= rc <= 10 * rt * (1 + 1e-3)
+            if dtype in (np.float64, np.complex128):
+                lapack = sl.lu_solve(sl.lu_factor(a), b)
+                np.testing.assert_allclose(f.solve(b), lapack,
+                                           rtol=1e3 * n * e / rt, atol=0)
+
+
+def test_small_road_factorization_errors():
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        hybridsolve.factorize(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    bad = np.eye(3)
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        hybridsolve.factorize(bad)
+    f = hybridsolve.factorize(bad, check_finite=False)      # as scipy: no check
+    assert f.shape == (3, 3)

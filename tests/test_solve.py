@@ -60,19 +60,28 @@ ROADS = {
     "general": "lu", "spd": "cholesky", "sym-indefinite": "lu", "upper": "triangular",
     "lower": "triangular", "diagonal": "diagonal", "tridiagonal": "tridiagonal",
 }
+# below SMALL_N the small road's one kernel call beats every Python-level road: the
+# kinds its classification picks
+SMALL_ROADS = {
+    "general": "small-lu", "spd": "small-cholesky", "sym-indefinite": "small-lu",
+    "upper": "small-upper-triangular", "lower": "small-lower-triangular",
+    "diagonal": "small-upper-triangular", "tridiagonal": "small-lu",
+}
 
 
 @pytest.mark.parametrize("kind", sorted(ROADS))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_detected_road_and_accuracy(kind, dtype, order):
+@pytest.mark.parametrize("n", [40, 80])
+def test_detected_road_and_accuracy(kind, dtype, order, n):
+    from hybridsolve.roads.small import SMALL_N
+
     rng = np.random.default_rng(7)
-    n = 40
     a = np.asarray(make(kind, n, dtype, rng), order=order)
     b = _rand(n, dtype, rng)[:, :3]
     a0, b0 = a.copy(), b.copy()
     f = hybridsolve.factorize(a)
-    assert f.kind == ROADS[kind]
+    assert f.kind == (SMALL_ROADS if n <= SMALL_N else ROADS)[kind]
     x = solve(a, b)
     ref = scipy.linalg.solve(a0, b0)
     assert x.dtype == ref.dtype
@@ -98,7 +107,7 @@ def test_banded_road():
 
 def test_symmetric_indefinite_declined_by_cholesky_then_lu():
     rng = np.random.default_rng(2)
-    a = make("sym-indefinite", 50, np.float64, rng)
+    a = make("sym-indefinite", 100, np.float64, rng)
     a0 = a.copy()
     ex = hybridsolve.explain(a)
     assert ex.chosen.name == "lu"
@@ -219,7 +228,7 @@ def test_factorization_reuse_many_rhs():
 
 def test_explain_report():
     rng = np.random.default_rng(9)
-    a = make("spd", 60, np.float64, rng)
+    a = make("spd", 100, np.float64, rng)
     ex = hybridsolve.explain(a)
     text = str(ex)
     assert ex.chosen.name == "cholesky"
@@ -425,19 +434,21 @@ def test_captured_pricing_charges_the_copy():
     p = plan(t)                                          # scattered lower triangle
     assert "captured" in p.structure.extra
     prices = {s.name: c for c, s in p.candidates}
-    own = hybridsolve._registry.get("triangular").cost(p.structure)
-    assert prices["triangular"] == own + 20.0 * n * n
+    reg = hybridsolve._registry
+    own = reg.get("triangular").cost(p.structure)
+    assert prices["triangular"] == own + reg.CALL_OVERHEAD + reg.COPY_WEIGHT * n * n
     a = np.diag(np.arange(1.0, n + 1))
     p = plan(a)
     assert p.chosen.name == "diagonal"
     prices = {s.name: c for c, s in p.candidates}
-    assert prices["diagonal"] == p.chosen.cost(p.structure)          # no surcharge
+    assert prices["diagonal"] == p.chosen.cost(p.structure) + reg.CALL_OVERHEAD
     assert not any("working copy made" in n for n in p.structure.notes)
     g = np.random.default_rng(23).standard_normal((200, 200))
     p = plan(g)
     assert "captured" not in p.structure.extra
     assert p.chosen.name == "lu"
-    assert all(c == s.cost(p.structure) for c, s in p.candidates)   # no surcharge
+    assert all(c == s.cost(p.structure) + reg.CALL_OVERHEAD       # no copy surcharge
+               for c, s in p.candidates)
     x = solve(a, np.ones(n))
     np.testing.assert_allclose(x, 1.0 / np.arange(1.0, n + 1), rtol=1e-14)
 

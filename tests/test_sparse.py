@@ -14,7 +14,7 @@ from hybridsolve._sparse import (compressed_from_dense, dense_rhs, inspect_compr
                                  prepare_sparse)
 from hybridsolve._kernels import sparse_inspect as K
 from hybridsolve.roads import sparse as S
-from _helpers import backward_error, eps
+from _helpers import backward_error, eps, hermitian_part
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 FORMATS = ["csr", "csc", "coo", "bsr", "dia", "lil", "dok"]
@@ -34,7 +34,7 @@ def general(n, dtype, rng, density=0.08):
 
 def spd(n, dtype, rng, density=0.05):
     b = rand_sparse(n, density, dtype, rng)
-    a = b @ b.conj().T + sp.eye_array(n, dtype=dtype)
+    a = hermitian_part(b @ b.conj().T + sp.eye_array(n, dtype=dtype))
     return sp.csr_array(a).astype(dtype)
 
 

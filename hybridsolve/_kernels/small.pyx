@@ -1434,3 +1434,145 @@ def _inv_norm_bound(lapack_t[::1, :] a, bint inf, bint big):
     if info != 0:
         raise ValueError("_inv_norm_bound: factorization failed")
     return inv_norm_bound(kind, inf, n, &f[0, 0], &y[0], INFINITY)
+
+
+# ---------------------------------------------------------------- factor once, solve many
+# The small road's Factorization: the same classification and factors as solve_one's
+# general path (solve_impl), kept in an F-contiguous array so that solve() can reuse them.
+
+cdef int factor_into(int n, char *src, Py_ssize_t s0, Py_ssize_t s1, lapack_t *a,
+                     int *ipiv, bint check, int *kind, double *anorm) noexcept nogil:
+    """Load A from ``src`` (byte strides s0, s1) into ``a``, classify and factor it as
+    solve_impl does (Cholesky falls back to LU on a fresh load).  Returns 0, -1
+    (non-finite entry, when ``check``) or j > 0 (exactly singular)."""
+    cdef int info
+    load_a(n, src, s0, s1, a, False)
+    kind[0] = classify(n, a)
+    anorm[0] = norm1(n, a, False)
+    if check and not anorm[0] <= DBL_MAX and nonfinite(n * n, a) != 0:
+        return -1
+    info = factor(kind[0], n, a, ipiv)
+    if kind[0] == K_CHOL and info != 0:
+        load_a(n, src, s0, s1, a, False)
+        kind[0] = K_LU
+        info = factor(K_LU, n, a, ipiv)
+    return info
+
+
+cdef void apply_cols(int kind, int trans, int n, int k, lapack_t *a, int *ipiv,
+                     lapack_t *b) noexcept nogil:
+    """b := op(A)^{-1} b column by column (b F-contiguous n x k); trans 0: A, 1: A^T,
+    2: A^H.  A^T x = b is solved as A^H conj(x) = conj(b) for complex types."""
+    cdef int c, i
+    cdef lapack_t *x
+    cdef bint flip = False
+    if lapack_t is not float and lapack_t is not double:
+        flip = trans == 1
+    for c in range(k):
+        x = b + <size_t>c * n
+        if flip:
+            for i in range(n):
+                x[i] = conj(x[i])
+        apply_inv(kind, trans != 0, n, a, ipiv, x)
+        if flip:
+            for i in range(n):
+                x[i] = conj(x[i])
+
+
+def small_factor(cnp.ndarray a, bint check_finite):
+    """small_factor(a, check_finite) -> (fac, ipiv, kind, info, anorm)
+
+    Factor one small matrix for reuse: ``a`` (n, n) with n <= SMALL_N, float32, float64,
+    complex64 or complex128, any strides; never modified.  ``fac`` is a new F-contiguous
+    array holding the factors in the small kernels' format, ``ipiv`` 0-based pivots,
+    ``kind`` 0 LU / 1 Cholesky / 2 upper / 3 lower triangular, ``info`` as solve_one
+    (0, -1 non-finite, j > 0 singular), ``anorm`` ||A||_1.
+    """
+    cdef int typ = cnp.PyArray_TYPE(a)
+    cdef cnp.npy_intp *ad
+    cdef cnp.npy_intp *ast
+    cdef int n, kind = K_LU, info = 0
+    cdef double anorm = 0.0
+    cdef cnp.ndarray fac, ipiv
+    cdef char *ap
+    cdef void *fp
+    cdef int *pp
+    if cnp.PyArray_NDIM(a) != 2:
+        raise ValueError("small_factor: a must be 2-D")
+    ad = cnp.PyArray_DIMS(a)
+    if ad[0] != ad[1] or ad[0] > SMALL_MAX:
+        raise ValueError("small_factor: a must be square with n <= SMALL_N")
+    if not (typ == cnp.NPY_FLOAT or typ == cnp.NPY_DOUBLE or typ == cnp.NPY_CFLOAT
+            or typ == cnp.NPY_CDOUBLE):
+        raise TypeError("small_factor: a must be float32, float64, complex64 or "
+                        "complex128")
+    n = <int>ad[0]
+    fac = cnp.PyArray_EMPTY(2, ad, typ, 1)
+    ipiv = cnp.PyArray_ZEROS(1, ad, cnp.NPY_INT, 0)
+    if n == 0:
+        return fac, ipiv, kind, 0, 0.0
+    ast = cnp.PyArray_STRIDES(a)
+    ap = cnp.PyArray_BYTES(a)
+    fp = cnp.PyArray_DATA(fac)
+    pp = <int *>cnp.PyArray_DATA(ipiv)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            info = factor_into(n, ap, ast[0], ast[1], <float *>fp, pp, check_finite,
+                               &kind, &anorm)
+        elif typ == cnp.NPY_DOUBLE:
+            info = factor_into(n, ap, ast[0], ast[1], <double *>fp, pp, check_finite,
+                               &kind, &anorm)
+        elif typ == cnp.NPY_CFLOAT:
+            info = factor_into(n, ap, ast[0], ast[1], <float complex *>fp, pp,
+                               check_finite, &kind, &anorm)
+        else:
+            info = factor_into(n, ap, ast[0], ast[1], <double complex *>fp, pp,
+                               check_finite, &kind, &anorm)
+    return fac, ipiv, kind, info, anorm
+
+
+def small_apply(lapack_t[::1, :] fac, int[::1] ipiv, int kind, lapack_t[::1, :] b,
+                int trans):
+    """small_apply(fac, ipiv, kind, b, trans): b := op(A)^{-1} b in place for the factors
+    ``small_factor`` returned (b F-contiguous (n, k) of fac's dtype; trans 0 A, 1 A^T,
+    2 A^H)."""
+    cdef int n = <int>fac.shape[0]
+    cdef int k = <int>b.shape[1]
+    if b.shape[0] != n or ipiv.shape[0] != n:
+        raise ValueError("small_apply: b must have n rows")
+    if n == 0 or k == 0:
+        return
+    with nogil:
+        apply_cols(kind, trans, n, k, &fac[0, 0], &ipiv[0], &b[0, 0])
+
+
+def small_rcond(lapack_t[::1, :] fac, int[::1] ipiv, int kind, double anorm):
+    """small_rcond(fac, ipiv, kind, anorm) -> rcond: the reciprocal 1-norm condition
+    estimate of A from the factors ``small_factor`` returned (solve_impl's estimate:
+    exact ||A^{-1}||_1 for n <= 4, else LAPACK xLACN2's)."""
+    cdef int n = <int>fac.shape[0]
+    cdef double ainv
+    cdef lapack_t[::1] vec
+    if n == 0:
+        return 1.0
+    if anorm == 0:
+        return 0.0
+    if anorm != anorm:
+        return anorm
+    if lapack_t is float:
+        vec = np.empty(2 * n, dtype=np.float32)
+    elif lapack_t is double:
+        vec = np.empty(2 * n, dtype=np.float64)
+    elif sizeof(lapack_t) == 8:
+        vec = np.empty(2 * n, dtype=np.complex64)
+    else:
+        vec = np.empty(2 * n, dtype=np.complex128)
+    with nogil:
+        if n <= EXACT_MAX:
+            ainv = inv_norm_exact(kind, False, n, &fac[0, 0], &ipiv[0], &vec[0])
+        else:
+            ainv = inv_norm_est(kind, False, n, &fac[0, 0], &ipiv[0], &vec[0],
+                                &vec[n])
+    if ainv == 0:
+        return 0.0
+    return (1.0 / anorm) / ainv
