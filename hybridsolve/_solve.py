@@ -109,6 +109,13 @@ def _is_sparse(x):
     return sp.issparse(x)
 
 
+def _is_dask(x):
+    if not type(x).__module__.startswith("dask"):
+        return False
+    from hybridsolve._dask import is_dask
+    return is_dask(x)
+
+
 def _check_finite(arr):
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise ValueError("array must not contain infs or NaNs")
@@ -194,6 +201,10 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
             if check_finite and structure.finite is False:
                 raise ValueError("array must not contain infs or NaNs")
             return _factorize_with(a, structure, method)
+        if _is_dask(a):
+            from hybridsolve._dask import plan_dask
+            return plan_dask(a, assume_a=hint, lower=lower, check_finite=check_finite,
+                             method=method)
         if _is_sparse(a):
             from hybridsolve._sparse import prepare_sparse
             structure, work = prepare_sparse(a, check_finite=check_finite)
@@ -366,12 +377,6 @@ def _singular_error(flat_indices):
                        f" are singular.")
 
 
-def _rcond_seen(p) -> float:
-    """The rcond a solve warns on: 0.0 when the inspection saw a non-finite A (with
-    check_finite=False; scipy reports rcond = 0), else the factorization's."""
-    return 0.0 if p.structure.finite is False else rcond_of(p.factorization)
-
-
 def rcond_of(fac) -> float:
     """The factorization's ``rcond``, NaN when it has none (a duck-typed plugin's
     factorization need not have one; NaN means unknown, and nothing warns)."""
@@ -386,15 +391,21 @@ def apply(p, b, trans=0, *, overwrite_b=False, check_finite=False):
     """``x = op(A)^{-1} b`` with the factorization of plan ``p``: through
     `Factorization.solve` (dtype, layout and ``overwrite_b`` handled there) when the
     factorization inherits it, else through the bare protocol ``solve(b, trans)`` of a
-    duck-typed one, whose result is checked (shape) and cast to b's dtype."""
+    duck-typed one, whose result is cast to b's dtype.  A result of the wrong shape is a
+    ValueError naming the road (a plugin's bug must not surface as an IndexError or a
+    silent broadcast)."""
     fac = p.factorization
     if getattr(type(fac), "solve", None) is _Factorization.solve:
-        return fac.solve(b, trans, overwrite_b=overwrite_b, check_finite=check_finite)
-    x = np.asarray(fac.solve(b, trans) if trans else fac.solve(b))
-    if x.shape != b.shape:
-        raise ValueError(f"hybridsolve: solver {p.chosen.name!r} returned a solution of "
-                         f"shape {x.shape} for a right-hand side of shape {b.shape}")
-    return x.astype(b.dtype, copy=False)
+        x = fac.solve(b, trans, overwrite_b=overwrite_b, check_finite=check_finite)
+    else:
+        x = np.asarray(fac.solve(b, trans) if trans else fac.solve(b))
+    return _checked(x, b.shape, p.chosen).astype(b.dtype, copy=False)
+
+
+def _rcond_seen(p):
+    """The rcond to warn with: 0 for a non-finite A that was not checked (scipy reports
+    rcond = 0 then), else the factorization's (NaN: unknown, no warning)."""
+    return 0.0 if p.structure.finite is False else rcond_of(p.factorization)
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
@@ -458,6 +469,9 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         if fast is not None:
             return fast
     hint = canonical_hint(assume_a)
+    if _is_dask(a) or _is_dask(b):
+        from hybridsolve._dask import solve_dask
+        return solve_dask(a, b, hint, lower, transposed, check_finite, method)
     if _is_sparse(a) or (getattr(a, "_hybridsolve_structure", None) is not None
                          and not isinstance(a, np.ndarray)):
         return _solve_structured(a, b, hint, lower, transposed, check_finite, method)
@@ -542,6 +556,17 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     return x[:, 0] if b_is_1d else x
 
 
+def _checked(x, shape, solver):
+    """``x`` if it has the ``shape`` the call must return, else the ValueError that
+    names the road (a plugin's bug must not surface as an IndexError or a wrong
+    broadcast)."""
+    got = getattr(x, "shape", None)
+    if got != shape:
+        raise ValueError(f"solver {getattr(solver, 'name', solver)!r} returned a result "
+                         f"of shape {got}, expected {shape}")
+    return x
+
+
 def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
     """Sparse matrices and structured operators: result dense, shaped like ``b``."""
     if hint not in (None, "gen"):
@@ -578,7 +603,7 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
             if "singular" not in str(exc):
                 raise
             raise _singular_error(range(int(np.prod(batch)))) from exc
-        rc = _rcond_seen(p)          # every slice of the broadcast batch is this A
+        rc = _rcond_seen(p)
         _warn_ill_conditioned([(i, rc, dtype) for i in range(int(np.prod(batch)))],
                               stacklevel=4)
         cols = np.moveaxis(b3, -2, 0).reshape(n, -1)
@@ -595,9 +620,8 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         rcond = getattr(p.factorization, "rcond", None)
         if rcond is not None:
             rcond = np.asarray(rcond, dtype=float).reshape(-1)
-            # the batched kernel always estimates: NaN there is a non-finite slice
-            # (check_finite=False), which scipy reports as rcond 0
-            ill = np.flatnonzero(~(rcond >= np.finfo(dtype).eps))
+            eps = np.finfo(dtype).eps
+            ill = np.flatnonzero(~(rcond >= eps))   # NaN: a non-finite slice (unchecked)
             _warn_ill_conditioned([(int(i), rcond[i] if rcond[i] == rcond[i] else 0.0,
                                     dtype) for i in ill], stacklevel=4)
         return x.reshape(batch + (n, k))

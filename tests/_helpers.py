@@ -30,17 +30,17 @@ def rand(rng, shape, dtype):
     return x.astype(dtype)
 
 
-def same_error_type(ours, ref):
-    """Do our exception type and scipy's agree?  The same class, except where scipy lets
-    numpy's ``DTypePromotionError`` (a TypeError) through and ours says TypeError."""
-    if ours is ref:
-        return True
-    return issubclass(ref, np.exceptions.DTypePromotionError) and ours is TypeError
-
-
 def hermitian_part(m):
     """(M + M^H) / 2: exactly Hermitian (exactly symmetric for real M) with an exactly
     real diagonal, bit for bit, whatever rounding produced M -- a product such as
     X @ X^H from BLAS need not be (some CPUs' kernels leave ~1e-17 imaginary parts on
     the diagonal or differ across the triangles).  Works for scipy.sparse too."""
     return (m + m.conj().T) / 2
+
+
+def same_error_type(ours, ref):
+    """Do our exception type and scipy's agree?  The same class, except where scipy lets
+    numpy's ``DTypePromotionError`` (a TypeError) through and ours says TypeError."""
+    if ours is ref:
+        return True
+    return issubclass(ref, np.exceptions.DTypePromotionError) and ours is TypeError

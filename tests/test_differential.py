@@ -111,8 +111,8 @@ def build(structure, n, dtype, rng, variant):
         np.fill_diagonal(a, rng.choice([-1, 1], n) * (1 + rng.random(n)) * 2)
     elif structure == "diagonal":
         a = np.diag(rng.choice([-1, 1], n) * (0.5 + rng.random(n)))
-        if variant % 3 == 0:
-            a = a + 0j * c          # a real diagonal stored complex
+        if c and variant % 3 == 0:
+            a = a + 0j              # a real diagonal stored complex
     elif structure in ("tridiagonal", "banded"):
         kl, ku = (1, 1) if structure == "tridiagonal" else (variant % 4, (variant // 4) % 4)
         a = np.triu(np.tril(_rand(rng, (n, n), dtype), ku), -kl)
