@@ -352,6 +352,12 @@ def check(p):
 
     finite_a = np.dtype(p["adt"]).kind == "i" or np.isfinite(a0).all()
     finite_b = np.dtype(p["bdt"]).kind == "i" or np.isfinite(b0).all()
+    if p["hint"] == "banded" and e is not None and not isinstance(e, LinAlgError) and (
+            es is not None or (p["check_finite"] and not finite_b) or n == 0):
+        # scipy 1.17's 'banded' hint takes its legacy path (solve0), with another order
+        # of checks (shapes before complex + transposed, an empty result before both)
+        # and no finiteness check of b; we keep its main path's order for every hint
+        return
     if es is not None and not isinstance(es, LinAlgError):
         assert e is not None and same_error_type(type(e), type(es)), (repr(e), repr(es))
         return
