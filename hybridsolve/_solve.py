@@ -507,8 +507,14 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         return x[..., 0] if b_is_1d else x
 
     if batch:
-        x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite,
-                         method)
+        try:
+            x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed,
+                             check_finite, method)
+        except LinAlgError:
+            # the batch kernel meets a singular slice before its pass over a NaN in
+            # a later b: scipy's finiteness check comes first
+            _checked_before(a1, b1, check_finite)
+            raise
         return x[..., 0] if b_is_1d else x
 
     converted = a1.dtype != dtype
