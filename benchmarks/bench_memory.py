@@ -58,15 +58,17 @@ def make(case, n, rng):
         # a 2-D grid operator (5-point stencil, random weights) stored dense, as
         # discretisations often are; n rounded down to a square g * g
         g = int(n ** 0.5)
-        lap = sp.kronsum(sp.diags([1, 1], [-1, 1], (g, g)), sp.diags([1, 1], [-1, 1], (g, g)))
+        path = sp.diags_array([np.ones(g - 1), np.ones(g - 1)], offsets=[-1, 1],
+                              shape=(g, g))
+        lap = sp.kronsum(path, path)
         lap = lap.tocoo()
         w = sp.coo_matrix((rng.standard_normal(lap.nnz), (lap.row, lap.col)), lap.shape)
-        return (w + sp.diags(8 + rng.random(g * g))).toarray()
+        return (w + sp.diags_array(8 + rng.random(g * g))).toarray()
     if case == "sparse_random":
         # random pattern, 0.5%: sparse LU fills in (L + U ~ A's size whoever factors it);
         # reported for what it is, no target
         s = sp.random(n, n, density=0.005, random_state=rng, format="csr")
-        return (s + sp.diags(4 + rng.random(n))).toarray()
+        return (s + sp.diags_array(4 + rng.random(n))).toarray()
     raise ValueError(case)
 
 

@@ -161,6 +161,8 @@ def test_blas_threads_scoped_and_restored():
 
 
 def test_no_load_average_or_proc_maps_in_library():
+    """Thread counts come from the policy alone (only the benchmark and tune modules
+    report the load next to their measurements)."""
     import pathlib
     root = pathlib.Path(hybridsolve.__file__).parent
     for path in list(root.rglob("*.py")) + list(root.rglob("*.pyx")):
