@@ -3,6 +3,7 @@ limits (hybridsolve._threads)."""
 import ctypes
 import os
 import subprocess
+import tempfile
 import sys
 import threading
 
@@ -17,7 +18,7 @@ from hybridsolve._kernels.small import solve_batched
 def _run(code, **env):
     full = dict(os.environ, **env)
     out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, cwd=tempfile.mkdtemp())   # not the checkout
     assert out.returncode == 0, out.stderr
     return out
 
