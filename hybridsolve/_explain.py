@@ -82,10 +82,12 @@ class Explanation:
         s = self.structure
         if (s.format == "dense" and s.assume_a is None
                 and _registry.shortcut_open("small", "dense", s.dtype, s.n)):
-            lines.append("  note: solve() and factorize() hand such a matrix (this order "
-                         "and dtype, no hint) straight to the small road's kernel, "
-                         "skipping inspection and pricing: the registry chooses that "
-                         "road for every matrix of this order whatever its structure")
+            who = ("solve() and factorize() hand" if s.dtype.char in "dD"
+                   else "factorize() hands")
+            lines.append(f"  note: {who} such a matrix (this order and dtype, no hint) "
+                         "straight to the small road's kernel, skipping inspection and "
+                         "pricing: the registry chooses that road for every matrix of "
+                         "this order whatever its structure")
         if self.rcond != self.rcond:
             lines.append("rcond estimate: unknown (this road's factorization does not "
                          "report one; solve() cannot warn about ill-conditioning)")
