@@ -27,10 +27,6 @@ ctypedef fused real_t:
     double
 
 
-cdef inline bint is_complex(lapack_t x) noexcept nogil:
-    return lapack_t is floatcomplex or lapack_t is doublecomplex
-
-
 cdef inline double absval(lapack_t x) noexcept nogil:
     """|x| (for complex: the modulus)."""
     cdef double re, im, ar, ai, t
@@ -73,18 +69,6 @@ cdef inline double realpart(lapack_t x) noexcept nogil:
 
 # ---------------------------------------------------------------- level 1 / 2 BLAS
 
-cdef inline int iamax(int n, lapack_t *x, int incx) noexcept nogil:
-    """0-based index of the entry of largest |re|+|im| (BLAS i?amax semantics)."""
-    if lapack_t is float:
-        return _b.isamax(&n, x, &incx) - 1
-    elif lapack_t is double:
-        return _b.idamax(&n, x, &incx) - 1
-    elif lapack_t is floatcomplex:
-        return _b.icamax(&n, x, &incx) - 1
-    else:
-        return _b.izamax(&n, x, &incx) - 1
-
-
 cdef inline void swap(int n, lapack_t *x, int incx, lapack_t *y, int incy) noexcept nogil:
     if lapack_t is float:
         _b.sswap(&n, x, &incx, y, &incy)
@@ -94,17 +78,6 @@ cdef inline void swap(int n, lapack_t *x, int incx, lapack_t *y, int incy) noexc
         _b.cswap(&n, x, &incx, y, &incy)
     else:
         _b.zswap(&n, x, &incx, y, &incy)
-
-
-cdef inline void scal(int n, lapack_t alpha, lapack_t *x, int incx) noexcept nogil:
-    if lapack_t is float:
-        _b.sscal(&n, &alpha, x, &incx)
-    elif lapack_t is double:
-        _b.dscal(&n, &alpha, x, &incx)
-    elif lapack_t is floatcomplex:
-        _b.cscal(&n, &alpha, x, &incx)
-    else:
-        _b.zscal(&n, &alpha, x, &incx)
 
 
 cdef inline void axpy(int n, lapack_t alpha, lapack_t *x, int incx,
@@ -260,6 +233,24 @@ cdef inline int potrf_lapack(char *uplo, int n, lapack_t *a, int lda) noexcept n
     return info
 
 
+cdef inline bint con_workspace(lapack_t *a, size_t nwork_real, size_t nwork_complex,
+                               size_t naux, void **work, void **aux) noexcept nogil:
+    """Scratch of a ?xxcon routine (a: any pointer of the matrix type): WORK of
+    nwork_real (real types) / nwork_complex (complex) entries, and naux 8-byte slots for
+    its IWORK (ints) or RWORK (reals of either precision).  False (nothing left
+    allocated) when out of memory: the wrappers then return -100."""
+    if lapack_t is float or lapack_t is double:
+        work[0] = malloc(nwork_real * sizeof(lapack_t))
+    else:
+        work[0] = malloc(nwork_complex * sizeof(lapack_t))
+    aux[0] = malloc(naux * sizeof(double))
+    if work[0] == NULL or aux[0] == NULL:
+        free(work[0])
+        free(aux[0])
+        return False
+    return True
+
+
 cdef inline int gecon_lapack(char *norm, int n, lapack_t *a, int lda, double anorm,
                              double *rcond) noexcept nogil:
     """Reciprocal condition estimate from getrf factors (LAPACK ?gecon); ``norm`` is
@@ -271,15 +262,7 @@ cdef inline int gecon_lapack(char *norm, int n, lapack_t *a, int lda, double ano
     cdef void *work
     cdef void *iwork
     rcond[0] = 0.0
-    if lapack_t is float or lapack_t is double:
-        work = malloc(4 * nw * sizeof(lapack_t))
-        iwork = malloc(nw * sizeof(int))
-    else:
-        work = malloc(2 * nw * sizeof(lapack_t))
-        iwork = malloc(nw * sizeof(lapack_t))   # rwork: 2n reals (a complex is two)
-    if work == NULL or iwork == NULL:
-        free(work)
-        free(iwork)
+    if not con_workspace(a, 4 * nw, 2 * nw, 2 * nw, &work, &iwork):
         return -100
     if lapack_t is float:
         _l.sgecon(norm, &n, a, &lda, &fanorm, &frcond, <float *>work, <int *>iwork, &info)
@@ -295,11 +278,7 @@ cdef inline int gecon_lapack(char *norm, int n, lapack_t *a, int lda, double ano
                   <double *>iwork, &info)
     free(work)
     free(iwork)
-# ---------------------------------------------------------------- condition estimates
-# (added by the cholesky helper; work arrays are allocated here, so callers only pass the
-# matrix.  info -1000: out of memory.)
-
-from libc.stdlib cimport malloc, free
+    return info
 
 
 cdef inline int pocon_lapack(char *uplo, int n, lapack_t *a, int lda, double anorm,
@@ -309,19 +288,9 @@ cdef inline int pocon_lapack(char *uplo, int n, lapack_t *a, int lda, double ano
     cdef float fanorm = <float>anorm, frcond = 0
     cdef void *work
     cdef void *work2
-    if n == 0:
-        rcond[0] = 1.0
-        return 0
-    if lapack_t is float or lapack_t is double:
-        work = malloc(3 * <size_t>n * sizeof(lapack_t))
-        work2 = malloc(<size_t>n * sizeof(int))
-    else:
-        work = malloc(2 * <size_t>n * sizeof(lapack_t))
-        work2 = malloc(<size_t>n * sizeof(double))
-    if work == NULL or work2 == NULL:
-        free(work)
-        free(work2)
-        return -1000
+    if not con_workspace(a, 3 * (<size_t>n + 1), 2 * (<size_t>n + 1), <size_t>n + 1,
+                         &work, &work2):
+        return -100    # (n = 0: LAPACK sets rcond = 1)
     if lapack_t is float:
         _l.spocon(uplo, &n, a, &lda, &fanorm, &frcond, <float *>work, <int *>work2, &info)
         rcond[0] = frcond
@@ -346,19 +315,9 @@ cdef inline int trcon_lapack(char *norm, char *uplo, char *diag, int n, lapack_t
     cdef float frcond = 0
     cdef void *work
     cdef void *work2
-    if n == 0:
-        rcond[0] = 1.0
-        return 0
-    if lapack_t is float or lapack_t is double:
-        work = malloc(3 * <size_t>n * sizeof(lapack_t))
-        work2 = malloc(<size_t>n * sizeof(int))
-    else:
-        work = malloc(2 * <size_t>n * sizeof(lapack_t))
-        work2 = malloc(<size_t>n * sizeof(double))
-    if work == NULL or work2 == NULL:
-        free(work)
-        free(work2)
-        return -1000
+    if not con_workspace(a, 3 * (<size_t>n + 1), 2 * (<size_t>n + 1), <size_t>n + 1,
+                         &work, &work2):
+        return -100    # (n = 0: LAPACK sets rcond = 1)
     if lapack_t is float:
         _l.strcon(norm, uplo, diag, &n, a, &lda, &frcond, <float *>work, <int *>work2, &info)
         rcond[0] = frcond
@@ -373,9 +332,10 @@ cdef inline int trcon_lapack(char *norm, char *uplo, char *diag, int n, lapack_t
                   <double *>work2, &info)
     free(work)
     free(work2)
+    return info
+
+
 # ---------------------------------------------------------------- LAPACK: tridiagonal and band
-# (added by the inspect helper for the tridiagonal / banded roads)
-from libc.stdlib cimport malloc as _malloc, free as _free
 
 
 cdef inline int gttrf_lapack(int n, lapack_t *dl, lapack_t *d, lapack_t *du, lapack_t *du2,
@@ -411,15 +371,16 @@ cdef inline int gtcon_lapack(char *norm, int n, lapack_t *dl, lapack_t *d, lapac
                              lapack_t *du2, int *ipiv, double anorm,
                              double *rcond) noexcept nogil:
     """Reciprocal condition estimate from gttrf factors; allocates its own scratch
-    (returns -1000 if that fails)."""
+    (returns -100 if that fails)."""
     cdef int info = 0
     cdef float fa = <float>anorm, fr = 0
-    cdef lapack_t *work = <lapack_t *>_malloc(2 * (n + 1) * sizeof(lapack_t))
-    cdef int *iwork = <int *>_malloc((n + 1) * sizeof(int))
-    if work == NULL or iwork == NULL:
-        _free(work)
-        _free(iwork)
-        return -1000
+    cdef void *vwork
+    cdef void *viwork
+    if not con_workspace(d, 2 * (<size_t>n + 1), 2 * (<size_t>n + 1), <size_t>n + 1,
+                         &vwork, &viwork):
+        return -100
+    cdef lapack_t *work = <lapack_t *>vwork
+    cdef int *iwork = <int *>viwork
     if lapack_t is float:
         _l.sgtcon(norm, &n, dl, d, du, du2, ipiv, &fa, &fr, work, iwork, &info)
         rcond[0] = fr
@@ -430,8 +391,8 @@ cdef inline int gtcon_lapack(char *norm, int n, lapack_t *dl, lapack_t *d, lapac
         rcond[0] = fr
     else:
         _l.zgtcon(norm, &n, dl, d, du, du2, ipiv, &anorm, rcond, work, &info)
-    _free(work)
-    _free(iwork)
+    free(work)
+    free(iwork)
     return info
 
 
@@ -466,17 +427,17 @@ cdef inline int gbtrs_lapack(char *trans, int n, int kl, int ku, int nrhs, lapac
 cdef inline int gbcon_lapack(char *norm, int n, int kl, int ku, lapack_t *ab, int ldab,
                              int *ipiv, double anorm, double *rcond) noexcept nogil:
     """Reciprocal condition estimate from gbtrf factors; allocates its own scratch
-    (returns -1000 if that fails)."""
+    (returns -100 if that fails)."""
     cdef int info = 0
     cdef float fa = <float>anorm, fr = 0
-    cdef lapack_t *work = <lapack_t *>_malloc(3 * (n + 1) * sizeof(lapack_t))
-    cdef int *iwork = <int *>_malloc((n + 1) * sizeof(int))
-    cdef double *rwork = <double *>_malloc((n + 1) * sizeof(double))
-    if work == NULL or iwork == NULL or rwork == NULL:
-        _free(work)
-        _free(iwork)
-        _free(rwork)
-        return -1000
+    cdef void *vwork
+    cdef void *vaux
+    if not con_workspace(ab, 3 * (<size_t>n + 1), 3 * (<size_t>n + 1), <size_t>n + 1,
+                         &vwork, &vaux):
+        return -100
+    cdef lapack_t *work = <lapack_t *>vwork
+    cdef int *iwork = <int *>vaux      # real types' IWORK
+    cdef double *rwork = <double *>vaux   # complex types' RWORK
     if lapack_t is float:
         _l.sgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &fa, &fr, work, iwork, &info)
         rcond[0] = fr
@@ -488,7 +449,6 @@ cdef inline int gbcon_lapack(char *norm, int n, int kl, int ku, lapack_t *ab, in
         rcond[0] = fr
     else:
         _l.zgbcon(norm, &n, &kl, &ku, ab, &ldab, ipiv, &anorm, rcond, work, rwork, &info)
-    _free(work)
-    _free(iwork)
-    _free(rwork)
+    free(work)
+    free(vaux)
     return info

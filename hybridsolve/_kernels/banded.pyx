@@ -137,6 +137,13 @@ _TRANS[1] = b"T"
 _TRANS[2] = b"C"
 
 
+cdef bint _nothing_to_solve(int n, int nrhs, int trans) except -1:
+    """The solves' check of ``trans`` (0, 1, 2: _TRANS's index); True when n or nrhs is 0."""
+    if trans < 0 or trans > 2:
+        raise ValueError("trans must be 0, 1 or 2")
+    return n == 0 or nrhs == 0
+
+
 # ---------------------------------------------------------------- tridiagonal LAPACK
 
 def gttrf(lapack_t[::1] dl, lapack_t[::1] d, lapack_t[::1] du, lapack_t[::1] du2,
@@ -164,9 +171,7 @@ def gttrs(lapack_t[::1] dl, lapack_t[::1] d, lapack_t[::1] du, lapack_t[::1] du2
     if dl.shape[0] < n - 1 or du.shape[0] < n - 1 or du2.shape[0] < n - 2 \
             or ipiv.shape[0] < n:
         raise ValueError("gttrs: array too short")
-    if trans < 0 or trans > 2:
-        raise ValueError("trans must be 0, 1 or 2")
-    if n == 0 or nrhs == 0:
+    if _nothing_to_solve(n, nrhs, trans):
         return 0
     with nogil:
         info = gttrs_lapack(_TRANS[trans], n, nrhs, &dl[0] if n > 1 else NULL, &d[0],
@@ -189,7 +194,7 @@ def gtcon(lapack_t[::1] dl, lapack_t[::1] d, lapack_t[::1] du, lapack_t[::1] du2
         info = gtcon_lapack(b"1", n, &dl[0] if n > 1 else NULL, &d[0],
                             &du[0] if n > 1 else NULL, &du2[0] if n > 2 else NULL,
                             &ipiv[0], anorm, &rcond)
-    if info == -1000:
+    if info == -100:
         raise MemoryError()
     return rcond, info
 
@@ -215,9 +220,7 @@ def gbtrs(lapack_t[::1, :] ab, int kl, int ku, int[::1] ipiv, lapack_t[::1, :] b
     if b.shape[0] != n or ab.shape[0] != 2 * kl + ku + 1 or ipiv.shape[0] < n \
             or kl < 0 or ku < 0:
         raise ValueError("gbtrs: bad shapes")
-    if trans < 0 or trans > 2:
-        raise ValueError("trans must be 0, 1 or 2")
-    if n == 0 or nrhs == 0:
+    if _nothing_to_solve(n, nrhs, trans):
         return 0
     with nogil:
         info = gbtrs_lapack(_TRANS[trans], n, kl, ku, nrhs, &ab[0, 0], 2 * kl + ku + 1,
@@ -236,6 +239,6 @@ def gbcon(lapack_t[::1, :] ab, int kl, int ku, int[::1] ipiv, double anorm):
     with nogil:
         info = gbcon_lapack(b"1", n, kl, ku, &ab[0, 0], 2 * kl + ku + 1, &ipiv[0],
                             anorm, &rcond)
-    if info == -1000:
+    if info == -100:
         raise MemoryError()
     return rcond, info
