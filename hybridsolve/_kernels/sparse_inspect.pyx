@@ -272,67 +272,49 @@ def dense_to_compressed(a, nnz_hint=None):
 
 # ------------------------------------------------------------------ triangular solve
 
-cdef int tri_lines(Py_ssize_t n, const index_t *indptr, const index_t *indices,
-                   const lapack_t *data, bint lower, bint conjugate, lapack_t *b,
-                   Py_ssize_t nrhs, Py_ssize_t ldb) noexcept nogil:
-    """Solve T x = b in place, T triangular given compressed by ROWS (dot-product form).
-    Entries on the wrong side of the diagonal are ignored.  Returns 0, or i+1 when the
-    diagonal entry of row i is missing or zero."""
-    cdef Py_ssize_t i, ii, j, p, r
-    cdef lapack_t s, d, v
+cdef int tri_compressed(bint by_rows, Py_ssize_t n, const index_t *indptr,
+                        const index_t *indices, const lapack_t *data, bint lower,
+                        bint conjugate, lapack_t *b, Py_ssize_t nrhs,
+                        Py_ssize_t ldb) noexcept nogil:
+    """Solve T x = b in place, T triangular (``lower``; ``conjugate``: conj(T)) given
+    compressed by ROWS (``by_rows``, dot-product form) or by COLUMNS (axpy form); line k
+    is row k or column k.  Entries on the wrong side of the diagonal are ignored.
+    Returns 0, or k+1 when the diagonal entry of line k is missing or zero."""
+    cdef Py_ssize_t i, kk, k, p, r
+    cdef lapack_t s, d, v, xk
     cdef lapack_t *x
     for r in range(nrhs):
         x = b + r * ldb
-        for ii in range(n):
-            i = ii if lower else n - 1 - ii
-            s = x[i]
+        for kk in range(n):
+            k = kk if lower else n - 1 - kk
+            s = x[k]
             d = 0
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                v = data[p]
-                if conjugate:
-                    v = conj(v)
-                if j == i:
-                    d = v
-                elif (j < i) == lower:
-                    s = s - v * x[j]
-            if d == 0:
-                return <int>(i + 1)
-            x[i] = s / d
-    return 0
-
-
-cdef int tri_columns(Py_ssize_t n, const index_t *indptr, const index_t *indices,
-                     const lapack_t *data, bint lower, bint conjugate, lapack_t *b,
-                     Py_ssize_t nrhs, Py_ssize_t ldb) noexcept nogil:
-    """Solve T x = b in place, T triangular given compressed by COLUMNS (axpy form)."""
-    cdef Py_ssize_t i, jj, j, p, r
-    cdef lapack_t d, v, xj
-    cdef lapack_t *x
-    for r in range(nrhs):
-        x = b + r * ldb
-        for jj in range(n):
-            j = jj if lower else n - 1 - jj
-            d = 0
-            for p in range(indptr[j], indptr[j + 1]):
-                if indices[p] == j:
-                    d = data[p]
-                    break
-            if conjugate:
-                d = conj(d)
-            if d == 0:
-                return <int>(j + 1)
-            xj = x[j] / d
-            x[j] = xj
-            if xj == 0:
-                continue
-            for p in range(indptr[j], indptr[j + 1]):
+            for p in range(indptr[k], indptr[k + 1]):
                 i = indices[p]
-                if (i > j) == lower and i != j:
+                if i == k:
+                    d = data[p]
+                    if not by_rows:
+                        break
+                elif by_rows and (i < k) == lower:
                     v = data[p]
                     if conjugate:
                         v = conj(v)
-                    x[i] = x[i] - v * xj
+                    s = s - v * x[i]
+            if conjugate:
+                d = conj(d)
+            if d == 0:
+                return <int>(k + 1)
+            xk = s / d
+            x[k] = xk
+            if by_rows or xk == 0:
+                continue
+            for p in range(indptr[k], indptr[k + 1]):  # by columns: x -= T[:, k] x_k
+                i = indices[p]
+                if (i > k) == lower and i != k:
+                    v = data[p]
+                    if conjugate:
+                        v = conj(v)
+                    x[i] = x[i] - v * xk
     return 0
 
 
@@ -351,10 +333,6 @@ def tri_solve_compressed(const index_t[::1] indptr, const index_t[::1] indices,
     cdef const index_t *ix = &indices[0] if indices.shape[0] else NULL
     cdef const lapack_t *dp = &data[0] if data.shape[0] else NULL
     with nogil:
-        if by_rows:
-            info = tri_lines(n, &indptr[0], ix, dp, lower, conjugate, &b[0, 0],
-                             b.shape[1], b.shape[0])
-        else:
-            info = tri_columns(n, &indptr[0], ix, dp, lower, conjugate, &b[0, 0],
-                               b.shape[1], b.shape[0])
+        info = tri_compressed(by_rows, n, &indptr[0], ix, dp, lower, conjugate, &b[0, 0],
+                              b.shape[1], b.shape[0])
     return info

@@ -52,47 +52,35 @@ cdef inline lapack_t _op(lapack_t x, int trans) noexcept nogil:
 
 cdef void tri_solve_loops(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *a,
                           int lda, lapack_t *b, int ldb) noexcept nogil:
-    """Substitution with our own loops; no singularity check (the caller did it)."""
-    cdef Py_ssize_t i, j, k, c
+    """Substitution with our own loops; no singularity check (the caller did it).
+    op(T) = T: axpy form, forward for L, backward for U; op(T) = T^T / T^H: dot form,
+    backward for L, forward for U.  Entries i0..i1-1 of a column are the off-diagonal
+    part of its triangle."""
+    cdef Py_ssize_t i, j, jj, c, i0, i1
     cdef lapack_t *x
     cdef lapack_t *col
     cdef lapack_t s, xj
+    cdef bint forward = lower == (trans == 0)
     for c in range(nrhs):
         x = b + c * <Py_ssize_t>ldb
-        if trans == 0 and lower:            # forward, axpy form
-            for j in range(n):
-                col = a + j * <Py_ssize_t>lda
+        for jj in range(n):
+            j = jj if forward else n - 1 - jj
+            col = a + j * <Py_ssize_t>lda
+            i0 = j + 1 if lower else 0
+            i1 = n if lower else j
+            if trans == 0:
                 xj = x[j]
                 if not unit:
                     xj = xj / col[j]
                     x[j] = xj
                 if xj != 0:
-                    for i in range(j + 1, n):
+                    for i in range(i0, i1):
                         x[i] = x[i] - col[i] * xj
-        elif trans == 0:                    # upper: backward, axpy form
-            for j in range(n - 1, -1, -1):
-                col = a + j * <Py_ssize_t>lda
-                xj = x[j]
+            else:
+                s = x[j] - dot4(trans == 2, i1 - i0, col + i0, x + i0)
                 if not unit:
-                    xj = xj / col[j]
-                    x[j] = xj
-                if xj != 0:
-                    for i in range(j):
-                        x[i] = x[i] - col[i] * xj
-        elif lower:                         # L^T / L^H: backward, dot form
-            for i in range(n - 1, -1, -1):
-                col = a + i * <Py_ssize_t>lda
-                s = x[i] - dot4(trans == 2, n - i - 1, col + i + 1, x + i + 1)
-                if not unit:
-                    s = s / _op(col[i], trans)
-                x[i] = s
-        else:                               # U^T / U^H: forward, dot form
-            for i in range(n):
-                col = a + i * <Py_ssize_t>lda
-                s = x[i] - dot4(trans == 2, i, col, x)
-                if not unit:
-                    s = s / _op(col[i], trans)
-                x[i] = s
+                    s = s / _op(col[j], trans)
+                x[j] = s
 
 
 cdef int tri_solve(bint lower, int trans, bint unit, int n, int nrhs, lapack_t *a, int lda,

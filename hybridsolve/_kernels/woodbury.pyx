@@ -286,26 +286,33 @@ cdef void dense_sub(int mode, int n, int nrhs, const lapack_t *m, size_t ldm,
                 r[j + c * ldr] -= (s0 + s1) + (s2 + s3)
 
 
-cdef inline double _col_max(int m, int j, lapack_t *col, int *p) noexcept nogil:
-    cdef int i
-    cdef double best = -1.0, v
-    for i in range(j, m):
-        v = abs1(col[i])
-        if v > best:
-            best = v
-            p[0] = i
-    return best
-
-
-cdef inline double _row_max(int nc, int j, lapack_t *row, int lda, int *q) noexcept nogil:
+cdef inline double _abs_max(int j, int end, lapack_t *x, size_t inc,
+                           int *at) noexcept nogil:
+    """max of |re|+|im| over x[l inc], l = j..end-1 (a column: inc 1; a row: inc lda);
+    at := the first l reaching it (unchanged when the range is empty)."""
     cdef int l
     cdef double best = -1.0, v
-    for l in range(j, nc):
-        v = abs1(row[<size_t>l * lda])
+    for l in range(j, end):
+        v = abs1(x[l * inc])
         if v > best:
             best = v
-            q[0] = l
+            at[0] = l
     return best
+
+
+cdef inline void _exchange(int len, lapack_t *x, lapack_t *y, size_t inc, int *perm,
+                           int j, int p) noexcept nogil:
+    """Swap the len entries x[l inc] and y[l inc] (two rows or two columns of a), and
+    perm[j] with perm[p]."""
+    cdef int l, t
+    cdef lapack_t tmp
+    for l in range(len):
+        tmp = x[l * inc]
+        x[l * inc] = y[l * inc]
+        y[l * inc] = tmp
+    t = perm[j]
+    perm[j] = perm[p]
+    perm[p] = t
 
 
 cdef int lu_complete_rank(int m, int nc, lapack_t *a, int lda, double tol, int *prow,
@@ -319,22 +326,22 @@ cdef int lu_complete_rank(int m, int nc, lapack_t *a, int lda, double tol, int *
     prow / pcol (length m / nc, identity on entry) receive the row / column
     permutations, piv[j] the magnitude of the j-th pivot.  Returns the number of
     pivots (the numerical rank)."""
-    cdef int i, j, l, p = 0, q = 0, t, kmin = m if m < nc else nc
+    cdef int i, j, l, p = 0, q = 0, kmin = m if m < nc else nc
     cdef int p2 = 0, q2 = 0
     cdef double best, rowbest, colbest, v
-    cdef lapack_t pv, f, tmp
+    cdef lapack_t pv, f
     q = 0
     for j in range(kmin):
         # rook search, starting from the column of the previous step's choice
         if q < j:
             q = j
-        colbest = _col_max(m, j, a + <size_t>q * lda, &p)
+        colbest = _abs_max(j, m, a + <size_t>q * lda, 1, &p)
         while True:
-            rowbest = _row_max(nc, j, a + p, lda, &q2)
+            rowbest = _abs_max(j, nc, a + p, lda, &q2)
             if rowbest <= colbest:
                 break
             q = q2
-            colbest = _col_max(m, j, a + <size_t>q * lda, &p2)
+            colbest = _abs_max(j, m, a + <size_t>q * lda, 1, &p2)
             if colbest <= rowbest:
                 colbest = rowbest
                 break
@@ -353,22 +360,10 @@ cdef int lu_complete_rank(int m, int nc, lapack_t *a, int lda, double tol, int *
             if best <= tol:
                 return j
         piv[j] = best
-        if p != j:
-            for l in range(nc):
-                tmp = a[j + <size_t>l * lda]
-                a[j + <size_t>l * lda] = a[p + <size_t>l * lda]
-                a[p + <size_t>l * lda] = tmp
-            t = prow[j]
-            prow[j] = prow[p]
-            prow[p] = t
-        if q != j:
-            for i in range(m):
-                tmp = a[i + <size_t>j * lda]
-                a[i + <size_t>j * lda] = a[i + <size_t>q * lda]
-                a[i + <size_t>q * lda] = tmp
-            t = pcol[j]
-            pcol[j] = pcol[q]
-            pcol[q] = t
+        if p != j:  # rows j and p
+            _exchange(nc, a + j, a + p, lda, prow, j, p)
+        if q != j:  # columns j and q
+            _exchange(m, a + <size_t>j * lda, a + <size_t>q * lda, 1, pcol, j, q)
         pv = a[j + <size_t>j * lda]
         for i in range(j + 1, m):
             a[i + <size_t>j * lda] = a[i + <size_t>j * lda] / pv

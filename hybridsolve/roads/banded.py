@@ -21,9 +21,12 @@ _BAND_FLOP_WEIGHT = _tuned("band_flop_weight")
 _BAND_MAX_FRACTION = _tuned("band_max_fraction")
 
 
-def _canonical_hint(structure):
+def _priced_terms(structure):
+    """What both roads price on: n, the element type's weight (complex 4), and the
+    ``assume_a`` hint ('gen' / 'general': None)."""
     a = structure.assume_a
-    return None if a in ("gen", "general") else a
+    return (structure.n, 4 if structure.is_complex else 1,
+            None if a in ("gen", "general") else a)
 
 
 class TridiagonalFactorization(Factorization):
@@ -107,14 +110,11 @@ class TridiagonalSolver(Solver):
             return None, f"not tridiagonal (bandwidths {lb}, {ub})"
         if structure.format != "dense":
             return None, f"dense road; this matrix is {structure.format}"
-        n = structure.n
-        scale = 4 if structure.is_complex else 1
-        hint = _canonical_hint(structure)
+        n, scale, hint = _priced_terms(structure)
         if hint == "tridiagonal":
             return float(10 * n * scale)
         if hint is not None:
             return None, f"assume_a={hint!r}"
-        lb, ub = structure.lower_bandwidth, structure.upper_bandwidth
         if lb is None or ub is None:
             return None, "bandwidth unknown"
         if lb > 1 or ub > 1:
@@ -148,12 +148,9 @@ class BandedSolver(Solver):
             return None, f"band too wide for band storage to pay (kl+ku={lb + ub} > n/3)"
         if structure.format != "dense":
             return None, f"dense road; this matrix is {structure.format}"
-        n = structure.n
-        scale = 4 if structure.is_complex else 1
-        hint = _canonical_hint(structure)
+        n, scale, hint = _priced_terms(structure)
         if hint is not None and hint != "banded":
             return None, f"assume_a={hint!r}"
-        lb, ub = structure.lower_bandwidth, structure.upper_bandwidth
         if lb is None or ub is None:
             if hint == "banded":
                 # bandwidth measured in factorize(); price a middling band
