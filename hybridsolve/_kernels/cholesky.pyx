@@ -261,20 +261,6 @@ def potrf(lapack_t[::1, :] a, bint lower=False):
     return info
 
 
-def potrs(lapack_t[::1, :] c, lapack_t[::1, :] b, bint lower=False):
-    """Solve with the factor of ``potrf``; ``b`` (F-contiguous n x nrhs) is overwritten."""
-    cdef int info
-    _check_square(c, "potrs")
-    if b.shape[0] != c.shape[0]:
-        raise ValueError("potrs: b must have c.shape[0] rows")
-    if c.shape[0] == 0 or b.shape[1] == 0:
-        return 0
-    with nogil:
-        info = cholesky_solve(lower, c.shape[0], b.shape[1], &c[0, 0], c.shape[0],
-                              &b[0, 0], b.shape[0])
-    return info
-
-
 def pocon(lapack_t[::1, :] c, double anorm, bint lower=False):
     """?pocon's estimate on the factor of ``potrf``: ``(rcond, info)`` for the 1-norm
     ``anorm`` of the original Hermitian matrix.  The Hager-Higham loop runs with plain
@@ -294,22 +280,6 @@ def pocon(lapack_t[::1, :] c, double anorm, bint lower=False):
     if info == -100:
         raise MemoryError("pocon: could not allocate a workspace")
     return rcond, info
-
-
-def hermitian_norm1(lapack_t[::1, :] a, bint lower=False):
-    """1-norm (= inf-norm) of the Hermitian matrix one triangle of ``a`` defines (as
-    LAPACK's lanhe('1')); the other triangle is not read, the diagonal's imaginary part
-    is ignored."""
-    cdef Py_ssize_t n = a.shape[0]
-    cdef double r
-    _check_square(a, "hermitian_norm1")
-    if n == 0:
-        return 0.0
-    with nogil:
-        r = _hermitian_norm1(lower, n, &a[0, 0], n)
-    if r < 0:
-        raise MemoryError()
-    return r
 
 
 cdef double _hermitian_norm1(bint lower, Py_ssize_t n, lapack_t *a,

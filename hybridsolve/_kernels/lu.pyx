@@ -63,6 +63,14 @@ cdef int _solve_trsv_nrhs = _tuned("trsv_max_nrhs")
 cdef double _solve_trsv_work = _tuned("trsv_max_work")
 
 
+def _setting(value, current, lowest):
+    """_tuning's rule for one threshold: unchanged when ``value`` is None, else ``value``
+    (an int at least ``lowest`` unless ``lowest`` is None)."""
+    if value is None:
+        return current
+    return value if lowest is None else max(lowest, int(value))
+
+
 def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
             solve_own_nrhs=None, own_trsm_n=None, blas_trsm_n=None,
             solve_trsv_nrhs=None, solve_trsv_work=None):
@@ -75,24 +83,15 @@ def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
                own_trsm_n=_own_trsm_n, blas_trsm_n=_blas_trsm_n,
                solve_trsv_nrhs=_solve_trsv_nrhs,
                solve_trsv_work=_solve_trsv_work)
-    if solve_trsv_nrhs is not None:
-        _solve_trsv_nrhs = solve_trsv_nrhs
-    if solve_trsv_work is not None:
-        _solve_trsv_work = solve_trsv_work
-    if blas_trsm_n is not None:
-        _blas_trsm_n = max(0, int(blas_trsm_n))
-    if own_trsm_n is not None:
-        _own_trsm_n = max(0, int(own_trsm_n))
-    if unblocked_n is not None:
-        _unblocked_n = max(0, int(unblocked_n))
-    if leaf_nb is not None:
-        _leaf_nb = max(1, int(leaf_nb))
-    if lapack_n is not None:
-        _lapack_n = max(0, int(lapack_n))
-    if solve_own_n is not None:
-        _solve_own_n = max(0, int(solve_own_n))
-    if solve_own_nrhs is not None:
-        _solve_own_nrhs = max(0, int(solve_own_nrhs))
+    _solve_trsv_nrhs = _setting(solve_trsv_nrhs, _solve_trsv_nrhs, None)
+    _solve_trsv_work = _setting(solve_trsv_work, _solve_trsv_work, None)
+    _blas_trsm_n = _setting(blas_trsm_n, _blas_trsm_n, 0)
+    _own_trsm_n = _setting(own_trsm_n, _own_trsm_n, 0)
+    _unblocked_n = _setting(unblocked_n, _unblocked_n, 0)
+    _leaf_nb = _setting(leaf_nb, _leaf_nb, 1)
+    _lapack_n = _setting(lapack_n, _lapack_n, 0)
+    _solve_own_n = _setting(solve_own_n, _solve_own_n, 0)
+    _solve_own_nrhs = _setting(solve_own_nrhs, _solve_own_nrhs, 0)
     return old
 
 
@@ -609,43 +608,3 @@ def getrf(lapack_t[::1, :] a, int[::1] ipiv):
     with nogil:
         info = lu_factor(m, n, &a[0, 0], m, &ipiv[0])
     return info
-
-
-def getrs(lapack_t[::1, :] lu, const int[::1] ipiv, lapack_t[::1, :] b, int trans=0):
-    """Solve with the factors of ``getrf``; ``b`` (F-contiguous n x nrhs) is overwritten."""
-    cdef int info
-    cdef int n = lu.shape[0]
-    if lu.shape[1] != n or b.shape[0] != n or ipiv.shape[0] < n:
-        raise ValueError("getrs: incompatible shapes")
-    if trans < 0 or trans > 2:
-        raise ValueError("trans must be 0, 1 or 2")
-    if n == 0 or b.shape[1] == 0:
-        return 0
-    with nogil:
-        info = lu_solve(trans, n, b.shape[1], &lu[0, 0], n, <int *>&ipiv[0], &b[0, 0], n)
-    return info
-
-
-def gecon(lapack_t[::1, :] lu, double anorm, norm="1"):
-    """LAPACK ?gecon on the factors of ``getrf``: the reciprocal condition estimate in the
-    1-norm (``norm='1'``) or the infinity norm (``norm='I'``), ``anorm`` being that norm of
-    the original matrix."""
-    cdef int n = lu.shape[0]
-    cdef int info
-    cdef double rcond = 0.0
-    cdef bytes nb = norm.encode() if isinstance(norm, str) else bytes(norm)
-    cdef char *nc
-    if nb not in (b"1", b"O", b"o", b"I", b"i"):
-        raise ValueError("norm must be '1' or 'I'")
-    if lu.shape[1] != n:
-        raise ValueError("gecon: lu must be square")
-    if n == 0:
-        return 1.0
-    nc = nb
-    with nogil:
-        info = gecon_lapack(nc, n, &lu[0, 0], n, anorm, &rcond)
-    if info == -100:
-        raise MemoryError("gecon: could not allocate a workspace")
-    if info < 0:
-        raise ValueError(f"gecon: illegal value in argument {-info}")
-    return rcond
