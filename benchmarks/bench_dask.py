@@ -35,9 +35,10 @@ import threading
 import time
 
 import numpy as np
+import scipy
 import scipy.linalg as sl
 
-from benchmarks._timing import table
+from benchmarks._timing import machine_line, table
 
 
 def backward_error(a, x, b):
@@ -377,11 +378,10 @@ def main(quick=False, argv=()):
     quick = quick or args.quick
     repeat = args.repeat or (3 if quick else 5)
     import dask
-    import numpy
-    import scipy
-    print(f"dask {dask.__version__}, numpy {numpy.__version__}, scipy "
-          f"{scipy.__version__}, cores {len(os.sched_getaffinity(0))}, load "
-          f"{os.getloadavg()[0]:.1f}")
+    import distributed
+    print(f"dask {dask.__version__}, distributed {distributed.__version__}, numpy "
+          f"{np.__version__}, scipy {scipy.__version__}")
+    print(machine_line())
     if args.estimate:
         estimate()
         return
