@@ -38,7 +38,8 @@ import numpy as np
 import scipy
 import scipy.linalg as sl
 
-from benchmarks._timing import machine_line, table
+from benchmarks._timing import machine_line, numpy_contender, table
+from hybridsolve._bench import interleaved_samples
 
 
 def backward_error(a, x, b):
@@ -50,25 +51,11 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
-def median_time(f, repeat):
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts)), float(min(ts)), float(max(ts))
-
-
 def interleaved_times(contenders, repeat):
-    """{name: (median, min, max)} measured A B C, A B C, ... after one warm-up each."""
-    for f in contenders.values():
-        f()
-    samples = {k: [] for k in contenders}
-    for _ in range(repeat):
-        for k, f in contenders.items():
-            t0 = time.perf_counter()
-            f()
-            samples[k].append(time.perf_counter() - t0)
+    """{name: (median, min, max)} from the shared harness (``hybridsolve._bench``:
+    interleaved A B C, A B C, ... after one warm-up each; a ``numpy_contender``'s own
+    BLAS held at one thread around its samples)."""
+    samples = interleaved_samples(contenders, repeat)
     return {k: (float(np.median(v)), min(v), max(v)) for k, v in samples.items()}
 
 
@@ -156,7 +143,7 @@ def batch(client, quick, repeat):
 
     t = interleaved_times({
         "cluster": on_cluster,
-        "numpy": lambda: np.linalg.solve(a, b),
+        "numpy": numpy_contender(lambda: np.linalg.solve(a, b)),
         "ours in-process": lambda: hybridsolve.solve(a, b),
     }, repeat)
     x = client.compute(hybridsolve.solve(A, B), sync=True)
