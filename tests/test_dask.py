@@ -459,3 +459,26 @@ def test_cluster_task_threads_one_per_task_slot(client):
     on_worker = client.submit(task(_probe_threads), pure=False).result()
     assert on_worker == (int(env) if env else 1)
     assert task(_probe_threads)() == _probe_threads()      # off a worker: unchanged
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("where", ["named", "diagonal tile, other triangle",
+                                   "other triangle"])
+def test_cholesky_nan_anywhere_raises_value_error(lower, where):
+    """As scipy's check_finite: NaN anywhere in A (also where the factorization does not
+    read) is a ValueError at compute time, not a LinAlgError from a NaN pivot."""
+    rng = np.random.default_rng(16)
+    n = 12
+    g = rng.standard_normal((n, n))
+    a = g @ g.T + n * np.eye(n)
+    i, j = {"named": (9, 1), "diagonal tile, other triangle": (1, 2),
+            "other triangle": (1, 9)}[where]
+    if not lower:
+        i, j = j, i
+    a[i, j] = np.nan
+    x = hybridsolve.solve(da.from_array(a, chunks=4), np.ones(n), assume_a="pos",
+                          lower=lower, method="dask_cholesky")
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        compute(x, "sync")
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        sl.solve(a, np.ones(n), assume_a="pos", lower=lower)

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._protocol import NotApplicable, Solver, Structure
-from hybridsolve.roads.dask import Graph, describe, task, tile_bounds
+from hybridsolve.roads.dask import Graph, after, describe, task, tile_bounds
 from hybridsolve.roads.dask import _tiled as T
 
 __all__ = ["DaskCholeskySolver", "DaskCholeskyFactorization"]
@@ -65,6 +65,13 @@ def lower_view(tile, sums, upper):
     ``sums`` (``tile_sums``: the finiteness check) are in; a view when it can be (the
     tasks that read it copy before writing)."""
     return tile.conj().T if upper else tile
+
+
+def finite(tile):
+    """None; ValueError when ``tile`` holds NaN/inf (scipy's check_finite reads all of
+    A, also the triangle the factorization does not)."""
+    if not np.isfinite(tile).all():
+        raise ValueError("array must not contain infs or NaNs")
 
 
 def norm_from_sums(p, *sums):
@@ -146,6 +153,15 @@ class DaskCholeskyFactorization(T.TiledFactorization):
         nname = name + "-norm"
         layer = dict(g.layer)
         layer[(nname,)] = (norm_from_sums, p) + tuple(sums)
+        if check_finite:        # the tiles of the triangle not read: checked, for scipy's
+            checks = []         # errors (the norm, which every solve reads, waits)
+            for i in range(p):
+                for j in range(i):
+                    src = (a2.name, i, j) if upper else (a2.name, j, i)
+                    layer[(name + "-finite", i, j)] = (finite, src)
+                    checks.append((name + "-finite", i, j))
+            if checks:
+                layer[(nname,)] = (after, layer[(nname,)]) + tuple(checks)
         from dask.highlevelgraph import HighLevelGraph
         anorm = da.Array(HighLevelGraph.from_collections(nname, layer, dependencies=[a2]),
                          nname, chunks=(), dtype=float)
