@@ -347,6 +347,28 @@ cdef double _row_margin_min(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs,
     return best
 
 
+cdef inline bint _dominance_step(const lapack_t *col, Py_ssize_t j, Py_ssize_t n,
+                                 bint transposed, const lapack_t *src, Py_ssize_t rs,
+                                 Py_ssize_t cs, double *rowacc,
+                                 double *margin) noexcept nogil:
+    """Fold column ``j`` of M (``col``, contiguous) into the row-dominance test; returns
+    whether A may still be strictly diagonally dominant by rows.  M = A^T: the column
+    is row j of A, its margin is final.  M = A: its moduli join the row sums, checked
+    after column 0 and every 16 columns (the final margin is taken after the sweep)."""
+    cdef double mj
+    if transposed:
+        mj = _row_margin_of_column(col, j, n)
+        if not (mj > 0):
+            return 0
+        if mj < margin[0]:
+            margin[0] = mj
+        return 1
+    _add_moduli(col, n, rowacc)
+    if (j == 0 or j % 16 == 15) and _row_margin_min(src, rs, cs, n, rowacc) <= 0:
+        return 0
+    return 1
+
+
 cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapack_t *dst,
                         Py_ssize_t n, bint transposed, bint full,
                         Py_ssize_t j0, const lapack_t *cdata, const int *cidx,
@@ -388,9 +410,8 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
     cdef int lo = 0, up = 0, sym = 0, her = 0, dpos = 1
     cdef bint bands = full
     cdef bint dominant = full and n > 0   # A still possibly row diagonally dominant
-    cdef double margin = 1.0e308, mj
+    cdef double margin = 1.0e308
     cdef double *rowacc = NULL
-    cdef const lapack_t *col
 
     if transposed:
         # per-row moduli sums and nonzero counts (doubles: exact below 2^53).  Kept as
@@ -451,17 +472,8 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
                 if t > best:
                     best = t
             if dominant:
-                if transposed:
-                    mj = _row_margin_of_column(d, j, n)
-                    if mj > 0:
-                        margin = mj if mj < margin else margin
-                    else:
-                        dominant = 0
-                else:
-                    _add_moduli(d, n, rowacc)
-                    if (j == 0 or j % 16 == 15) and _row_margin_min(src, rs, cs, n,
-                                                                    rowacc) <= 0:
-                        dominant = 0
+                dominant = _dominance_step(d, j, n, transposed, src, rs, cs, rowacc,
+                                           &margin)
         nz = cptr[j0]
 
     j = j0
@@ -476,11 +488,8 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
                         _bands(dst + p * n, p, n, &lo, &up)
             p = j
             while dominant and p < j + 4:
-                mj = _row_margin_of_column(dst + p * n, p, n)
-                if mj > 0:
-                    margin = mj if mj < margin else margin
-                else:
-                    dominant = 0
+                dominant = _dominance_step(dst + p * n, p, n, True, src, rs, cs,
+                                           rowacc, &margin)
                 p += 1
             j += 4
             continue
@@ -582,18 +591,12 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
                 _bands(s, j, n, &lo, &up)
 
         if dominant:
-            col = dst + j * n if dst != NULL else s
-            if transposed:
-                mj = _row_margin_of_column(col, j, n)
-                if mj > 0:
-                    margin = mj if mj < margin else margin
-                else:
-                    dominant = 0
+            if dst != NULL:
+                dominant = _dominance_step(dst + j * n, j, n, transposed, src, rs, cs,
+                                           rowacc, &margin)
             else:
-                _add_moduli(col, n, rowacc)
-                if (j == 0 or j % 16 == 15) and _row_margin_min(src, rs, cs, n,
-                                                                rowacc) <= 0:
-                    dominant = 0
+                dominant = _dominance_step(s, j, n, transposed, src, rs, cs, rowacc,
+                                           &margin)
         j += 1
 
     if transposed:
