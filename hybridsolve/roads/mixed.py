@@ -76,29 +76,27 @@ from hybridsolve._kernels import cholesky as _chol
 from hybridsolve._kernels import lu as _lu
 from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
                                    fortran_view)
+from hybridsolve._tuning import value as _tuned
 
 __all__ = ["MixedSolver", "MixedFactorization", "refine_solve"]
 
 # ---------------------------------------------------------------- constants
-# (to move into hybridsolve._tuning when it lands; each with its reason)
+# (the tunable ones live in hybridsolve._tuning, with their reasons)
 
 #: Unit roundoff of float32 (complex64): the accuracy of the factors.
 U_SINGLE = 2.0 ** -24
 #: Largest kappa * u_s * g for which the road is taken automatically: refinement then
 #: contracts the error ten-fold per step (converges in 2-3 steps to double accuracy).
-#: Convergence needs < 1; 0.1 leaves room for the bounds' constants (Higham Thm 12.4).
-CONVERGENCE_LIMIT = 0.1
+CONVERGENCE_LIMIT = _tuned("mixed_convergence_limit")
 #: Growth factor assumed for the convergence proof: elimination on a diagonally
 #: dominant matrix grows entries at most two-fold (Higham Thm 9.9); Cholesky none.
 GROWTH = {"lu": 2.0, "cholesky": 1.0}
-#: dsgesv's ITERMAX: refinement steps before the road gives up on a column.
-ITMAX = 30
-#: Price of the single factorization relative to the double one's flops (measured
-#: sgemm 312 vs dgemm 150 Gflop/s, spotrf 204 vs dpotrf 331 ms at n = 4000: 0.5-0.6).
-SINGLE_FACTOR_WEIGHT = 0.6
-#: Price per entry of A of one pass over it at memory speed (the single copy, one
-#: residual product, one pair of triangular solves), as the registry's COPY_WEIGHT.
-PASS_WEIGHT = 20.0
+#: Refinement steps before the road gives up on a column (dsgesv's ITERMAX).
+ITMAX = _tuned("mixed_itmax")
+#: Price of the single factorization relative to the double one's flops.
+SINGLE_FACTOR_WEIGHT = _tuned("mixed_single_factor_weight")
+#: Price per entry of A of one pass over it at memory speed.
+PASS_WEIGHT = _tuned("mixed_pass_weight")
 #: Expected passes over A (double-entry equivalents) per refined solve: about three
 #: steps, each one residual (a double read of A) and one single-precision solve (half
 #: the bytes), plus the single copy (one read, one half-size write) and the single
