@@ -126,7 +126,7 @@ def solve_dask(a, b, hint, lower, transposed, check_finite, method):
     if not getattr(fac, "lazy", False):
         # an in-process factorization (numpy/sparse a): warn now, as in-process
         from hybridsolve._solve import _warn_ill_conditioned
-        _warn_ill_conditioned([((), fac.rcond, fac.dtype)], stacklevel=3)
+        _warn_ill_conditioned([(0, fac.rcond, fac.dtype)], stacklevel=3)
     x = fac.solve(cols, 1 if transposed else 0, check_finite=check_finite)
     if rhs_batch:
         x = da.moveaxis(x.reshape((n,) + b2.shape[:-2] + b2.shape[-1:]), 0, -2)

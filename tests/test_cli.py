@@ -134,8 +134,8 @@ def test_text_matrix_and_dense_matrix_market(tmp_path, capsys):
 
 
 def test_explain_and_solve_explain(tmp_path, capsys):
-    a, b = general(20)
-    a = a @ a.T                                               # SPD
+    a, b = general(100)                  # above the small road's orders: Cholesky's
+    a = a @ a.T + 100 * np.eye(100)                           # SPD
     a = (a + a.T) / 2
     np.save(tmp_path / "A.npy", a)
     np.save(tmp_path / "b.npy", b)

@@ -340,6 +340,19 @@ class PardisoFactorization(Factorization):
         _check_finite_result(x)
         b[...] = x
 
+    def __getstate__(self):
+        # PARDISO's handle (ctypes) cannot be pickled: keep the matrix, factor again
+        state = dict(self.__dict__)
+        del state["solver"]
+        return state
+
+    def __setstate__(self, state):
+        import pypardiso
+
+        super().__setstate__(state)
+        self.solver = pypardiso.PyPardisoSolver(mtype=2)
+        self.solver.factorize(self.upper)
+
     def __del__(self):
         try:
             self.solver.free_memory(everything=False)

@@ -104,7 +104,7 @@ def _check_rcond(rc, dtype):
     """Warn (at compute time) when the estimated rcond is below eps."""
     from hybridsolve._solve import _warn_ill_conditioned
     from hybridsolve.roads.dask import reissue
-    reissue(_warn_ill_conditioned, [((), float(rc), np.dtype(dtype))], 0)
+    reissue(_warn_ill_conditioned, [(0, float(rc), np.dtype(dtype))], 0)
     return rc
 
 

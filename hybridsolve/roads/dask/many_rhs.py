@@ -24,7 +24,7 @@ def factor(a, hint, lower, check_finite):
     raises LinAlgError, rcond < eps warns (on the client, through the worker)."""
     from hybridsolve._solve import _warn_ill_conditioned, factorize
     fac = factorize(a, assume_a=hint, lower=lower, check_finite=check_finite)
-    reissue(_warn_ill_conditioned, [((), fac.rcond, fac.dtype)], 0)
+    reissue(_warn_ill_conditioned, [(0, fac.rcond, fac.dtype)], 0)
     return fac
 
 
