@@ -278,6 +278,11 @@ PARAMS: dict[str, Param] = {
         30, int, 1, 1000,
         "Mixed road: refinement steps before a column falls back to double (LAPACK "
         "dsgesv's ITERMAX)."),
+    "ridge_residual_block_bytes": Param(
+        1 << 20, int, 1, _IMAX,
+        "ridge's mixed-precision refinement: bytes of X per row block of the fused "
+        "residual X^H (y - X x) (the block is read twice, so it should stay in cache "
+        "between the two products: X is then read from memory once per step)."),
 }
 
 

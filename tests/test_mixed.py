@@ -285,3 +285,69 @@ def test_pickle_roundtrip():
     g = pickle.loads(pickle.dumps(f))
     b = rand(rng, 50, np.complex128)
     assert np.array_equal(f.solve(b), g.solve(b))
+
+
+# ------------------------------------------------------------------ ridge, primal form
+def _ridge_oracle(X, y, lam):
+    X = X.astype(np.complex128)
+    g = X.conj().T @ X + lam * np.eye(X.shape[1])
+    return sl.solve(g, X.conj().T @ y.astype(np.complex128), assume_a="pos")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("ycols", [None, 2])
+def test_ridge_mixed_primal_taken_and_verified(dtype, ycols):
+    from hybridsolve import _ridge
+    rng = np.random.default_rng(3)
+    n, p = 900, 400
+    X = rand(rng, (n, p), dtype)
+    y = rand(rng, n if ycols is None else (n, ycols), dtype)
+    y2 = y if y.ndim == 2 else y[:, None]
+    X_in = X.copy()
+    beta = _ridge._mixed_primal(X, y2, 1.0)
+    assert beta is not None          # proven (kappa <= ||G||_1 / lam) and cheaper
+    np.testing.assert_array_equal(X, X_in)
+    g = X.conj().T @ X + np.eye(p)
+    c = X.conj().T @ y2
+    # the mixed road's criterion, measured in double against the true G
+    eta = (np.abs(c - g @ beta).max(axis=0)
+           / (np.abs(g).sum(axis=1).max() * np.abs(beta).max(axis=0) + np.abs(c).max(axis=0)))
+    assert (eta <= np.sqrt(p) * eps(dtype)).all()
+    out = hs.ridge(X, y, 1.0)
+    assert out.dtype == dtype and out.shape == ((p,) if ycols is None else (p, ycols))
+    ref = _ridge_oracle(X, y, 1.0)
+    assert np.linalg.norm(out - ref) <= 100 * n * eps(dtype) * np.linalg.norm(ref)
+
+
+def test_ridge_mixed_not_taken_without_proof_or_gain():
+    from hybridsolve import _ridge
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((900, 400))
+    y = rng.standard_normal((900, 1))
+    # lam so small that ||G||_1 / lam * u_single exceeds the limit: double form
+    assert _ridge._mixed_primal(X, y, 1e-6) is None
+    # narrow X: the extra passes over X cost more than the single Gram saves
+    assert _ridge._mixed_primal(X[:, :20], y, 1.0) is None
+    beta = hs.ridge(X, y[:, 0], 1e-6)
+    ref = _ridge_oracle(X, y[:, 0], 1e-6).real
+    assert np.linalg.norm(beta - ref) <= 1e-8 * np.linalg.norm(ref)
+
+
+def test_ridge_mixed_beyond_single_range_and_nonfinite():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((900, 400))
+    y = rng.standard_normal(900)
+    # X_s^H X_s overflows single (X * 1e20), X_s itself does (X * 1e40): double form
+    for scale in (1e20, 1e40):
+        ref = _ridge_oracle(X * scale, y, 1.0).real
+        beta = hs.ridge(X * scale, y, 1.0)
+        assert np.linalg.norm(beta - ref) <= 1e-10 * np.linalg.norm(ref)
+    X[3, 7] = np.nan
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        hs.ridge(X, y, 1.0)
+
+
+def test_ridge_mixed_memory_stated():
+    from hybridsolve import _ridge
+    n, p = 20000, 2000
+    assert _ridge.mixed_memory(n, p) == n * p * 4 + p * p * 4 - p * p * 8

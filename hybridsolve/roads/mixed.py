@@ -78,7 +78,7 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
                                    fortran_view)
 from hybridsolve._tuning import value as _tuned
 
-__all__ = ["MixedSolver", "MixedFactorization", "refine_solve"]
+__all__ = ["MixedSolver", "MixedFactorization", "refine_solve", "single_solve"]
 
 # ---------------------------------------------------------------- constants
 # (the tunable ones live in hybridsolve._tuning, with their reasons)
@@ -110,6 +110,7 @@ TINY = 1e-30
 
 _SINGLE = {np.dtype(np.float64): np.dtype(np.float32),
            np.dtype(np.complex128): np.dtype(np.complex64)}
+_DOUBLE = {v: k for k, v in _SINGLE.items()}
 _EPS_D = float(np.finfo(np.float64).eps) / 2.0      # unit roundoff of double: 2^-53
 _INTC = np.dtype(np.intc)
 
@@ -289,8 +290,9 @@ class MixedFactorization(Factorization):
         self.notes = []
 
     # -- the two products the refinement needs --------------------------------------
-    def _residual(self, b, x, trans):
-        """b - op(A) x in double (BLAS through numpy / scipy.linalg.blas)."""
+    def _residual(self, b, x, trans, cols=None):
+        """b - op(A) x in double (BLAS through numpy / scipy.linalg.blas); ``cols``
+        (which of the caller's columns b and x are) is not needed here."""
         a = self.a
         if self.base == "cholesky":
             # G = the Hermitian matrix of the buffer's ``lower`` triangle (conj
@@ -309,16 +311,8 @@ class MixedFactorization(Factorization):
         return b - np.conjugate(m.T @ np.conjugate(x))
 
     def _correct(self, r, trans):
-        """op(A_s)^-1 r, each column scaled to unit max modulus before it is rounded to
-        single precision (no underflow of small residuals)."""
-        scale = np.abs(r).max(axis=0)
-        scale[scale == 0] = 1.0
-        rs = np.asfortranarray((r / scale).astype(self.single.dtype))
-        if self.base == "cholesky":
-            _chol.solve_array(self.single, rs, self.lower)
-        else:
-            _lu.solve_array(self.single, self.piv, rs, trans, self.transposed)
-        return rs.astype(self.dtype) * scale
+        return single_solve(self.single, r, trans, lower=self.lower, piv=self.piv,
+                            transposed=self.transposed)
 
     # -- the refinement ----------------------------------------------------------------
     def _solve_inplace(self, b, trans):
@@ -390,9 +384,27 @@ class MixedFactorization(Factorization):
         self.a = self.single = None          # the double road owns the work array now
 
 
+def single_solve(single, r, trans=0, *, lower=False, piv=None, transposed=False):
+    """op(A_s)^-1 r (double ``r`` (n, k), result double) through the single-precision
+    factors ``single``: LU (``piv`` given; ``transposed`` as ``_lu.factor_array``'s) or
+    Cholesky (``piv`` None; ``lower`` the triangle holding the factor).  Each column is
+    scaled to unit max modulus before it is rounded to single precision (no underflow
+    of small residuals)."""
+    scale = np.abs(r).max(axis=0)
+    scale[scale == 0] = 1.0
+    rs = np.empty(r.shape, dtype=single.dtype, order="F")
+    np.divide(r, scale, out=rs, casting="same_kind")      # scale and round: one pass
+    if piv is None:
+        _chol.solve_array(single, rs, lower)
+    else:
+        _lu.solve_array(single, piv, rs, trans, transposed)
+    return rs.astype(_DOUBLE[single.dtype]) * scale
+
+
 def refine_solve(residual, correct, b, trans, anorm, steps=None):
     """Iterative refinement of every column of ``b`` (F-contiguous (n, k), double):
-    ``residual(b, x, trans)`` = b - op(A) x in double, ``correct(r, trans)`` =
+    ``residual(b, x, trans, cols)`` = b - op(A) x in double (``cols``: the indices of
+    the columns of the original ``b`` that ``b`` and ``x`` hold), ``correct(r, trans)`` =
     op(A_s)^-1 r through the single factors; ``anorm`` = ||op(A)||_inf.
 
     Returns ``(x, failed)``: x (n, k); ``failed`` the indices of the columns that did
@@ -409,7 +421,7 @@ def refine_solve(residual, correct, b, trans, anorm, steps=None):
     while active.size:
         xa = x[:, active] if active.size < k else x
         ba = b[:, active] if active.size < k else b
-        r = residual(ba, xa, trans)
+        r = residual(ba, xa, trans, active)
         xn = np.abs(xa).max(axis=0)
         eta = np.abs(r).max(axis=0) / (anorm * xn + bnorm[active])
         eta[~np.isfinite(eta)] = np.inf
