@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from hybridsolve._bench import (dgemm_rate, interleaved, machine,  # noqa: F401
-                                numpy_contender, numpy_isolation, table)
+from hybridsolve._bench import (dgemm_rate, interleaved,  # noqa: F401
+                                interleaved_samples, machine, numpy_contender,
+                                numpy_isolation, table)
 
 
 def machine_line(info=None):

@@ -1,6 +1,7 @@
 """Peak resident memory of one solve above its inputs: hybridsolve against scipy.
 
     python -m benchmarks.bench_memory [--n 3000] [--cases general,spd,...] [--check]
+                                      [--speed] [--repeat 15]
 
 Every (case, library) runs in a fresh Python process (``--child``), so no allocator
 cache, BLAS buffer or earlier peak of another run is counted.  The child
@@ -20,6 +21,14 @@ The figure is reported as a multiple of the bytes of A (n * n * 8 for float64).
 Targets: dense general and SPD at most 1.25 x A (scipy's copy of A for getrf
 is 1 x A), Woodbury (diagonal plus low rank) and sparse-in-dense at most 0.2 x A (no
 n x n copy).  ``--check`` exits non-zero when a target is missed.
+
+``--speed`` measures what the Woodbury road's no-copy solve costs a general dense
+solve (target: at most 1 % slower).  ``solve()`` now runs the roads' ``preview`` (the
+low-rank rank test) before the inspection, which then copies A as before once the test
+declines; without previews (``transient=False``, the path ``factorize()`` takes and the
+path every solve took before) the same rank test ran inside the Woodbury road's
+``factorize`` after the copy.  Both are timed interleaved in one process, general
+float64 A at n = 1000 and --n, plus the rank test alone.
 """
 from __future__ import annotations
 
@@ -115,16 +124,55 @@ def child(case, lib, folder):
                "a_bytes": a.nbytes, "method": method, "berr": float(r)}, sys.stdout)
 
 
+def speed(n_big, repeat):
+    import numpy as np
+
+    from benchmarks._timing import interleaved_samples, machine_line, table
+    from hybridsolve._solve import apply, plan
+    from hybridsolve.roads.woodbury import WoodburySolver
+    print(machine_line())
+    rng = np.random.default_rng(0)
+    rows, worst = [], 0.0
+    for n in (1000, n_big):
+        a = rng.standard_normal((n, n))
+        b = rng.standard_normal(n)
+        with_p = lambda: apply(plan(a, transient=True), b, 0)     # noqa: E731
+        without = lambda: apply(plan(a, transient=False), b, 0)   # noqa: E731
+        test = lambda: WoodburySolver().preview(a)                # noqa: E731
+        assert plan(a, transient=True).chosen.name == "lu"
+        s = interleaved_samples({"previews": with_p, "none": without, "test": test},
+                                repeat=repeat)
+        med = {k: float(np.median(v)) for k, v in s.items()}
+        ratio = med["previews"] / med["none"]
+        worst = max(worst, ratio)
+        rows.append([n, f"{med['previews'] * 1e3:.2f} ms [{min(s['previews']) * 1e3:.2f}, "
+                        f"{max(s['previews']) * 1e3:.2f}]",
+                     f"{med['none'] * 1e3:.2f} ms [{min(s['none']) * 1e3:.2f}, "
+                     f"{max(s['none']) * 1e3:.2f}]",
+                     f"{ratio:.3f}", f"{med['test'] * 1e6:.0f} us "
+                     f"({100 * med['test'] / med['none']:.2f}% of the solve)"])
+    print(table(rows, ["n", "solve with previews", "without (before)", "ratio",
+                       "rank test alone"]))
+    print(f"{'PASS' if worst <= 1.01 else 'FAIL'}  general dense path with previews / "
+          f"without = {worst:.3f} (target <= 1.01; medians of {repeat} interleaved runs)")
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=3000)
     p.add_argument("--cases", default=",".join(CASES))
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    p.add_argument("--speed", action="store_true",
+                   help="time the general dense path with and without previews")
+    p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--child", nargs=3, metavar=("CASE", "LIB", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         child(*args.child)
         return 0
+    if args.speed:
+        return speed(args.n, args.repeat)
     import numpy as np
     import scipy
     import threadpoolctl

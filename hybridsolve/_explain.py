@@ -136,5 +136,5 @@ def explain(a, assume_a=None, lower=False, check_finite=True, *, method=None,
     ...
     """
     p = plan(a, assume_a=assume_a, lower=lower, check_finite=check_finite,
-             method=method, precision=precision)
+             method=method, transient=True, precision=precision)
     return Explanation(p)

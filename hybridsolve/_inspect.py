@@ -96,7 +96,7 @@ def _captured(a, n, transposed, data, indices, indptr, check_finite):
 
 
 def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
-                  count_all=False):
+                  count_all=False, borrow=False):
     """One pass over the square ``a``: returns ``(Structure, work)``.
 
     Parameters
@@ -119,6 +119,10 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
         is ``(format, data, indices, indptr)``: A's nonzeros as canonical 'csc' (or
         'csr' for a C-contiguous ``a``) arrays, int32 indices, a private copy;
         otherwise the sweep goes on as without ``capture``.
+    borrow : bool
+        True: copy nothing (``a`` C- or F-contiguous, only read; ``copy`` is ignored):
+        ``work`` is None, as after a complete capture -- a road that needs a working
+        copy gets one made for it (see ``hybridsolve._solve._factorize_with``).
     count_all : bool
         False (default): for n >= CAPTURE_MIN_N the copying sweep stops counting
         nonzeros once more than CAPTURE_MAX_DENSITY of the entries are nonzero (no
@@ -135,7 +139,13 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
     n = a.shape[0]
     isz = a.itemsize
     flags = a.flags
-    if copy:
+    if borrow:
+        if not (flags.c_contiguous or flags.f_contiguous):
+            raise ValueError("borrow=True needs a C- or F-contiguous array")
+        work = None
+        transposed = not flags.f_contiguous
+        src, dst = a, None
+    elif copy:
         if flags.f_contiguous:
             order, transposed = "F", False
         elif flags.c_contiguous:
@@ -167,14 +177,15 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
         return st, work
 
     prefix = None
-    if capture and full and dst is not None and n >= CAPTURE_MIN_N:
+    if capture and full and (dst is not None or borrow) and n >= CAPTURE_MIN_N:
         cap = int(CAPTURE_MAX_DENSITY * n * n)
         if cap < 2**31 - 1:
             data, indices, indptr, ncols = _k.capture_pass(src, transposed, cap)
             if ncols == n:
                 return _captured(a, n, transposed, data, indices, indptr,
                                  check_finite), None
-            prefix = (data, indices, indptr, ncols)
+            if not borrow:          # (a prefix is resumed into the copy only)
+                prefix = (data, indices, indptr, ncols)
     if count_all or dst is None or (full and n < CAPTURE_MIN_N):
         nnz_stop = -1                   # (small A: the exact count costs nothing)
     elif full:
@@ -184,16 +195,17 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
     sym, her, dpos, lo, up, nnz, norm1, margin = _k.inspect_pass(
         src, dst, transposed, full, prefix, nnz_stop)
     finite = True
+    held = a if work is None else work
     if not math.isfinite(norm1):
-        finite = _k.is_finite(work)
+        finite = _k.is_finite(held)
         if finite:
             # the moduli merely overflowed their sum (complex sqrt(re^2+im^2) may
             # overflow early): recompute exactly
-            norm1 = _exact_norm1(work)
+            norm1 = _exact_norm1(held)
         else:
             norm1 = float("nan")
     elif a.dtype.kind == "c" and norm1 < 1e-130:
-        norm1 = _exact_norm1(work)     # re^2 + im^2 may have underflowed
+        norm1 = _exact_norm1(held)     # re^2 + im^2 may have underflowed
     if check_finite and not finite:
         raise ValueError(_FINITE_MSG)
 

@@ -42,7 +42,7 @@ from hybridsolve._protocol import Structure, result_dtype
 from hybridsolve._threads import blas_limit, blas_threads
 from hybridsolve._tuning import value as _tuned
 
-__all__ = ["DiagonalPlusLowRank", "detect_lowrank", "LowRankNotFound"]
+__all__ = ["DiagonalPlusLowRank", "detect_lowrank", "probe_lowrank", "LowRankNotFound"]
 
 
 class DiagonalPlusLowRank:
@@ -277,24 +277,43 @@ _STAGES = (24, 64)
 _SLACK = 8
 
 
-def detect_lowrank(a, *, kmax=None, norm1=None, seed=0):
+def detect_lowrank(a, *, kmax=None, norm1=None, seed=0, probe=None):
     """Find ``A = diag(d) + U @ V`` in the dense square array ``a`` (not modified).
 
     Returns ``(d, U, V, info)`` with F-contiguous U (n, r), V (r, n) of a's dtype and a
     dict ``info`` (``rank``, ``probe_error``, ``norm1``).  Raises
     :class:`LowRankNotFound` (whose message says why) when there is no such structure
     with r <= kmax (default n/10).  ``norm1`` (||A||_1, e.g. from the inspection pass)
-    scales the probe test; it is computed (one pass) when not given.
+    scales the probe test; it is computed (one pass) when not given.  ``probe``: what
+    `probe_lowrank` returned for this ``a`` (step 1 is then not repeated).
     """
     with blas_threads(1):
-        return _detect(a, kmax, norm1, seed)
+        if probe is None:
+            probe = _rank_test(a, kmax, seed)
+        return _detect(a, norm1, probe)
 
 
-def _detect(a, kmax, norm1, seed):
+def probe_lowrank(a, *, kmax=None, seed=0):
+    """Step 1 of `detect_lowrank` alone (the rank test of random off-diagonal samples,
+    O(kmax^2) entries read, a few small LUs): raises :class:`LowRankNotFound` when
+    ``a`` is not ``D + U V`` with rank <= kmax; otherwise returns the state
+    `detect_lowrank` resumes from (``probe=``).  Cheap enough to run before the
+    inspection copies A (see ``WoodburySolver.preview``)."""
+    with blas_threads(1):
+        return _rank_test(a, kmax, seed)
+
+
+class _RankTest:
+    __slots__ = ("rng", "rows", "cols", "prow", "pcol", "rank")
+
+    def __init__(self, rng, rows, cols, prow, pcol, rank):
+        self.rng, self.rows, self.cols = rng, rows, cols
+        self.prow, self.pcol, self.rank = prow, pcol, rank
+
+
+def _rank_test(a, kmax, seed):
     n = a.shape[0]
-    dtype = a.dtype
-    wide = _wide(dtype)
-    eps = float(np.finfo(dtype).eps)
+    eps = float(np.finfo(a.dtype).eps)
     if kmax is None:
         kmax = max_rank(n)
     if n < 8:
@@ -308,6 +327,8 @@ def _detect(a, kmax, norm1, seed):
         rows = np.sort(idx[:m])
         cols = np.sort(idx[m:])
         s = a[np.ix_(rows, cols)]
+        if not np.isfinite(s).all():
+            raise LowRankNotFound("A has infs or NaNs")
         if m == last and m > _STAGES[-1] and _sample_full_rank(s, eps, kmax):
             raise LowRankNotFound(
                 f"a {m} x {m} sample of the off-diagonal entries has numerical rank "
@@ -329,6 +350,15 @@ def _detect(a, kmax, norm1, seed):
         raise LowRankNotFound(
             f"off-diagonal sample is only approximately low rank (pivots decay "
             f"gradually: pivot {r} is {piv[r - 1] / scale:.1e} of the largest)")
+    return _RankTest(rng, rows, cols, prow, pcol, r)
+
+
+def _detect(a, norm1, probe):
+    n = a.shape[0]
+    dtype = a.dtype
+    wide = _wide(dtype)
+    eps = float(np.finfo(dtype).eps)
+    rng, r = probe.rng, probe.rank
     if norm1 is None:
         norm1 = _dense_norm1(a)
     if r == 0:
@@ -338,8 +368,8 @@ def _detect(a, kmax, norm1, seed):
         skel = np.zeros(0, dtype=np.intp)
     else:
         # 2. skeleton: the r pivot rows R' and columns C' of the sample
-        rsel = rows[prow[:r]]
-        csel = cols[pcol[:r]]
+        rsel = probe.rows[probe.prow[:r]]
+        csel = probe.cols[probe.pcol[:r]]
         U, V, d = _skeleton(a, rsel, csel, wide)
         skel = np.concatenate([rsel, csel])
     # 3. verification: a few whole columns and rows outside the skeleton

@@ -163,6 +163,44 @@ def needs_copy(solver) -> bool:
     return getattr(solver, "needs_copy", True) is not False
 
 
+def gets_copy(solver, structure) -> bool:
+    """Whether ``solver`` is to be handed (and charged for) a private working copy of a
+    dense A that was not copied: it `needs_copy` and did not borrow A in its
+    ``preview`` (``structure.extra['borrowers']``)."""
+    return needs_copy(solver) and solver.name not in structure.extra.get("borrowers", ())
+
+
+def previews(a, method=None):
+    """Ask every road that has a ``preview`` hook and may take this dense ``a`` (by its
+    declared ``formats`` and size range; only ``method`` when given) about it, before
+    the inspection copies it.  Returns ``{name: what preview returned}`` for the
+    non-None answers.  A third-party hook that raises is skipped with a
+    RuntimeWarning naming it."""
+    n = a.shape[0]
+    eligible = _split_by_format([get(method)], "dense")[0] if method is not None \
+        else _pool("dense")[0]
+    out = {}
+    for _, solver in eligible:
+        hook = getattr(solver, "preview", None)
+        if hook is None:
+            continue
+        lo, hi = _size_range(solver)
+        if not lo <= n <= hi:
+            continue
+        try:
+            said = hook(a)
+        except Exception as exc:
+            if not is_foreign(solver):
+                raise
+            warnings.warn(f"hybridsolve: solver {solver.name!r} raised in preview and "
+                          f"is skipped: {type(exc).__name__}: {exc}", RuntimeWarning,
+                          stacklevel=4)
+            continue
+        if said is not None:
+            out[solver.name] = said
+    return out
+
+
 def _overhead(solver):
     oh = getattr(solver, "call_overhead", None)
     return CALL_OVERHEAD if oh is None else float(oh)
@@ -275,7 +313,7 @@ def price(structure, method=None, *, uncopied=False):
 
     Every price is the road's own estimate plus its fixed cost per call
     (``call_overhead``, default `CALL_OVERHEAD`) plus, when ``uncopied`` (no dense
-    working copy of A exists yet), `COPY_WEIGHT` n^2 for a road that `needs_copy`.
+    working copy of A exists yet), `COPY_WEIGHT` n^2 for a road that `gets_copy`.
 
     Returns ``(candidates, rejected)``: ``candidates`` a list of ``(cost, solver)``
     sorted cheapest first — ties keep registration order: built-ins first (in the name
@@ -309,7 +347,7 @@ def price(structure, method=None, *, uncopied=False):
             rejected.append((solver, "priced NaN"))
             continue
         cost += _overhead(solver)
-        if uncopied and needs_copy(solver):
+        if uncopied and gets_copy(solver, structure):
             cost += COPY_WEIGHT * structure.n * structure.n
         candidates.append((cost, order, solver))
     candidates.sort()     # by cost, then registration order (orders are unique)

@@ -125,14 +125,15 @@ class Plan:
         self.factorization = None
 
 
-def _structure_for(a, hint, lower, copy, check_finite, capture=False):
+def _structure_for(a, hint, lower, copy, check_finite, capture=False, borrow=False):
     """Inspect ``a`` (2-D, LAPACK dtype) -> (Structure, work array holding A's values,
-    or None when ``capture`` (no hint) found a sparse-looking A and copied nothing:
-    see ``_factorize_with``)."""
+    or None when ``capture`` (no hint) found a sparse-looking A and copied nothing, or
+    ``borrow`` (no hint): see ``_factorize_with``)."""
     n = a.shape[0]
     if hint is None or hint == "banded":
         structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
-                                        full=True, capture=capture and hint is None)
+                                        full=True, capture=capture and hint is None,
+                                        borrow=borrow and hint is None)
     else:
         structure, work = inspect_dense(a, copy=copy, check_finite=check_finite,
                                         full=False)
@@ -173,11 +174,14 @@ def _check_precision(precision):
 
 
 def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
-         method=None, precision="auto") -> Plan:
+         method=None, transient=False, precision="auto") -> Plan:
     """Inspect, price and factorize a single square matrix; return the Plan (with its
     ``factorization``).  Used by ``solve``, ``factorize`` and ``explain``.
-    ``precision`` other than 'auto' reaches the roads as
-    ``structure.extra['precision']`` (see `hybridsolve.roads.mixed`)."""
+
+    ``transient``: the factorization is used within this call only (``solve``,
+    ``explain``), so a road's ``preview`` may borrow the caller's dense A instead of a
+    working copy (see ``Solver.preview``).  ``precision`` other than 'auto' reaches the
+    roads as ``structure.extra['precision']`` (see `hybridsolve.roads.mixed`)."""
     _check_precision(precision)
     hint = canonical_hint(assume_a)
     if type(a) is np.ndarray:         # the common case skips the other kinds' checks
@@ -206,7 +210,22 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
     a2, converted = _native(a1, dtype)
     inplace = (overwrite_a or converted) and a2.flags.f_contiguous and a2.flags.writeable
     capture = hint is None and not inplace and _capture_for(method)
-    structure, work = _structure_for(a2, hint, lower, not inplace, check_finite, capture)
+    said = None
+    if (transient and hint is None and not inplace
+            and (a2.flags.f_contiguous or a2.flags.c_contiguous)):
+        said = _registry.previews(a2, method)
+    borrowers = [name for name, what in (said or {}).items()
+                 if isinstance(what, dict) and what.get("borrow")]
+    structure, work = _structure_for(a2, hint, lower, not inplace, check_finite, capture,
+                                     borrow=bool(borrowers))
+    if said:
+        structure.extra["previews"] = said
+    if borrowers and work is None:
+        structure.extra["borrowers"] = frozenset(borrowers)
+        structure.notes.append(
+            f"read without copying: {', '.join(borrowers)} may take A as it is; a dense "
+            f"working copy is made only for a road that needs one (its price includes "
+            f"the copy)")
     if precision != "auto":
         structure.extra["precision"] = precision
     return _factorize_with(work, structure, method, source=a2)
@@ -230,9 +249,10 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
     """Price ``structure`` and factorize with the cheapest road that accepts it.
 
     ``work`` None (the inspection captured a sparse-looking dense ``source`` without
-    copying it): a road whose ``needs_copy`` is not False is charged the copy in its
-    price and gets a private copy of ``source`` made right before its factorize; a road
-    with ``needs_copy = False`` is handed ``source`` itself (it only reads it)."""
+    copying it, or read it without copying because a road's ``preview`` borrowed it):
+    a road that `_registry.gets_copy` is charged the copy in its price and gets a
+    private copy of ``source`` made right before its factorize; a road with
+    ``needs_copy = False``, or one that borrowed A, is handed ``source`` itself."""
     candidates, rejected = _registry.price(structure, method, uncopied=work is None)
     p = Plan(structure, candidates, rejected)
     if not candidates:
@@ -244,7 +264,7 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
     for _, solver in candidates:
         arg = work
         if work is None:
-            if _needs_copy(solver):
+            if _registry.gets_copy(solver, structure):
                 work = arg = dense_copy(source)
                 structure.notes.append(f"dense working copy made for {solver.name}")
             else:
@@ -552,7 +572,7 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     try:
         p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
                  overwrite_a=overwrite_a or converted, check_finite=check_finite,
-                 method=method, precision=precision)
+                 method=method, transient=True, precision=precision)
     except LinAlgError as exc:
         if "singular" not in str(exc):
             raise

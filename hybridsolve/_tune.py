@@ -7,13 +7,18 @@ Measured (each contender timed interleaved with the other, medians of the sample
   loops against the shared blocked kernels, ``small_solve`` at n = 16..64;
 * ``lu_lapack_n``: the LU kernel's recursion against LAPACK getrf (n = 64..384);
 * ``chol_lapack_from``: the Cholesky kernel's recursion against LAPACK potrf;
+* ``lu_solve_own_n``: the LU solve's own substitution loops against BLAS trsv, one
+  right-hand side (n = 32..192);
 * ``trsv_max_nrhs`` / ``trsv_max_work``: column-by-column trsv against trsm for a few
   right-hand sides (n = 500..2000, nrhs = 1..8), in the LU solve;
 * ``batch_par_grain`` / ``batch_chunk_work``: one thread against the thread policy's
   number for small batches of 3 x 3 systems (the break-even work), and the chunk size
   of the dynamic schedule at 100000 x 3 x 3;
 * ``sparse_dense_factor_overhead``: the banded road against the stored-dense sparse
-  road on 2-D Poisson matrices (the n where sparse_dense overtakes).
+  road on 2-D Poisson matrices (the n where sparse_dense overtakes);
+* ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``: the sparse Cholesky
+  backends' order by size -- each optional backend installed here against SuperLU's
+  symmetric mode on 2-D Poisson matrices (the nnz from which it wins).
 
 Run it on an otherwise idle machine: the values are only as good as the timings.
 ``--quick`` measures fewer sizes with fewer repetitions (about a minute on 2 cores).
@@ -199,6 +204,36 @@ def _lapack_crossover(cfg, rec, progress):
     return out
 
 
+def _lu_solve_own(cfg, rec, progress):
+    from hybridsolve._kernels import lu as lk
+    rng = np.random.default_rng(6)
+    ns = cfg["own_solve_ns"]
+    progress.step(f"LU solve: own substitution loops vs BLAS trsv, n = {ns}, one column")
+    wins = []
+    for n in ns:
+        a = np.asfortranarray(rng.standard_normal((n, n)) + n * np.eye(n))
+        ipiv = np.empty(n, dtype=np.intc)
+        lk.factor_array(a, ipiv, -1.0, False, False)
+        b0 = np.asfortranarray(rng.standard_normal((n, 1)))
+        b = np.empty_like(b0, order="F")
+
+        def setup(b0=b0, b=b):
+            b[...] = b0
+
+        def run(own_n, a=a, ipiv=ipiv, b=b):
+            old = lk._tuning(solve_own_n=own_n)
+            lk.solve_array(a, ipiv, b, 0, False)
+            lk._tuning(solve_own_n=old["solve_own_n"])
+
+        t = _medians({"own": (setup, lambda: run(2 ** 30)), "blas": (setup, lambda: run(0))},
+                     cfg["repeat"], cfg["min_time"])
+        wins.append(t["own"] <= t["blas"])
+        rec.setdefault("lu_solve_own_us", {})[n] = [round(1e6 * t["own"], 2),
+                                                    round(1e6 * t["blas"], 2)]
+        progress.note(f"n = {n}: own {1e6 * t['own']:.1f} us, trsv {1e6 * t['blas']:.1f} us")
+    return {"lu_solve_own_n": _last_win(ns, wins, 0)}
+
+
 def _trsv_trsm(cfg, rec, progress):
     from hybridsolve._kernels import lu as lk
     rng = np.random.default_rng(3)
@@ -301,11 +336,16 @@ def _batch(cfg, rec, progress):
     return out
 
 
-def _poisson(m):
+def _poisson_sparse(m):
+    """The 2-D Poisson matrix on an m x m grid (5-point stencil), CSR."""
     import scipy.sparse as sp
-    t = sp.diags([-1.0, 4.0, -1.0], [-1, 0, 1], shape=(m, m))
-    s = sp.diags([-1.0, -1.0], [-1, 1], shape=(m, m))
-    return (sp.kron(sp.eye(m), t) + sp.kron(s, sp.eye(m))).toarray()
+    t = sp.diags_array([-1.0, 4.0, -1.0], offsets=[-1, 0, 1], shape=(m, m))
+    s = sp.diags_array([-1.0, -1.0], offsets=[-1, 1], shape=(m, m))
+    return sp.csr_array(sp.kron(sp.eye_array(m), t) + sp.kron(s, sp.eye_array(m)))
+
+
+def _poisson(m):
+    return _poisson_sparse(m).toarray()
 
 
 def _banded_sparse(cfg, rec, progress):
@@ -346,24 +386,62 @@ def _banded_sparse(cfg, rec, progress):
     return {"sparse_dense_factor_overhead": float(max(0.0, round(value, -4)))}
 
 
-_STEPS = (_own_small, _lapack_crossover, _trsv_trsm, _batch, _banded_sparse)
-_STEP_COUNT = {_own_small: 2, _lapack_crossover: 2, _trsv_trsm: 1, _batch: 2,
-               _banded_sparse: 1}
+def _sparse_backends(cfg, rec, progress):
+    from hybridsolve._sparse import prepare_sparse
+    from hybridsolve.roads.sparse._common import importable
+    from hybridsolve.roads.sparse.cholesky import _BACKENDS, SparseCholeskySolver
+    here = [(name, key) for name, module, key in _BACKENDS if importable(module)]
+    if not here:
+        progress.step("sparse Cholesky backends: none but SuperLU installed, nothing to "
+                      "measure")
+        return {}
+    ms = cfg["sparse_ms"]
+    progress.step(f"sparse Cholesky: {', '.join(n for n, _ in here)} vs SuperLU, 2-D "
+                  f"Poisson n = {[m * m for m in ms]}")
+    rng = np.random.default_rng(7)
+    nnzs, wins = [], {name: [] for name, _ in here}
+    for m in ms:
+        st, work = prepare_sparse(_poisson_sparse(m), check_finite=True)
+        b = rng.standard_normal(m * m)
+        contenders = {name: (_nothing, lambda name=name: SparseCholeskySolver(name)
+                             .factorize(work, st).solve(b))
+                      for name in ["superlu"] + [n for n, _ in here]}
+        t = _medians(contenders, cfg["repeat"], 0.0)
+        nnzs.append(int(work.nnz))
+        for name, _ in here:
+            wins[name].append(t[name] < t["superlu"])
+        rec.setdefault("sparse_cholesky_ms", {})[work.nnz] = {
+            k: round(1e3 * v, 2) for k, v in t.items()}
+        progress.note(f"nnz = {work.nnz}: " + ", ".join(
+            f"{k} {1e3 * v:.1f} ms" for k, v in t.items()))
+    from hybridsolve._tuning import PARAMS
+    # from the smallest measured size from which it wins at every larger one; never
+    # within the measured sizes: beyond them (the range's top: not without evidence)
+    return {key: _first_of_tail(nnzs, wins[name], PARAMS[key].hi) for name, key in here}
+
+
+_STEPS = (_own_small, _lapack_crossover, _lu_solve_own, _trsv_trsm, _batch,
+          _banded_sparse, _sparse_backends)
+_STEP_COUNT = {_own_small: 2, _lapack_crossover: 2, _lu_solve_own: 1, _trsv_trsm: 1,
+               _batch: 2, _banded_sparse: 1, _sparse_backends: 1}
 
 _CONFIGS = {
     "full": dict(repeat=11, min_time=0.05, small_ns=[16, 24, 32, 40, 48, 56, 64],
                  lapack_ns=[64, 96, 128, 192, 256, 384], trsv_ns=[500, 1000, 2000],
                  trsv_nrhs=[1, 2, 3, 4, 8], batch_ms=[50, 200, 800, 3200, 12800],
                  chunk_m=100000, chunk_works=[1.25e4, 5e4, 2e5, 8e5],
-                 poisson_ms=[16, 24, 32, 40]),
+                 poisson_ms=[16, 24, 32, 40], own_solve_ns=[32, 48, 64, 96, 128, 192],
+                 sparse_ms=[20, 50, 100, 200, 400]),
     "quick": dict(repeat=7, min_time=0.02, small_ns=[16, 32, 48, 64],
                   lapack_ns=[64, 128, 256], trsv_ns=[500, 1500], trsv_nrhs=[1, 2, 4],
                   batch_ms=[100, 800, 6400, 25600], chunk_m=100000,
-                  chunk_works=[1.25e4, 5e4, 2e5], poisson_ms=[20, 32]),
+                  chunk_works=[1.25e4, 5e4, 2e5], poisson_ms=[20, 32],
+                  own_solve_ns=[32, 64, 96, 128], sparse_ms=[20, 60, 150]),
     # a few seconds: for the tests of the file round trip, values not meaningful
     "tiny": dict(repeat=1, min_time=0.0, small_ns=[8, 16], lapack_ns=[32, 64],
                  trsv_ns=[200], trsv_nrhs=[1, 2], batch_ms=[100, 400], chunk_m=2000,
-                 chunk_works=[5e4, 2e5], poisson_ms=[12]),
+                 chunk_works=[5e4, 2e5], poisson_ms=[12], own_solve_ns=[16, 32],
+                 sparse_ms=[10]),
 }
 
 

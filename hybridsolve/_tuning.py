@@ -111,9 +111,13 @@ PARAMS: dict[str, Param] = {
         "own threading only adds to its lead on more cores.  `hybridsolve tune` "
         "measures it."),
     "lu_solve_own_n": Param(
-        128, int, 0, _IMAX,
+        64, int, 0, _IMAX,
         "lu_solve runs our own substitution loops when n <= this and nrhs <= "
-        "lu_solve_own_nrhs (a BLAS call's set-up dominates small solves)."),
+        "lu_solve_own_nrhs (a BLAS call's set-up dominates small solves).  Above 64 "
+        "BLAS trsv's vectorised kernels win: factorize(a).solve(b) one column, own "
+        "loops / trsv 8.0 / 8.3 us at n = 64, 12.8 / 9.7 at 96, 19.5 / 12.5 at 128 "
+        "(min of 5 x 3000 calls, OpenBLAS 0.3.31, AMD EPYC, load 8); `hybridsolve "
+        "tune` measures it."),
     "lu_solve_own_nrhs": Param(
         4, int, 0, _IMAX,
         "lu_solve's own substitution loops for at most this many right-hand sides (see "
@@ -226,6 +230,21 @@ PARAMS: dict[str, Param] = {
         "(CHOLMOD ~1.5 ms at n = 256): the dense banded road wins below n ~ 800 on 2-D "
         "Poisson (n = 576 banded 2.5 ms vs 4.1 ms, n = 1024 9.0 vs 7.6 ms).  `hybridsolve "
         "tune` measures the banded vs sparse_dense crossover."),
+    "sparse_cholmod_min_nnz": Param(
+        0, int, 0, _IMAX,
+        "sparse_cholesky takes CHOLMOD (scikit-sparse, when installed) from this many "
+        "stored nonzeros on, SuperLU's symmetric mode below: CHOLMOD's fixed cost is "
+        "small (~1.5 ms at n = 256), so 0.  `hybridsolve tune` measures the crossover "
+        "when scikit-sparse is importable."),
+    "sparse_pardiso_min_nnz": Param(
+        1_000_000, int, 0, _IMAX,
+        "sparse_cholesky takes PARDISO (pypardiso, when installed and CHOLMOD is not) "
+        "from this many stored nonzeros on, SuperLU's symmetric mode below.  PARDISO's "
+        "fixed cost (MKL's thread team, its three phases) is large: on 2-D Poisson "
+        "(5 nonzeros a row) SuperLU 1.6 / 8.8 / 37 / 311 / 1705 ms against PARDISO "
+        "785 / 510 / 1833 / 1285 / 3398 ms at n = 400 / 2500 / 1e4 / 4e4 / 1.6e5 "
+        "(2 cores, load 9); PARDISO's parallel supernodal factorization pays only on "
+        "large problems on many cores.  `hybridsolve tune` measures the crossover."),
     "sparse_band_storage_factor": Param(
         8.0, float, 0, _INF,
         "Sparse banded road: band storage may be at most this many times nnz (+ 4 n)."),

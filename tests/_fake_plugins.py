@@ -175,3 +175,38 @@ class BatchSolver(Solver):
     def factorize(self, a, structure):
         self.calls += 1
         return _LoopBatch(a)
+
+
+class BorrowingSolver(Solver):
+    """Borrows every dense A in its preview (recording what it was handed), wins the
+    pricing, then declines in factorize: the next road must get a copy of its own."""
+
+    name = "fake-borrowing"
+    formats = ("dense",)
+    call_overhead = 0.0
+
+    def __init__(self):
+        self.previewed = []
+        self.handed = []
+
+    def preview(self, a):
+        self.previewed.append(a)
+        return {"borrow": True}
+
+    def cost(self, structure):
+        self.priced_with = structure.extra.get("previews", {}).get(self.name)
+        return 1.0
+
+    def factorize(self, a, structure):
+        self.handed.append(a)
+        raise NotApplicable("fake-borrowing declines after borrowing")
+
+
+class RaisingPreview(BorrowingSolver):
+    name = "fake-raising-preview"
+
+    def preview(self, a):
+        raise RuntimeError("preview exploded")
+
+    def cost(self, structure):
+        return None

@@ -316,3 +316,46 @@ def test_batches_are_priced_through_the_registry():
     assert s.calls == 1
     names = [s.name for s in hybridsolve.solvers()]
     assert "batched" in names and "small" in names
+
+
+def test_preview_borrows_a_without_a_copy_and_the_next_road_gets_one():
+    """A road's preview (one-shot calls only) may borrow the caller's A: it is read in
+    place and handed over as it is; when that road declines, the next one (LU, which
+    writes into its argument) gets a fresh copy, and the caller's A is untouched."""
+    s = _fake_plugins.BorrowingSolver()
+    hybridsolve.register(s)
+    try:
+        for order in ("C", "F"):
+            a, b = _system(n=100)
+            a = np.array(a, order=order)
+            a0 = a.copy()
+            x = hybridsolve.solve(a, b)
+            assert s.previewed[-1] is a and s.handed[-1] is a
+            assert s.priced_with == {"borrow": True}
+            np.testing.assert_array_equal(a, a0)
+            np.testing.assert_allclose(x, scipy.linalg.solve(a0, b), rtol=1e-8)
+            e = hybridsolve.explain(a)
+            assert e.chosen.name == "lu"
+            assert "read without copying: fake-borrowing" in str(e)
+            assert "dense working copy made for lu" in str(e)
+        calls = len(s.previewed)
+        f = hybridsolve.factorize(a)                 # outlives the call: no preview
+        assert len(s.previewed) == calls and s.priced_with is None
+        assert s.handed[-1] is not a and not np.may_share_memory(s.handed[-1], a)
+        np.testing.assert_allclose(f.solve(b), scipy.linalg.solve(a0, b), rtol=1e-8)
+        strided = np.kron(a, np.ones((2, 2)))[::2, ::2]     # the values of A
+        hybridsolve.solve(strided, b)                # not contiguous: no preview
+        assert len(s.previewed) == calls
+    finally:
+        hybridsolve.unregister("fake-borrowing")
+
+
+def test_plugin_raising_in_preview_is_skipped_with_a_warning():
+    hybridsolve.register(_fake_plugins.RaisingPreview())
+    try:
+        a, b = _system(n=100)
+        with pytest.warns(RuntimeWarning, match="fake-raising-preview.*preview"):
+            x = hybridsolve.solve(a, b)
+        np.testing.assert_allclose(x, scipy.linalg.solve(a, b), rtol=1e-8)
+    finally:
+        hybridsolve.unregister("fake-raising-preview")

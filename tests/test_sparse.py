@@ -426,6 +426,31 @@ def test_cholesky_backend_name():
     assert S.cholesky_backend() in ("cholmod", "pardiso", "superlu")
 
 
+def test_cholesky_backend_order_by_size(monkeypatch):
+    """An installed optional backend is taken only from its tuned number of stored
+    nonzeros on (hybridsolve tune measures it); below, SuperLU's symmetric mode, and
+    the factorization's notes say why."""
+    from hybridsolve.roads.sparse import cholesky as C
+    best = S.cholesky_backend()
+    if best == "superlu":
+        pytest.skip("no optional sparse Cholesky backend installed")
+    rng = np.random.default_rng(10)
+    a = spd(60, np.float64, rng)
+    s, w = prepare_sparse(a)
+    limits = {"sparse_cholmod_min_nnz": w.nnz + 1, "sparse_pardiso_min_nnz": w.nnz + 1}
+    monkeypatch.setattr(C, "_tuned", limits.__getitem__)
+    assert S.cholesky_backend(w.nnz) == "superlu" and S.cholesky_backend() == best
+    f = S.SparseCholeskySolver().factorize(w, s)
+    assert "superlu" in f.kind
+    assert any(f"{best} is installed but takes {w.nnz} stored nonzeros" in n
+               for n in f.notes)
+    limits[f"sparse_{best}_min_nnz"] = w.nnz
+    assert S.cholesky_backend(w.nnz) == best
+    assert best in S.SparseCholeskySolver().factorize(w, s).kind
+    b = rhs(60, np.float64, rng)
+    assert backward_error(a, f.solve(b), b) < 200 * eps(np.float64)
+
+
 # ------------------------------------------------------------------ stored dense
 
 def test_stored_dense_pricing():

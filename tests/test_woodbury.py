@@ -604,3 +604,58 @@ def test_rank_found_by_the_last_sample():
     b = rng.standard_normal(n)
     x = f.solve(b)
     assert _berr(a, x, b) <= max(100 * _berr(a, sla.solve(a, b), b), 2 * _eps(np.float64))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_solve_reads_a_in_place_and_factorize_keeps_its_own_copy(order):
+    """solve(): the rank test runs before any copy, so Woodbury reads the caller's A in
+    place (no n x n copy; see benchmarks/bench_memory.py); factorize(): the
+    factorization outlives the call, so it holds a private copy and is unaffected by
+    later changes to A."""
+    import hybridsolve
+    rng = np.random.default_rng(37)
+    n, k = 1000, 6
+    d, U, V = _problem(rng, n, k, np.float64)
+    a = np.array(np.diag(d) + U @ V, order=order)
+    a_in = a.copy()
+    b = rng.standard_normal(n)
+    p = hybridsolve._solve.plan(a, transient=True)
+    assert p.chosen.name == "woodbury" and p.factorization.dense is a
+    assert any("read without copying: woodbury" in note for note in p.structure.notes)
+    x = hybridsolve.solve(a, b)
+    np.testing.assert_array_equal(a, a_in)
+    assert _berr(a, x, b) <= max(100 * _berr(a, sla.solve(a, b), b), 2 * _eps(np.float64))
+    f = hybridsolve.factorize(a)
+    assert f.kind == p.factorization.kind and not np.may_share_memory(f.dense, a)
+    x1 = f.solve(b)
+    a[...] = np.eye(n)                       # the caller reuses its buffer
+    np.testing.assert_array_equal(f.solve(b), x1)
+
+
+def test_general_dense_is_declined_by_the_rank_test_before_any_work():
+    import hybridsolve
+    rng = np.random.default_rng(38)
+    a = rng.standard_normal((1000, 1000))
+    p = hybridsolve._solve.plan(a, transient=True)
+    assert p.chosen.name == "lu"
+    reasons = dict((s.name, r) for s, r in p.rejected)
+    assert reasons["woodbury"].startswith("no diagonal-plus-low-rank structure")
+    assert not any("read without copying" in note for note in p.structure.notes)
+
+
+def test_borrowed_a_switching_to_dense_lu_leaves_the_callers_a():
+    """The structure is wrong where detection did not look; the one-shot solve's
+    residual check switches to dense LU on a copy: A itself is never written."""
+    import hybridsolve
+    rng = np.random.default_rng(35)
+    n, k = 1000, 8
+    d, U, V = _problem(rng, n, k, np.float64)
+    a = np.diag(d) + U @ V
+    a[5, 700] += 1.0
+    a_in = a.copy()
+    b = rng.standard_normal(n)
+    p = hybridsolve._solve.plan(a, transient=True)
+    x = hybridsolve.solve(a, b)
+    np.testing.assert_array_equal(a, a_in)
+    assert _berr(a, x, b) <= max(100 * _berr(a, sla.solve(a, b), b), 2 * _eps(np.float64))
+    assert p.chosen.name in ("woodbury", "lu")

@@ -49,7 +49,7 @@ from hybridsolve._kernels import woodbury as _wb
 from hybridsolve._kernels.condest import norm1_estimate
 from hybridsolve._lowrank import (DETECT_MIN_N, DiagonalPlusLowRank, LowRankNotFound,
                                   _dense_norm1, _mm, dense_matvec_sub,
-                                  detect_lowrank, max_rank)
+                                  detect_lowrank, max_rank, probe_lowrank)
 from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
                                    singular_error)
 from hybridsolve._threads import blas_threads
@@ -362,10 +362,27 @@ class WoodburySolver(Solver):
             return None, "A has zero corners (banded or triangular): not D + low rank"
         if structure.finite is False:
             return None, "A has infs or NaNs"
+        seen = structure.extra.get("previews", {}).get(self.name)
+        if seen is not None and "declined" in seen:
+            return None, f"no diagonal-plus-low-rank structure: {seen['declined']}"
         k = max_rank(n)
         # detection reads O(n k) entries; each solve checks with one pass over A (plus
         # the n^2 inspection the front door already paid); priced at a few passes
         return float(8 * n * n + 4 * n * k * k)
+
+    def preview(self, a):
+        """The rank test of the detection (O((n/10)^2) entries read, a few small LUs)
+        before the front door copies A: a matrix that fails it is declined without
+        detection; one that passes is borrowed -- read in place, so a solve by
+        Woodbury needs no n x n copy (the factorization keeps a reference to A for its
+        residual checks, and a one-shot call ends before the caller can change A)."""
+        if a.shape[0] < DETECT_MIN_N:
+            return None
+        try:
+            test = probe_lowrank(a)
+        except LowRankNotFound as exc:
+            return {"declined": str(exc)}
+        return {"borrow": True, "rank_test": test}
 
     def factorize(self, a, structure: Structure):
         if isinstance(a, DiagonalPlusLowRank):
@@ -375,8 +392,11 @@ class WoodburySolver(Solver):
         n = a.shape[0]
         with blas_threads(1):
             try:
+                seen = {} if structure is None else \
+                    structure.extra.get("previews", {}).get(self.name) or {}
                 d, U, V, info = detect_lowrank(
-                    a, norm1=None if structure is None else structure.norm1)
+                    a, norm1=None if structure is None else structure.norm1,
+                    probe=seen.get("rank_test"))
             except LowRankNotFound as exc:
                 raise NotApplicable(
                     f"no diagonal-plus-low-rank structure: {exc}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from numpy.linalg import LinAlgError
 
+from hybridsolve._tuning import value as _tuned
 from hybridsolve.plugin import NotApplicable
 from hybridsolve.roads.sparse import cholmod, pardiso
 from hybridsolve.roads.sparse._common import (SparseRoad, importable, lu_flops, norm1_of,
@@ -14,11 +15,19 @@ from hybridsolve.roads.sparse.superlu import superlu_factor
 __all__ = ["SparseCholeskySolver", "cholesky_backend"]
 
 
-def cholesky_backend():
-    """The best sparse Cholesky backend importable here: 'cholmod', 'pardiso' or
-    'superlu' (always available)."""
-    for backend, module in (("cholmod", "sksparse.cholmod"), ("pardiso", "pypardiso")):
-        if importable(module):
+#: (backend, module, tuning constant: the fewest stored nonzeros it is taken from)
+_BACKENDS = (("cholmod", "sksparse.cholmod", "sparse_cholmod_min_nnz"),
+             ("pardiso", "pypardiso", "sparse_pardiso_min_nnz"))
+
+
+def cholesky_backend(nnz=None):
+    """The sparse Cholesky backend for a matrix with ``nnz`` stored nonzeros: the first
+    of 'cholmod', 'pardiso' importable here whose size threshold (``hybridsolve._tuning``
+    ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``, measured by ``hybridsolve
+    tune``) ``nnz`` reaches, else 'superlu' (always available).  ``nnz`` None: the
+    first importable, whatever the size."""
+    for backend, module, threshold in _BACKENDS:
+        if (nnz is None or nnz >= _tuned(threshold)) and importable(module):
             return backend
     return "superlu"
 
@@ -39,8 +48,12 @@ class SparseCholeskySolver(SparseRoad):
 
     def factorize(self, a, s):
         self._check(a)
-        backend = self.backend or cholesky_backend()
+        backend = self.backend or cholesky_backend(a.nnz)
         notes = []
+        if self.backend is None and backend != cholesky_backend():
+            notes.append(f"{cholesky_backend()} is installed but takes {a.nnz} stored "
+                         f"nonzeros only from its tuned size on (hybridsolve tune): "
+                         f"{backend} used")
         norm1 = norm1_of(a, s)
         factor = {"cholmod": cholmod.cholmod_factor,
                   "pardiso": pardiso.pardiso_factor if a.dtype.kind == "f" else None
