@@ -106,7 +106,7 @@ def _mixed_primal(X, y2, lam):
     if not (np.isfinite(gnorm) and gnorm / lam * mixed.U_SINGLE
             <= mixed.CONVERGENCE_LIMIT):
         return None
-    info, _ = _chol.factor_array(gs, True, -1.0)
+    info, _ = mixed.single_cholesky(gs, True, gnorm)
     if info != 0:
         return None
     rc, info = _chol.pocon(gs, gnorm, True)

@@ -297,6 +297,13 @@ PARAMS: dict[str, Param] = {
         30, int, 1, 1000,
         "Mixed road: refinement steps before a column falls back to double (LAPACK "
         "dsgesv's ITERMAX)."),
+    "mixed_single_potrf_from": Param(
+        512, int, 0, _IMAX,
+        "Mixed road and ridge: order from which the single-precision Cholesky is "
+        "LAPACK's spotrf/cpotrf instead of our kernel (chol_lapack_from is measured in "
+        "double, where ours keeps up; in float32 it did not gain over float64 -- n = "
+        "2000: 180 vs 185 ms min -- while spotrf did, n = 3000: 181 vs 234 ms min, 2 "
+        "threads, OpenBLAS 0.3.31); 0: always ours."),
     "ridge_residual_block_bytes": Param(
         1 << 20, int, 1, _IMAX,
         "ridge's mixed-precision refinement: bytes of X per row block of the fused "

@@ -78,7 +78,8 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
                                    fortran_view)
 from hybridsolve._tuning import value as _tuned
 
-__all__ = ["MixedSolver", "MixedFactorization", "refine_solve", "single_solve"]
+__all__ = ["MixedSolver", "MixedFactorization", "refine_solve", "single_cholesky",
+           "single_solve"]
 
 # ---------------------------------------------------------------- constants
 # (the tunable ones live in hybridsolve._tuning, with their reasons)
@@ -93,6 +94,8 @@ CONVERGENCE_LIMIT = _tuned("mixed_convergence_limit")
 GROWTH = {"lu": 2.0, "cholesky": 1.0}
 #: Refinement steps before the road gives up on a column (dsgesv's ITERMAX).
 ITMAX = _tuned("mixed_itmax")
+#: Order from which the single Cholesky is LAPACK's potrf (see `single_cholesky`).
+POTRF_FROM = _tuned("mixed_single_potrf_from")
 #: Price of the single factorization relative to the double one's flops.
 SINGLE_FACTOR_WEIGHT = _tuned("mixed_single_factor_weight")
 #: Price per entry of A of one pass over it at memory speed.
@@ -223,7 +226,7 @@ class MixedSolver(Solver):
             lower_a = bool(structure.lower) if pos else not transposed
             fac.lower = lower_a != transposed
             fac.conjugated = transposed
-            info, anorm = _chol.factor_array(single, fac.lower, -1.0)
+            info, anorm = single_cholesky(single, fac.lower)
             fac.anorm1 = fac.anorm_inf = float(anorm)
             if info > 0:
                 lost = time.perf_counter() - t0
@@ -382,6 +385,23 @@ class MixedFactorization(Factorization):
             f"ms to factor); time lost: {self.single_seconds * 1e3:.3g} ms of "
             f"single-precision work plus {spent} refinement step(s)")
         self.a = self.single = None          # the double road owns the work array now
+
+
+def single_cholesky(single, lower, anorm=-1.0):
+    """Cholesky of the F-contiguous single-precision ``single`` in place (the triangle
+    ``lower`` names; potrf semantics): our kernel below tuning ``mixed_single_potrf_from``,
+    LAPACK's spotrf / cpotrf from there on.  ``anorm`` ||A||_1 when known, else negative
+    (measured from the triangle first).  Returns ``(info, anorm)``."""
+    n = single.shape[0]
+    if not (POTRF_FROM and n >= POTRF_FROM):
+        return _chol.factor_array(single, lower, anorm)
+    if anorm < 0:
+        anorm = _chol.hermitian_norm1(single, lower)
+    potrf = _lapack.get_lapack_funcs("potrf", (single,))
+    c, info = potrf(single, lower=lower, overwrite_a=1, clean=0)
+    if c is not single and not np.shares_memory(c, single):    # (f2py copied)
+        single[...] = c
+    return (info if info > 0 else 0), float(anorm)
 
 
 def single_solve(single, r, trans=0, *, lower=False, piv=None, transposed=False):
