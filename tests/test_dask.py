@@ -434,3 +434,51 @@ def test_cluster_errors_and_warning_reach_client(client):
     x = hybridsolve.solve(da.from_array(a, chunks=(1, 3, 3)), np.ones((3, 1)))
     with pytest.raises(LinAlgError, match=r"\[2\]"):
         client.compute(x).result()
+
+
+def test_cluster_numpy_a_factorization_scattered_not_in_graph(client):
+    rng = np.random.default_rng(15)
+    n = 20
+    m = rng.standard_normal((n, n)) + n * np.eye(n)
+    B = rng.standard_normal((n, 30))
+    x = hybridsolve.solve(m, da.from_array(B, chunks=(n, 8)), method="dask_many_rhs")
+    # the factorization went to the workers (a Future), not into the graph
+    assert not any(hasattr(v, "solve") for v in dict(x.__dask_graph__()).values())
+    assert backward_error(m, client.compute(x).result(), B) < tol(n)
+
+
+def _probe_threads():
+    from hybridsolve._threads import num_threads
+    return num_threads()
+
+
+def test_cluster_task_threads_one_per_task_slot(client):
+    import os
+    from hybridsolve.roads.dask import task
+    env = os.environ.get("HYBRIDSOLVE_NUM_THREADS")
+    on_worker = client.submit(task(_probe_threads), pure=False).result()
+    assert on_worker == (int(env) if env else 1)
+    assert task(_probe_threads)() == _probe_threads()      # off a worker: unchanged
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("where", ["named", "diagonal tile, other triangle",
+                                   "other triangle"])
+def test_cholesky_nan_anywhere_raises_value_error(lower, where):
+    """As scipy's check_finite: NaN anywhere in A (also where the factorization does not
+    read) is a ValueError at compute time, not a LinAlgError from a NaN pivot."""
+    rng = np.random.default_rng(16)
+    n = 12
+    g = rng.standard_normal((n, n))
+    a = g @ g.T + n * np.eye(n)
+    i, j = {"named": (9, 1), "diagonal tile, other triangle": (1, 2),
+            "other triangle": (1, 9)}[where]
+    if not lower:
+        i, j = j, i
+    a[i, j] = np.nan
+    x = hybridsolve.solve(da.from_array(a, chunks=4), np.ones(n), assume_a="pos",
+                          lower=lower, method="dask_cholesky")
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        compute(x, "sync")
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        sl.solve(a, np.ones(n), assume_a="pos", lower=lower)

@@ -16,6 +16,8 @@ here imports dask at module level: the registry imports every road at discovery,
 is an optional extra, imported only once a dask array is seen.
 
 This module holds what the roads share: the price constants, the parallelism estimate,
+the thread policy of a task (``task``: the kernels a task runs on a distributed worker
+use one thread),
 the graph builder (one key per tile, with the bytes each key holds, so ``explain`` can
 count tasks and bytes moved), the lazy Factorization base, and compute-time reporting
 (errors raise in the task; warnings reach the client through ``distributed.warn`` when
@@ -23,6 +25,7 @@ the task runs on a distributed worker).
 """
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 
@@ -45,18 +48,73 @@ IN_PROCESS_MAX_BYTES = _tuned("dask_in_process_max_bytes")
 DEFAULT_TILE = _tuned("dask_default_tile")
 
 
-def parallelism() -> int:
-    """Worker threads that run tasks at once: those of the active distributed client
-    (if ``distributed`` is imported and a client exists), else 1 (the local schedulers
-    share one process with the in-process roads)."""
+def active_client():
+    """The active distributed client (if ``distributed`` is imported and a client
+    exists), else None."""
     if "distributed" not in sys.modules:
-        return 1
+        return None
     try:
         from distributed import default_client
-        info = default_client().scheduler_info()
-        return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
-    except Exception:        # no client (ValueError), closed cluster, ...
+        return default_client()
+    except ValueError:       # no client
+        return None
+
+
+def parallelism() -> int:
+    """Worker threads that run tasks at once: those of the active distributed client,
+    else 1 (the local schedulers share one process with the in-process roads)."""
+    client = active_client()
+    if client is None:
         return 1
+    try:
+        info = client.scheduler_info()
+        return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
+    except Exception:        # closed cluster, ...
+        return 1
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def task_threads():
+    """The thread count of the kernels a task runs, or None to keep the thread policy's.
+
+    On a distributed worker the policy's default -- the usable cores -- counts every core
+    of the machine for every worker process, and the worker runs up to ``nthreads``
+    tasks at once: its kernels (the batched kernel's OpenMP loop, BLAS where it can be
+    limited per thread) would take ``processes x nthreads x cores`` threads.  The cores
+    a worker was given are its ``nthreads``, shared by its ``nthreads`` task slots: one
+    thread per task (the rule distributed's nanny applies to BLAS and OpenMP with
+    ``OMP_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``; a worker that should thread its
+    kernels is one with one task slot and ``HYBRIDSOLVE_NUM_THREADS`` set).  An explicit
+    ``HYBRIDSOLVE_NUM_THREADS`` or an enclosing ``threads(n)`` wins; off a distributed
+    worker (the synchronous and threaded schedulers) the policy is unchanged.
+    """
+    from hybridsolve._threads import threads_source
+    if "distributed" not in sys.modules or threads_source() != "usable cores":
+        return None
+    try:
+        from distributed import get_worker
+        get_worker()
+    except (ImportError, ValueError):
+        return None
+    return 1
+
+
+def task(func):
+    """Decorator for the functions the Dask roads' tasks run: ``func`` runs under
+    ``threads(task_threads())`` (and ``blas_threads`` of the same count) when
+    ``task_threads()`` says so, else as it is.  The result pickles by name as ``func``
+    would."""
+    @functools.wraps(func)
+    def run(*args):
+        n = task_threads()
+        if n is None:
+            return func(*args)
+        from hybridsolve._threads import blas_threads, threads
+        with threads(n), blas_threads(n):
+            return func(*args)
+    return run
 
 
 # --------------------------------------------------------------------------- graphs

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve.roads.dask import (BYTE_COST, DEFAULT_TILE, TASK_COST, DaskFactorization,
-                                    parallelism)
+                                    parallelism, task)
 
 
 def price(structure, flops, tile_counts):
@@ -68,6 +68,7 @@ def prep(tile, dtype, check_finite, conj_transpose=False):
     return fcopy(tile, dtype)
 
 
+@task
 def trsm(t, b, left, lower, trans, unit):
     from hybridsolve._kernels import tiles
     w = fcopy(b)
@@ -75,6 +76,7 @@ def trsm(t, b, left, lower, trans, unit):
     return w
 
 
+@task
 def gemm(c, a, b, transa, transb):
     """c - op(a) op(b)."""
     from hybridsolve._kernels import tiles
@@ -83,6 +85,7 @@ def gemm(c, a, b, transa, transb):
     return w
 
 
+@task
 def herk(c, a):
     """lower(c - a a^H)."""
     from hybridsolve._kernels import tiles
@@ -112,12 +115,16 @@ def rcond_estimate(solve_raw, n, anorm, dtype):
     """Hager-Higham's estimate of 1 / (||A||_1 ||A^-1||_1), as LAPACK's xLACN2 with its
     iteration unrolled into the graph (two steps and the alternating-sign test vector:
     the number of steps LAPACK needs on almost every matrix); ``solve_raw(b, trans)``
-    solves with the tiled factors.  A lazy 0-d dask array that warns when computed if
-    rcond < eps."""
+    solves with the tiled factors.  The first step and the test vector are solved
+    together (one two-column solve), so the estimate adds three solves in sequence.  A
+    lazy 0-d dask array that warns when computed if rcond < eps."""
     import dask.array as da
     dtype = np.dtype(dtype)
-    x = da.full((n, 1), 1.0 / n, dtype=dtype, chunks=(n, 1))
-    v = solve_raw(x, 0)
+    i = np.arange(n)
+    alt = ((-1.0) ** i * (1.0 + i / max(n - 1, 1))).astype(dtype)
+    first = np.stack([np.full(n, 1.0 / n, dtype=dtype), alt], axis=1)
+    va = solve_raw(da.from_array(first, chunks=(n, 2)), 0)
+    v = va[:, :1]
     est = da.abs(v).sum()
     if dtype.kind == "c":
         av = da.abs(v)
@@ -128,10 +135,7 @@ def rcond_estimate(solve_raw, n, anorm, dtype):
     j = da.argmax(da.abs(z[:, 0]))
     ej = (da.arange(n, chunks=n) == j).astype(dtype)[:, None]
     est = da.maximum(est, da.abs(solve_raw(ej, 0)).sum())
-    i = np.arange(n)
-    alt = ((-1.0) ** i * (1.0 + i / max(n - 1, 1))).astype(dtype)[:, None]
-    est = da.maximum(est, 2.0 * da.abs(solve_raw(da.from_array(alt), 0)).sum()
-                     / (3.0 * n))
+    est = da.maximum(est, 2.0 * da.abs(va[:, 1]).sum() / (3.0 * n))
     rc = da.where((anorm == 0) | (est == 0), 0.0, 1.0 / (anorm * est))
     return rc.map_blocks(_check_rcond, dtype, dtype=float)
 

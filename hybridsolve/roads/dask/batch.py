@@ -18,11 +18,12 @@ import numpy as np
 
 from hybridsolve._protocol import Solver, Structure
 from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, after,
-                                    parallelism, reissue, tile_bounds)
+                                    parallelism, reissue, task, tile_bounds)
 
 __all__ = ["DaskBatchSolver", "DaskBatchFactorization"]
 
 
+@task
 def solve_chunk(a, b, offset, batch, trans, check_finite, dtype):
     """Solve one chunk (its first slice at ``offset`` in the whole ``batch``) with the
     in-process batched road's stack factorization; returns ``(x, ill)``, ``ill`` the

@@ -19,12 +19,13 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._protocol import NotApplicable, Solver, Structure
-from hybridsolve.roads.dask import Graph, describe, tile_bounds
+from hybridsolve.roads.dask import Graph, after, describe, task, tile_bounds
 from hybridsolve.roads.dask import _tiled as T
 
 __all__ = ["DaskCholeskySolver", "DaskCholeskyFactorization"]
 
 
+@task
 def potrf(a, offset, detected):
     from hybridsolve._kernels import tiles
     w = T.fcopy(a)
@@ -42,14 +43,35 @@ def potrf(a, offset, detected):
     return w
 
 
-def tile_sums(tile, diagonal):
+def tile_sums(tile, diagonal, upper, check_finite):
     """Column and row sums of |lower tile| (a diagonal tile: of its lower triangle, the
-    rows without the diagonal): the two places the tile sits in the Hermitian A."""
+    rows without the diagonal): the two places the tile sits in the Hermitian A.
+    ``tile`` is A's tile as stored: the lower tile is its conjugate transpose when
+    ``upper``.  The one pass over the tile that also checks it is finite (with
+    ``check_finite``; the factor tasks that read it wait for this task)."""
     m = np.abs(tile)
+    if check_finite and not np.isfinite(m.sum()) and not np.isfinite(tile).all():
+        raise ValueError("array must not contain infs or NaNs")
+    if upper:
+        m = m.T
     if diagonal:
         m = np.tril(m)
         return m.sum(axis=0), m.sum(axis=1) - np.diagonal(m)
     return m.sum(axis=0), m.sum(axis=1)
+
+
+def lower_view(tile, sums, upper):
+    """The lower tile as stored in A (its conjugate transpose when ``upper``), once its
+    ``sums`` (``tile_sums``: the finiteness check) are in; a view when it can be (the
+    tasks that read it copy before writing)."""
+    return tile.conj().T if upper else tile
+
+
+def finite(tile):
+    """None; ValueError when ``tile`` holds NaN/inf (scipy's check_finite reads all of
+    A, also the triangle the factorization does not)."""
+    if not np.isfinite(tile).all():
+        raise ValueError("array must not contain infs or NaNs")
 
 
 def norm_from_sums(p, *sums):
@@ -90,24 +112,28 @@ class DaskCholeskyFactorization(T.TiledFactorization):
         for key in np.ndindex(p, p):              # A's tiles: the graph's inputs
             g.nbytes[(a2.name,) + key] = sizes[key[0]] * sizes[key[1]] * itemsize
         upper = not hint_lower
-        A = {}
+        # A's lower tile (i, j) -- of the upper triangle when the hint names it -- is
+        # read by its first factor task directly (``lower_view`` inlined in that task,
+        # no copy task); ``tile_sums`` reads it once for ||A||_1 and the finiteness
+        # check, and that first task waits for it
+        A, deps, sums = {}, {}, []      # the term reading tile (i, j) now, its keys
         for i in range(p):
             for j in range(i + 1):
-                # the lower tile (i, j): from the upper triangle of A when it names it
                 src = (a2.name, j, i) if upper else (a2.name, i, j)
-                A[i, j] = g.add((name + "-in", i, j),
-                                (T.prep, src, dtype, check_finite, upper),
-                                sizes[i] * sizes[j] * itemsize, [src])
-        A0 = dict(A)
+                sk = g.add((name + "-sums", i, j),
+                           (tile_sums, src, i == j, upper, check_finite),
+                           8 * (sizes[i] + sizes[j]), [src])
+                sums.append(sk)
+                A[i, j], deps[i, j] = (lower_view, src, sk, upper), [src, sk]
         L = {}
         for k in range(p):
             t = sizes[k]
             L[k, k] = g.add((name + "-L", k, k), (potrf, A[k, k], starts[k], detected),
-                            t * t * itemsize, [A[k, k]], t ** 3 / 3.0)
+                            t * t * itemsize, deps[k, k], t ** 3 / 3.0)
             for i in range(k + 1, p):
                 L[i, k] = g.add((name + "-L", i, k),
                                 (T.trsm, L[k, k], A[i, k], False, True, 2, False),
-                                sizes[i] * t * itemsize, [A[i, k], L[k, k]],
+                                sizes[i] * t * itemsize, deps[i, k] + [L[k, k]],
                                 sizes[i] * t * t)
             for j in range(k + 1, p):
                 for i in range(j, p):
@@ -117,20 +143,25 @@ class DaskCholeskyFactorization(T.TiledFactorization):
                     else:
                         task = (T.gemm, A[i, j], L[i, k], L[j, k], 0, 2)
                     A[i, j] = g.add(key, task, sizes[i] * sizes[j] * itemsize,
-                                    [A[i, j], L[i, k], L[j, k]],
+                                    deps[i, j] + [L[i, k], L[j, k]],
                                     2.0 * sizes[i] * sizes[j] * t)
+                    deps[i, j] = [key]
         self.name = name
         self.L = L
-        # ||A||_1 of the Hermitian matrix the named triangle defines, from the prepared
-        # lower tiles (a few numbers per tile, no extra pass over A)
-        sums = []
-        for i in range(p):
-            for j in range(i + 1):
-                sums.append(g.add((name + "-sums", i, j), (tile_sums, A0[i, j], i == j),
-                                  8 * (sizes[i] + sizes[j]), [A0[i, j]]))
+        # ||A||_1 of the Hermitian matrix the named triangle defines, from the tile sums
+        # (a few numbers per tile)
         nname = name + "-norm"
         layer = dict(g.layer)
         layer[(nname,)] = (norm_from_sums, p) + tuple(sums)
+        if check_finite:        # the tiles of the triangle not read: checked, for scipy's
+            checks = []         # errors (the norm, which every solve reads, waits)
+            for i in range(p):
+                for j in range(i):
+                    src = (a2.name, i, j) if upper else (a2.name, j, i)
+                    layer[(name + "-finite", i, j)] = (finite, src)
+                    checks.append((name + "-finite", i, j))
+            if checks:
+                layer[(nname,)] = (after, layer[(nname,)]) + tuple(checks)
         from dask.highlevelgraph import HighLevelGraph
         anorm = da.Array(HighLevelGraph.from_collections(nname, layer, dependencies=[a2]),
                          nname, chunks=(), dtype=float)

@@ -24,7 +24,7 @@ import operator
 import numpy as np
 
 from hybridsolve._protocol import Solver, Structure
-from hybridsolve.roads.dask import Graph, describe, tile_bounds
+from hybridsolve.roads.dask import Graph, describe, task, tile_bounds
 from hybridsolve.roads.dask import _tiled as T
 
 __all__ = ["DaskLUSolver", "DaskLUFactorization"]
@@ -47,17 +47,20 @@ def _select(rows, ids, b):
     return rows[chosen], ids[chosen]
 
 
+@task
 def leaf(tile, r0, b):
     """Candidate pivot rows of one panel tile (values and global row indices)."""
     return _select(tile, np.arange(r0, r0 + tile.shape[0]), b)
 
 
+@task
 def merge(b, *cands):
     rows = np.concatenate([c[0] for c in cands])
     ids = np.concatenate([c[1] for c in cands])
     return _select(rows, ids, b)
 
 
+@task
 def root(cand, r0, b):
     """The panel's pivots: ``(piv, lu)``; piv = (ids: the b global rows, in pivot order,
     D: rows of block k they displace, V: where those go), lu = L[k,k] \\ U[k,k]."""
@@ -108,6 +111,7 @@ def swap_in(piv, tile, r0, disp):
     return w
 
 
+@task
 def lower_tile(piv, tile, r0, disp, lu):
     """L[i,k] = (swapped A[i,k]) U[k,k]^-1."""
     from hybridsolve._kernels import tiles
@@ -116,6 +120,7 @@ def lower_tile(piv, tile, r0, disp, lu):
     return w
 
 
+@task
 def upper_tile(lu, piv, ncols, dtype, *parts):
     """U[k,j] = L[k,k]^-1 (gathered block row k)."""
     from hybridsolve._kernels import tiles
@@ -124,6 +129,7 @@ def upper_tile(lu, piv, ncols, dtype, *parts):
     return w
 
 
+@task
 def update(piv, tile, r0, disp, l_ik, u_kj):
     """A[i,j] after the exchange, minus L[i,k] U[k,j]."""
     from hybridsolve._kernels import tiles
@@ -349,6 +355,7 @@ class DaskLUFactorization(T.TiledFactorization):
         return _pick(x0, x1, r0, r1)
 
 
+@task
 def _forward_block(lu, piv, dtype, *parts):
     from hybridsolve._kernels import tiles
     w = gather(piv, parts[0][1].shape[1], dtype, *parts)

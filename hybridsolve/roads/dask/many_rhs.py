@@ -1,10 +1,12 @@
 """Dask road: one matrix small enough for one worker, many right-hand sides.
 
 Factor once with the in-process dispatch (``hybridsolve.factorize``: every in-process
-road is a candidate), hold the factorization in ONE key of the graph -- computed by one
-task when ``a`` is a dask array, or factored at once when it is a numpy / scipy.sparse
-array -- and solve the column chunks of ``b`` in parallel, each task reading that key (a
-distributed cluster ships the pickled factorization to each worker once).
+road is a candidate) and solve the column chunks of ``b`` in parallel, each task reading
+the one factorization: computed by one task (ONE key of the graph) when ``a`` is a dask
+array; factored at once when it is a numpy / scipy.sparse array, and then, with a
+distributed client, scattered to every worker once (``Client.scatter(broadcast=True)``:
+the pickled factorization goes to the workers directly, not inside the graph through
+the scheduler), else held in one key of the graph.
 """
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ import numpy as np
 
 from hybridsolve._protocol import Solver, Structure
 from hybridsolve.roads.dask import (BYTE_COST, IN_PROCESS_MAX_BYTES, TASK_COST,
-                                    DaskFactorization, parallelism, reissue)
+                                    DaskFactorization, active_client, parallelism, reissue, task)
 
 __all__ = ["DaskManyRHSSolver", "DaskManyRHSFactorization"]
 
 
+@task
 def factor(a, hint, lower, check_finite):
     """The in-process factorization of ``a`` (a task when ``a`` is lazy): singular A
     raises LinAlgError, rcond < eps warns (on the client, through the worker)."""
@@ -28,20 +31,26 @@ def factor(a, hint, lower, check_finite):
     return fac
 
 
+@task
 def solve_block(fac, b, trans, check_finite):
-    """``fac.solve`` on one column block of b."""
+    """``fac.solve`` on one column block of b (``fac`` a distributed Future when a
+    local scheduler computes a graph built while a client was active)."""
+    if not hasattr(fac, "solve"):
+        fac = fac.result()
     return fac.solve(b, trans, check_finite=check_finite)
 
 
 class DaskManyRHSFactorization(DaskFactorization):
-    """An in-process factorization held in one graph key (``key``, in ``layer``)."""
+    """An in-process factorization the solve tasks read through ``ref``: a key of
+    ``layer`` (the factor task, or the factorization itself), or a distributed Future
+    (``layer`` empty)."""
 
     kind = "dask-many-rhs"
 
-    def __init__(self, layer, key, deps, shape, dtype, check_finite, inner=None):
+    def __init__(self, layer, ref, deps, shape, dtype, check_finite, inner=None):
         super().__init__(shape, dtype, check_finite)
         self.layer = layer
-        self.key = key
+        self.ref = ref
         self.deps = deps
         self.inner = inner                 # the factorization itself, when eager
         self.lazy = inner is None
@@ -63,10 +72,11 @@ class DaskManyRHSFactorization(DaskFactorization):
             b = da.from_array(b, chunks=b.shape)
         b = b.rechunk({b.ndim - 2: (n,)})
         dtype = np.result_type(self.dtype, b.dtype)
-        name = "hybridsolve-rhs-" + tokenize(self.key, b, trans, check_finite)
+        key = self.ref if isinstance(self.ref, (str, tuple)) else self.ref.key
+        name = "hybridsolve-rhs-" + tokenize(key, b, trans, check_finite)
         layer = dict(self.layer)
         for idx in np.ndindex(*b.numblocks):
-            layer[(name,) + idx] = (solve_block, self.key, (b.name,) + idx, trans,
+            layer[(name,) + idx] = (solve_block, self.ref, (b.name,) + idx, trans,
                                     check_finite)
         graph = HighLevelGraph.from_collections(name, layer,
                                                 dependencies=[b] + list(self.deps))
@@ -116,6 +126,12 @@ class DaskManyRHSSolver(Solver):
                                             check_finite)
         from hybridsolve._solve import factorize
         fac = factorize(a, assume_a=hint, lower=lower, check_finite=check_finite)
-        key = "hybridsolve-factor-" + uuid.uuid4().hex
-        return DaskManyRHSFactorization({key: fac}, key, [], (n, n), fac.dtype,
-                                        check_finite, inner=fac)
+        client = active_client()
+        if client is not None:
+            ref = client.scatter(fac, broadcast=True, hash=False)
+            layer = {}
+        else:
+            ref = "hybridsolve-factor-" + uuid.uuid4().hex
+            layer = {ref: fac}
+        return DaskManyRHSFactorization(layer, ref, [], (n, n), fac.dtype, check_finite,
+                                        inner=fac)
