@@ -115,11 +115,13 @@ class Explanation:
         return str(self)
 
 
-def explain(a, assume_a=None, lower=False, check_finite=True, *, method=None):
+def explain(a, assume_a=None, lower=False, check_finite=True, *, method=None,
+            precision="auto"):
     """Report how `solve` would treat ``a``: the structure the inspection found, every
     registered road with its price (or why it cannot take ``a``), the road chosen and why,
     and the reciprocal condition estimate with the perturbation bound it implies
-    (relative error <~ kappa(A) (||dA||/||A|| + ||db||/||b||)).
+    (relative error <~ kappa(A) (||dA||/||A|| + ||db||/||b||)).  ``precision`` as in
+    `solve` (a mixed-precision road that declined shows the time it lost).
 
     Returns an `Explanation`; ``print(explain(a))`` shows the report.
 
@@ -134,5 +136,5 @@ def explain(a, assume_a=None, lower=False, check_finite=True, *, method=None):
     ...
     """
     p = plan(a, assume_a=assume_a, lower=lower, check_finite=check_finite,
-             method=method, transient=True)
+             method=method, transient=True, precision=precision)
     return Explanation(p)

@@ -2,8 +2,9 @@
 
 ``inspect_dense(a)`` makes the working copy of ``A`` the in-place kernels need and, in the
 same Cython sweep (hybridsolve._kernels.inspect), finds finiteness, symmetry / Hermitian-
-ness, a real positive diagonal, the lower and upper bandwidths, the nonzero count and
-``||A||_1``.  ``symmetrize`` completes a triangle for the sym/her/pos hints.
+ness, a real positive diagonal, the lower and upper bandwidths, the nonzero count,
+``||A||_1`` and, for a strictly row diagonally dominant A, its dominance margin
+(``extra['dominance_margin']``: the bound the mixed-precision road prices on).  ``symmetrize`` completes a triangle for the sym/her/pos hints.
 
 With ``capture=True`` (the front door, no hint) a large matrix is first read WITHOUT
 copying it while it still looks sparse, its nonzeros captured compressed (CSC of A, or
@@ -191,8 +192,8 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
         nnz_stop = int(CAPTURE_MAX_DENSITY * n * n)
     else:
         nnz_stop = 0                    # nnz is not reported with a hint
-    sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(src, dst, transposed, full,
-                                                         prefix, nnz_stop)
+    sym, her, dpos, lo, up, nnz, norm1, margin = _k.inspect_pass(
+        src, dst, transposed, full, prefix, nnz_stop)
     finite = True
     held = a if work is None else work
     if not math.isfinite(norm1):
@@ -214,6 +215,14 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
         st = Structure(n, a.dtype, "dense", finite=finite, symmetric=sym, hermitian=her,
                        diag_real_positive=dpos, lower_bandwidth=lo, upper_bandwidth=up,
                        nnz=nnz if nnz >= 0 else None, norm1=norm1)
+        # the kernel's margin less its rounding error (a sum of n moduli, each row's
+        # below 2 |a_ii| <= 2 ||A||_1): a proven lower bound
+        margin -= 2.0 * n * float(np.finfo(a.dtype).eps) * norm1
+        if finite and margin > 0:
+            # A is strictly diagonally dominant by rows: min_i (|a_ii| - sum_{j!=i}
+            # |a_ij|) >= margin, so ||A^-1||_inf <= 1 / margin (Varah), and for a
+            # Hermitian A with a positive diagonal lambda_min(A) >= margin (Gershgorin)
+            st.extra["dominance_margin"] = margin
         if nnz < 0:
             st.extra["nnz_at_least"] = -nnz
             st.notes.append(f"nonzeros: at least {-nnz} "
@@ -251,5 +260,5 @@ def bandwidth(a):
     if not (a.flags.c_contiguous or a.flags.f_contiguous):
         a = np.asfortranarray(a)
     transposed = not a.flags.f_contiguous
-    _, _, _, lo, up, _, _ = _k.inspect_pass(a, None, transposed, True)
+    _, _, _, lo, up, _, _, _ = _k.inspect_pass(a, None, transposed, True)
     return (up, lo) if transposed else (lo, up)

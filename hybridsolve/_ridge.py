@@ -6,6 +6,35 @@
 
 Both Gram matrices are Hermitian positive definite for lam > 0; the factorization is the
 Cholesky road (the LU road if rounding makes Cholesky break down).
+
+**Mixed precision (primal form, float64 / complex128).**  The Gram matrix is the cost
+(n p^2 flops against p^3 / 3 for its Cholesky), so it is formed in single precision:
+X_s = fl32(X), G_s = X_s^H X_s + lam I (ssyrk through numpy), single Cholesky, then
+iterative refinement of G beta = X^H y with the true residual in double computed
+without forming G in double:
+
+    r = X^H (y - X beta) - lam beta
+
+(one read of X per step: the two products run on row blocks of X that stay in cache,
+tuning ``ridge_residual_block_bytes``), the correction through the single factors;
+the stopping rule and acceptance criterion are the mixed road's
+(`hybridsolve.roads.mixed.refine_solve`, with ||G||_inf = ||G_s||_1).
+
+It is tried only when lam proves the convergence: G's eigenvalues lie in
+[lam, ||G||_1] (G - lam I = X^H X is positive semidefinite; Gershgorin), so
+kappa_2(G) <= ||G||_1 / lam -- the issue's (||X||_2^2 + lam) / lam with ||X||_2^2
+bounded by ||X^H X||_1 -- and it must satisfy kappa * u_single <= the mixed road's
+``mixed_convergence_limit``; the single factors' condition estimate (spocon) is a
+second test.  The rounding of the single-precision Gram itself (about sqrt(n) u_single
+relative to |X|^H |X| in practice, n u_single at worst) is not covered by that bound:
+the refinement verifies every column in double, and a column that does not meet the
+criterion sends the whole call to the double form (nothing is returned that was not
+verified).  It is also tried only where the mixed road's own price model (tuning
+``mixed_single_factor_weight`` and ``mixed_pass_weight``) says the single Gram pays
+for the extra passes over X.
+
+Memory: the single copy X_s (half of X: n p 4 bytes for float64 X) and the single
+Gram (p^2 4 bytes) instead of the double Gram (p^2 8 bytes); see `mixed_memory`.
 """
 from __future__ import annotations
 
@@ -13,7 +42,12 @@ import numpy as np
 
 from hybridsolve._protocol import NotApplicable, Structure, result_dtype
 
-__all__ = ["ridge"]
+__all__ = ["ridge", "mixed_memory"]
+
+#: Passes over X (double-entry equivalents) the mixed primal form adds: the single copy
+#: (one read, a half-size write), X_s^H y (half), about three fused residuals (one read
+#: each).
+_MIXED_PASSES = 1.5 + 0.5 + 3.0
 
 
 def _hpd_solve(g, rhs):
@@ -29,6 +63,79 @@ def _hpd_solve(g, rhs):
     except NotApplicable:               # g holds the Gram matrix again
         f = LUSolver().factorize(g, s)
     return f.solve(rhs, overwrite_b=True, check_finite=False)
+
+
+def mixed_memory(n, p, dtype=np.float64):
+    """Bytes the mixed-precision primal form holds beyond the double form's: the single
+    copy of X and the single Gram, minus the double Gram it does not form."""
+    item = np.dtype(dtype).itemsize
+    return n * p * item // 2 + p * p * item // 2 - p * p * item
+
+
+def _mixed_pays(n, p, complex_):
+    """The mixed road's price model applied to the primal form: single Gram +
+    Cholesky + the extra passes over X against the double Gram + Cholesky."""
+    from hybridsolve.roads import mixed
+    flops = (n * float(p) * p + p ** 3 / 3.0) * (4.0 if complex_ else 1.0)
+    passes = mixed.PASS_WEIGHT * _MIXED_PASSES * n * p * (2.0 if complex_ else 1.0)
+    return mixed.SINGLE_FACTOR_WEIGHT * flops + passes < flops
+
+
+def _mixed_primal(X, y2, lam):
+    """beta for p <= n_samples through the single-precision Gram refined in double (see
+    the module docstring), or None: not proven to converge, not cheaper, or not
+    verified -- the caller then takes the double form."""
+    from hybridsolve._kernels import cholesky as _chol
+    from hybridsolve.roads import mixed
+
+    single = mixed._SINGLE.get(X.dtype)
+    n, p = X.shape
+    if single is None or not _mixed_pays(n, p, X.dtype.kind == "c"):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        # beyond single's range: inf, and the double form takes over below
+        xs = X.astype(single, order="K")
+        if not np.isfinite(xs).all():
+            return None  # NaN / inf, or beyond single's range: the double form decides
+        xsh = xs.conj().T
+        gs = xsh @ xs                        # ssyrk / cherk-sized work
+        gs[np.diag_indices(p)] += lam
+    # F-ordered for the Cholesky kernel; a real G_s is symmetric, so its transpose is it
+    gs = gs.T if gs.dtype.kind != "c" else np.asfortranarray(gs)
+    gnorm = float(np.abs(gs).sum(axis=0, dtype=np.float64).max())
+    if not (np.isfinite(gnorm) and gnorm / lam * mixed.U_SINGLE
+            <= mixed.CONVERGENCE_LIMIT):
+        return None
+    info, _ = mixed.single_cholesky(gs, True, gnorm)
+    if info != 0:
+        return None
+    rc, info = _chol.pocon(gs, gnorm, True)
+    if info != 0 or not (rc > 0 and mixed.U_SINGLE / rc <= mixed.CONVERGENCE_LIMIT):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = xsh @ y2.astype(single)      # the first right-hand side (and ||c||)
+    if not np.isfinite(c).all():
+        return None
+    c = np.asfortranarray(c, dtype=X.dtype)
+    del xs, xsh
+    from hybridsolve import _tuning
+    rows = max(1, _tuning.value("ridge_residual_block_bytes") // (p * X.itemsize))
+
+    def residual(_c, beta, trans, cols):
+        # X^H (y - X beta) - lam beta, X read once: both products per row block
+        yc = y2 if cols.size == y2.shape[1] else y2[:, cols]
+        r = beta * -lam
+        for i in range(0, n, rows):
+            xb = X[i:i + rows]
+            e = yc[i:i + rows] - xb @ beta
+            r += xb.conj().T @ e
+        return r
+
+    def correct(r, trans):
+        return mixed.single_solve(gs, r, 0, lower=True)
+
+    beta, failed = mixed.refine_solve(residual, correct, c, 0, gnorm)
+    return None if failed.size else beta
 
 
 def ridge(X, y, lam):
@@ -72,11 +179,17 @@ def ridge(X, y, lam):
     dtype = result_dtype(X.dtype, y.dtype)
     X = np.asarray(X, dtype=dtype)
     y2 = np.asarray(y if y.ndim == 2 else y[:, None], dtype=dtype)
-    if not (np.isfinite(X).all() and np.isfinite(y2).all()):
+    if not np.isfinite(y2).all():
         raise ValueError("X and y must not contain infs or NaNs")
     n, p = X.shape
     if p == 0:
         return np.zeros((0,) + y.shape[1:], dtype=dtype)
+    if p <= n:
+        beta = _mixed_primal(X, y2, lam)
+        if beta is not None:
+            return beta if y.ndim == 2 else beta[:, 0]
+    if not np.isfinite(X).all():
+        raise ValueError("X and y must not contain infs or NaNs")
     Xh = X.conj().T
     if p <= n:
         g = np.asfortranarray(Xh @ X)

@@ -164,14 +164,25 @@ def _structure_for(a, hint, lower, copy, check_finite, capture=False, borrow=Fal
     return structure, work
 
 
+_PRECISIONS = ("auto", "mixed", "double")
+
+
+def _check_precision(precision):
+    if precision not in _PRECISIONS:
+        raise ValueError(f"precision must be 'auto', 'mixed' or 'double', got "
+                         f"{precision!r}")
+
+
 def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
-         method=None, transient=False) -> Plan:
+         method=None, transient=False, precision="auto") -> Plan:
     """Inspect, price and factorize a single square matrix; return the Plan (with its
     ``factorization``).  Used by ``solve``, ``factorize`` and ``explain``.
 
     ``transient``: the factorization is used within this call only (``solve``,
     ``explain``), so a road's ``preview`` may borrow the caller's dense A instead of a
-    working copy (see ``Solver.preview``)."""
+    working copy (see ``Solver.preview``).  ``precision`` other than 'auto' reaches the
+    roads as ``structure.extra['precision']`` (see `hybridsolve.roads.mixed`)."""
+    _check_precision(precision)
     hint = canonical_hint(assume_a)
     if type(a) is np.ndarray:         # the common case skips the other kinds' checks
         a1 = a
@@ -215,6 +226,8 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
             f"read without copying: {', '.join(borrowers)} may take A as it is; a dense "
             f"working copy is made only for a road that needs one (its price includes "
             f"the copy)")
+    if precision != "auto":
+        structure.extra["precision"] = precision
     return _factorize_with(work, structure, method, source=a2)
 
 
@@ -285,7 +298,7 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
 
 
 def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=True, *,
-              method=None):
+              method=None, precision="auto"):
     """Factor a square matrix once, solve for many right-hand sides.
 
     The same dispatch as `solve`: ``A`` is inspected, every registered road prices it,
@@ -309,6 +322,10 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
         Raise ValueError if ``a`` holds NaN or inf.
     method : str, optional, keyword-only
         Force a registered solver by name (see `solvers`).
+    precision : {'auto', 'mixed', 'double'}, keyword-only
+        'auto' (default): single-precision factors refined in double (the ``mixed``
+        road) only where a cheap bound proves the refinement converges; 'mixed': also
+        elsewhere (falling back to double if it does not converge); 'double': never.
 
     Returns
     -------
@@ -335,13 +352,17 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     >>> np.allclose(A @ f.solve([1., 2.]), [1., 2.])
     True
     """
-    if (type(a) is _NDARRAY and assume_a is None and method is None and a.ndim == 2
+    if precision != "auto":
+        _check_precision(precision)
+    if (type(a) is _NDARRAY and assume_a is None and method is None
+            and precision != "mixed" and a.ndim == 2
             and a.shape[0] == a.shape[1] and a.dtype.char in _LAPACK_CHARS
             and a.dtype.isnative and _shortcut_open("small", "dense", a.dtype, a.shape[0])):
         # the registry's own choice for every such A (see _fast_path), without pricing
         return _registry.get("small").factorize(a, None, check_finite=check_finite)
     return plan(a, assume_a=assume_a, lower=lower, overwrite_a=overwrite_a,
-                check_finite=check_finite, method=method).factorization
+                check_finite=check_finite, method=method,
+                precision=precision).factorization
 
 
 _EPS = {}
@@ -406,7 +427,7 @@ def _rcond_seen(p):
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
-          assume_a=None, transposed=False, *, method=None):
+          assume_a=None, transposed=False, *, method=None, precision="auto"):
     """Solve ``a @ x = b`` for ``x`` — `scipy.linalg.solve`'s signature and behaviour,
     with the structure of ``a`` detected when ``assume_a`` is None.
 
@@ -432,6 +453,12 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         Solve ``a.T @ x = b``; NotImplementedError for complex ``a`` (as scipy).
     method : str, optional, keyword-only
         Force a registered solver by name (see `solvers`).
+    precision : {'auto', 'mixed', 'double'}, keyword-only
+        'auto' (default): single-precision factors refined in double to a backward
+        error as small as the double road's (the ``mixed`` road) only where a cheap
+        bound proves the refinement converges (e.g. A strictly diagonally dominant);
+        'mixed': also elsewhere (falling back to double if it does not converge);
+        'double': never.
 
     Returns
     -------
@@ -461,7 +488,10 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     >>> hybridsolve.solve(a, np.array([2, 4, -1]))
     array([ 2., -2.,  9.])
     """
-    if method is None and assume_a is None and not (overwrite_a or overwrite_b):
+    if precision != "auto":
+        _check_precision(precision)
+    if (method is None and assume_a is None and not (overwrite_a or overwrite_b)
+            and precision != "mixed"):
         fast = _fast_path(a, b, transposed, check_finite)
         if fast is not None:
             return fast
@@ -530,7 +560,7 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     if batch:
         try:
             x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed,
-                             check_finite, method)
+                             check_finite, method, precision)
         except LinAlgError:
             # the batch kernel meets a singular slice before its pass over a NaN in
             # a later b: scipy's finiteness check comes first
@@ -542,7 +572,7 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     try:
         p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
                  overwrite_a=overwrite_a or converted, check_finite=check_finite,
-                 method=method, transient=True)
+                 method=method, transient=True, precision=precision)
     except LinAlgError as exc:
         if "singular" not in str(exc):
             raise
@@ -584,7 +614,8 @@ def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
     return apply(p, b1.astype(dtype, copy=False), 1 if transposed else 0)
 
 
-def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, method):
+def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, method,
+                 precision="auto"):
     """Batches.  One matrix with a batch of right-hand sides: factor once, solve all.
     A stack with no hint and no forced method: priced as one ``'batch'`` structure (the
     built-in ``batched`` road runs one nogil kernel call over the slices).  With a hint
@@ -595,7 +626,8 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         # one matrix, a batch of right-hand sides: factor once, solve them all at once
         try:
             p = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
-                     check_finite=check_finite, method=method)
+                     check_finite=check_finite, method=method,
+                     precision=precision)
         except LinAlgError as exc:
             if "singular" not in str(exc):
                 raise
@@ -627,7 +659,7 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
     for idx in np.ndindex(*batch):
         try:
             p = plan(a3[idx].astype(dtype, copy=False), assume_a=hint, lower=lower,
-                     check_finite=check_finite, method=method)
+                     check_finite=check_finite, method=method, precision=precision)
         except LinAlgError as exc:
             if "singular" not in str(exc):
                 raise

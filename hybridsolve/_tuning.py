@@ -276,6 +276,39 @@ PARAMS: dict[str, Param] = {
         6000, int, 0, _IMAX,
         "Woodbury road's fallback for a DiagonalPlusLowRank operator: forms the dense "
         "matrix (n^2 memory) only up to this n."),
+    # ------------------------------------------------ mixed precision (roads/mixed.py)
+    "mixed_convergence_limit": Param(
+        0.1, float, 0, 1.0,
+        "Mixed road: largest proven kappa * u_single * growth for which it is taken "
+        "automatically (and largest u_single / rcond of the single factors it keeps): "
+        "refinement contracts the error by about that factor per step, so it converges "
+        "below 1 (Higham, ASNA Thm 12.4); 0.1 gives double accuracy in 2-3 steps."),
+    "mixed_single_factor_weight": Param(
+        0.6, float, 0, _INF,
+        "Mixed road: price of the single-precision factorization per double flop "
+        "(issue 13's measurement: sgemm 312 vs dgemm 150 Gflop/s, spotrf 204 vs dpotrf "
+        "331 ms at n = 4000, i.e. 0.5-0.6)."),
+    "mixed_pass_weight": Param(
+        20.0, float, 0, _INF,
+        "Mixed road: dense-flop equivalents per entry of A read at memory speed (the "
+        "single copy, each residual product, each single triangular solve pair), as "
+        "copy_weight."),
+    "mixed_itmax": Param(
+        30, int, 1, 1000,
+        "Mixed road: refinement steps before a column falls back to double (LAPACK "
+        "dsgesv's ITERMAX)."),
+    "mixed_single_potrf_from": Param(
+        512, int, 0, _IMAX,
+        "Mixed road and ridge: order from which the single-precision Cholesky is "
+        "LAPACK's spotrf/cpotrf instead of our kernel (chol_lapack_from is measured in "
+        "double, where ours keeps up; in float32 it did not gain over float64 -- n = "
+        "2000: 180 vs 185 ms min -- while spotrf did, n = 3000: 181 vs 234 ms min, 2 "
+        "threads, OpenBLAS 0.3.31); 0: always ours."),
+    "ridge_residual_block_bytes": Param(
+        1 << 20, int, 1, _IMAX,
+        "ridge's mixed-precision refinement: bytes of X per row block of the fused "
+        "residual X^H (y - X x) (the block is read twice, so it should stay in cache "
+        "between the two products: X is then read from memory once per step)."),
 }
 
 

@@ -278,7 +278,7 @@ def test_kernel_wrappers_each_dtype(dtype):
     rng = np.random.default_rng(10)
     a = np.asfortranarray(planted("banded", 25, dtype, rng))
     work = np.empty_like(a, order="F")
-    sym, her, dpos, lo, up, nnz, norm1 = _k.inspect_pass(a, work, False, True)
+    sym, her, dpos, lo, up, nnz, norm1, _ = _k.inspect_pass(a, work, False, True)
     assert np.array_equal(work, a)
     assert (lo, up) == oracle_bandwidths(a)
     assert nnz == np.count_nonzero(a)
