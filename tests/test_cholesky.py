@@ -421,7 +421,7 @@ def test_array_entry_points_match_potrf(dtype, lower):
     info, anorm = K.factor_array(fa, lower, -1.0)
     assert info == 0
     assert anorm == pytest.approx(np.linalg.norm(a.astype(np.complex128), 1),
-                                  rel=10 * n * eps(dtype))
+                                  rel=float(10 * n * eps(dtype)))
     np.testing.assert_array_equal(fa, ref)
     x = b.copy(order="F")
     K.solve_array(fa, x, lower)

@@ -282,6 +282,22 @@ def pocon(lapack_t[::1, :] c, double anorm, bint lower=False):
     return rcond, info
 
 
+def hermitian_norm1(lapack_t[::1, :] a, bint lower=False):
+    """1-norm (= inf-norm) of the Hermitian matrix one triangle of ``a`` defines (as
+    LAPACK's lanhe('1')); the other triangle is not read, the diagonal's imaginary part
+    is ignored.  (The mixed road's LAPACK Cholesky measures ||A||_1 with it.)"""
+    cdef Py_ssize_t n = a.shape[0]
+    cdef double r
+    _check_square(a, "hermitian_norm1")
+    if n == 0:
+        return 0.0
+    with nogil:
+        r = _hermitian_norm1(lower, n, &a[0, 0], n)
+    if r < 0:
+        raise MemoryError()
+    return r
+
+
 cdef double _hermitian_norm1(bint lower, Py_ssize_t n, lapack_t *a,
                              Py_ssize_t lda) noexcept nogil:
     """Column sums of |h_ij| read from one triangle (each off-diagonal entry counts for
