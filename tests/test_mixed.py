@@ -235,6 +235,52 @@ def test_fallback_during_solve(monkeypatch):
     assert np.allclose(x2, x[:, 0], rtol=1e-8)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_one_shot_solve_borrows_a_and_never_writes_it(monkeypatch, order):
+    """solve(): the preview finds the sampled rows dominant, so the road reads the
+    caller's A in place (no double copy); a fallback to the double road -- at factorize
+    (no proof, precision='mixed') or during the solve -- works on a copy."""
+    rng = np.random.default_rng(16)
+    n = 2 * mx._PREVIEW_MIN_N
+    a = np.array(sdd(rng, n, np.float64), order=order)
+    a0 = a.copy()
+    b = rng.standard_normal(n)
+    p = hs._solve.plan(a, transient=True)
+    assert p.chosen.name == "mixed" and p.factorization.borrowed
+    assert np.shares_memory(p.factorization.a, a)
+    assert any("read without copying: mixed" in note for note in p.structure.notes)
+    assert not hs.factorize(a).borrowed                  # factorize: its own copy
+    # the solve-time fallback: every column "fails" the criterion
+    real = mx.refine_solve
+    monkeypatch.setattr(mx, "refine_solve", lambda *args, **kw: (
+        real(*args, **kw)[0], np.arange(args[2].shape[1])))
+    x = hs.solve(a, b)
+    np.testing.assert_array_equal(a, a0)
+    assert bwd_inf(a, x, b) <= 10 * bwd_inf(a, sl.solve(a, b), b) + 4 * eps(np.float64)
+    monkeypatch.setattr(mx, "refine_solve", real)
+    # sampled rows dominant, the others not (no proof), ill-conditioned: precision=
+    # 'mixed' declines at factorize and LU gets a fresh copy
+    c = np.array(_conditioned(rng, n, 1e9), order=order)
+    rows = (np.arange(8) * 2 + 1) * n // 16
+    c[rows, rows] = np.abs(c[rows]).sum(axis=1) + 1.0
+    c0 = c.copy()
+    e = explain(c, precision="mixed")
+    assert e.chosen.name == "lu" and "mixed" in dict((s.name, r) for s, r in e.declined)
+    x = hs.solve(c, b, precision="mixed")
+    np.testing.assert_array_equal(c, c0)
+    # (n eps: a C-ordered A is factored as A^T, whose partial pivoting is A's column
+    # pivoting -- on these badly row-scaled rows its backward error is larger than
+    # getrf's on A, as GEPP's bound allows)
+    assert bwd_inf(c, x, b) <= 10 * bwd_inf(c, sl.solve(c, b), b) + n * eps(np.float64)
+
+
+def test_general_a_is_not_borrowed():
+    rng = np.random.default_rng(17)
+    n = 2 * mx._PREVIEW_MIN_N
+    assert mx.MixedSolver().preview(rng.standard_normal((n, n))) is None
+    assert mx.MixedSolver().preview(sdd(rng, 100, np.float64)) is None    # too small
+
+
 def test_warnings_and_errors_as_scipy():
     rng = np.random.default_rng(14)
     n = 60

@@ -111,6 +111,11 @@ EXPECTED_PASSES = 3 * (1.0 + 0.5) + 1.5 + 2.0
 HUGE = 1e30
 TINY = 1e-30
 
+#: From this order the road's price (single factors + EXPECTED_PASSES over A) is
+#: below the double LU's, 2/3 n^3 (so below it, ``preview`` need not borrow A):
+#: w 2/3 n^3 + p E n^2 < 2/3 n^3  <=>  n > 1.5 p E / (1 - w).
+_PREVIEW_MIN_N = int(1.5 * PASS_WEIGHT * EXPECTED_PASSES / max(1e-9, 1.0 - SINGLE_FACTOR_WEIGHT))
+
 _SINGLE = {np.dtype(np.float64): np.dtype(np.float32),
            np.dtype(np.complex128): np.dtype(np.complex64)}
 _DOUBLE = {v: k for k, v in _SINGLE.items()}
@@ -209,8 +214,26 @@ class MixedSolver(Solver):
         if text not in structure.notes:
             structure.notes.append(text)
 
+    def preview(self, a):
+        """Before the front door copies A: a few rows (8, spread over A) tested for
+        strict diagonal dominance, O(8 n) reads.  All dominant: the road may be proven
+        to converge by the inspection's margin (Varah / Gershgorin), and it only reads
+        A (to round it to single precision, and for the residuals), so it borrows A:
+        the solve makes no double-precision n x n copy.  Otherwise nothing to say."""
+        n = a.shape[0]
+        if a.dtype not in _SINGLE or n < _PREVIEW_MIN_N:
+            return None
+        rows = (np.arange(8) * 2 + 1) * n // 16
+        block = np.abs(a[rows])                      # (8, n) gathered rows
+        diag = block[np.arange(8), rows]
+        if not (2.0 * diag > block.sum(axis=1)).all():
+            return None
+        return {"borrow": True, "source": a}
+
     def factorize(self, a, structure: Structure) -> "MixedFactorization":
         t0 = time.perf_counter()
+        seen = (structure.extra.get("previews") or {}).get(self.name) or {}
+        borrowed = seen.get("source") is a           # the caller's own A: only read it
         buf, transposed = fortran_view(a)
         if buf.dtype not in _SINGLE or buf.ndim != 2 or buf.shape[0] != buf.shape[1]:
             raise NotApplicable("mixed: needs a square float64 / complex128 array")
@@ -221,6 +244,7 @@ class MixedSolver(Solver):
         pos = structure.assume_a == "pos"
         single = buf.astype(_SINGLE[buf.dtype], order="F")
         fac = MixedFactorization(buf, transposed, single, kind)
+        fac.borrowed = borrowed
         if kind == "cholesky":
             # the triangle of the buffer that holds A's data (see roads/cholesky.py)
             lower_a = bool(structure.lower) if pos else not transposed
@@ -287,6 +311,7 @@ class MixedFactorization(Factorization):
         self.anorm1 = self.anorm_inf = float("nan")
         self.rcond = float("nan")
         self.double = None           # the double road's factorization after a fallback
+        self.borrowed = False        # self.a is the caller's A (a one-shot solve)
         self.structure = None
         self.single_seconds = 0.0
         self.steps = []              # refinement steps of every solved column
@@ -363,6 +388,8 @@ class MixedFactorization(Factorization):
                        upper_bandwidth=st.upper_bandwidth, nnz=st.nnz, norm1=st.norm1,
                        assume_a=st.assume_a, lower=st.lower, extra=extra)
         a = self.a.T if self.transposed else self.a
+        if self.borrowed:
+            a = a.copy(order="K")     # the caller's A: the double road may overwrite
         t0 = time.perf_counter()
         candidates, _ = _registry.price(s2)
         why = []
