@@ -3,6 +3,8 @@ SPD A = X X^T + n I, side by side in one process (interleaved runs, medians).
 
     python -m benchmarks.bench_cholesky [--quick] [--kernels]
 
+Sizes: n = 16, 128, 500, 1000, 2000, 4000 (--quick: 16, 128, 500, 2000).
+
 Main table: time per factor+solve (one right-hand side), ratio scipy/ours (> 1: we are
 faster), GFLOP/s counted as n^3/3 / t, and that rate as a fraction of the machine's
 measured dgemm rate (the physical limit).
@@ -23,13 +25,12 @@ loops vs trsm: loops 1.1-1.5x faster for one right-hand side up to n = 200, trsm
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import scipy.linalg as sl
 import scipy.linalg.lapack as lapack
 
-from benchmarks._timing import dgemm_rate, interleaved, table
+from benchmarks._timing import dgemm_rate, interleaved, parse_args, table
 
 
 def _ours_callable(a, b):
@@ -127,4 +128,5 @@ def _kernel_tables(quick, rng):
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv, kernels="--kernels" in sys.argv)
+    args = parse_args(__doc__, flags=[("--kernels", "add the kernel-threshold tables")])
+    main(quick=args.quick, kernels=args.kernels)

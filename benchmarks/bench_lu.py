@@ -3,6 +3,8 @@
 
     python -m benchmarks.bench_lu [--quick] [--crossover | --solve]
 
+Sizes: n = 16, 128, 500, 1000, 2000, 3000 (--quick: 16, 128, 500, 2000).
+
 Columns: median seconds of each, ratio scipy/ours (> 1: we are faster), GFLOP/s of the
 factorization count (2/3 n^3 / t) and that rate as a fraction of the measured dgemm rate.
 "Ours" is ``hybridsolve.factorize(a).solve(b)`` when the front door exists, else
@@ -16,12 +18,11 @@ shim, both on a fresh F-ordered copy) to place ``_lapack_n`` in ``_kernels/lu.py
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import scipy.linalg as sl
 
-from benchmarks._timing import dgemm_rate, interleaved, table
+from benchmarks._timing import dgemm_rate, interleaved, parse_args, table
 
 SIZES = (16, 128, 500, 1000, 2000, 3000)
 QUICK_SIZES = (16, 128, 500, 2000)
@@ -148,10 +149,12 @@ def solve_paths(quick=False):
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    if "--crossover" in sys.argv:
-        crossover(quick)
-    elif "--solve" in sys.argv:
-        solve_paths(quick)
+    args = parse_args(__doc__, flags=[
+        ("--crossover", "time the kernel alone: own recursion vs LAPACK getrf"),
+        ("--solve", "time the solve paths with given factors (trsv, trsm, getrs)")])
+    if args.crossover:
+        crossover(args.quick)
+    elif args.solve:
+        solve_paths(args.quick)
     else:
-        main(quick)
+        main(args.quick)

@@ -1,6 +1,6 @@
-"""Small and batched systems (issue 6): per-call and batched timings, side by side.
+"""Small and batched systems: per-call and batched timings, side by side.
 
-    python -m benchmarks.bench_small [--quick]
+    python -m benchmarks.bench_small [--quick] [--threads-only]
 
 Per call (float64, one b vector): ``small_solve`` called directly as the front door's
 fast path calls it (rcond_tol = eps: the condition estimator runs only where its cheap
@@ -8,18 +8,29 @@ rigorous bound cannot rule out a warning), ``hybridsolve.solve`` when the packag
 against ``scipy.linalg.solve`` and ``numpy.linalg.solve``.  Batched (b of shape (m, n, 1)):
 ``solve_batched`` directly (rcond_tol = eps, as the front door), ``hybridsolve.solve`` when
 present, against numpy and scipy.
+All contenders run interleaved in one process (numpy's with numpy's own BLAS at one
+thread: see benchmarks/_timing.py); medians; ratios > 1 mean we are faster.
+
 All contenders run interleaved in one process; medians; ratios > 1 mean we are faster.
+
+Threads (issue 10): the batched 100000 x 3 x 3 solve with the thread policy's default
+count against one thread (``hybridsolve.threads(1)``, the number HYBRIDSOLVE_NUM_THREADS=1
+puts in force), run last -- right after the other benchmarks -- interleaved, alternating
+which goes first; medians, run-to-run range, and the machine / BLAS / threads / load.
+Target: default >= 1.6x one thread on an otherwise idle 2-core machine.
 """
 from __future__ import annotations
 
 import os
-import sys
+import platform
+import time
 
 import numpy as np
 import scipy.linalg as sl
 
-from benchmarks._timing import interleaved, table
-from hybridsolve._kernels import small as _small
+from benchmarks._timing import (interleaved, numpy_contender, numpy_isolation, parse_args,
+                                table)
+from hybridsolve import _threads
 from hybridsolve._kernels.small import small_solve, solve_batched
 
 try:
@@ -40,7 +51,7 @@ def per_call(quick=False):
         if hs_solve is not None:
             c["hybridsolve.solve"] = lambda: hs_solve(a, b)
         c["scipy"] = lambda: sl.solve(a, b)
-        c["numpy"] = lambda: np.linalg.solve(a, b)
+        c["numpy"] = numpy_contender(lambda a=a, b=b: np.linalg.solve(a, b))
         t = interleaved(c, repeat=3 if quick else 9, min_time=0.01 if quick else 0.05)
         ours = t.get("hybridsolve.solve", t["small_solve"])
         row = [n, f"{t['small_solve'] * 1e6:.2f}"]
@@ -61,11 +72,8 @@ def per_call(quick=False):
 
 
 def one_thread(a, b, eps):
-    old = _small._set_max_threads(1)
-    try:
+    with _threads.threads(1):
         return solve_batched(a, b, False, True, eps)
-    finally:
-        _small._set_max_threads(old)
 
 
 def batched(quick=False):
@@ -79,7 +87,7 @@ def batched(quick=False):
              "1 thread": lambda: one_thread(a, b, eps)}
         if hs_solve is not None:
             c["hybridsolve.solve"] = lambda: hs_solve(a, b)
-        c["numpy"] = lambda: np.linalg.solve(a, b)
+        c["numpy"] = numpy_contender(lambda a=a, b=b: np.linalg.solve(a, b))
         c["scipy"] = lambda: sl.solve(a, b)
         t = interleaved(c, repeat=1 if quick else 5)
         ref = np.linalg.solve(a, b)
@@ -96,15 +104,80 @@ def batched(quick=False):
     head += ["hs.solve ms"] if hs_solve is not None else []
     head += ["numpy ms", "scipy ms", "numpy/ours", "scipy/ours", "max rel diff"]
     print("batched, float64, b (m, n, 1), target: >=2x numpy (ours also checks rcond); "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus (solve_batched "
-          "uses at most ncpu + 1 - load threads)")
+          f"{machine_line()}")
     print(table(rows, head))
     return rows
 
 
-def main(quick=False):
-    return per_call(quick) + batched(quick)
+def _load():
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+
+
+def machine_line():
+    """CPU, usable cores, BLAS libraries and their threads, hybridsolve's thread count,
+    the 1-minute load average."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = "; ".join(f"{e.get('internal_api')} {e.get('version')} "
+                     f"{e.get('threading_layer')} {e.get('num_threads')} threads"
+                     for e in _threads.blas_info() if "error" not in e)
+    return (f"{cpu}, {_threads.usable_cores()} usable cores; BLAS: {blas or 'none found'}; "
+            f"hybridsolve threads {_threads.num_threads()} ({_threads.threads_source()}); "
+            f"load average {_load()}")
+
+
+def thread_scaling(quick=False, m=100000, n=3):
+    """Batched m x n x n (float64, b (m, n, 1)), the default thread count against one
+    thread: rounds of both (order alternating), medians and ranges, ratio per round."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((m, n, n))
+    b = rng.standard_normal((m, n, 1))
+    eps = float(np.finfo(np.float64).eps)
+    nt = _threads.num_threads()
+    load_before = _load()
+
+    def default():
+        return solve_batched(a, b, False, True, eps)
+
+    one = lambda: one_thread(a, b, eps)  # noqa: E731
+    default(), one()                     # warm-up (thread pool, caches)
+    np.testing.assert_array_equal(default()[0], one()[0])   # same bits either way
+    rounds = 7 if quick else 21
+    t_def, t_one, ratio = [], [], []
+    for r in range(rounds):
+        pair = (default, one) if r % 2 == 0 else (one, default)
+        times = {}
+        for f in pair:
+            t0 = time.perf_counter()
+            f()
+            times[f] = time.perf_counter() - t0
+        t_def.append(times[default])
+        t_one.append(times[one])
+        ratio.append(times[one] / times[default])
+    med = lambda v: float(np.median(v))  # noqa: E731
+    rows = [[f"default ({nt})", f"{1e3 * med(t_def):.2f}",
+             f"{1e3 * min(t_def):.2f} - {1e3 * max(t_def):.2f}"],
+            ["1 (HYBRIDSOLVE_NUM_THREADS=1)", f"{1e3 * med(t_one):.2f}",
+             f"{1e3 * min(t_one):.2f} - {1e3 * max(t_one):.2f}"]]
+    print(f"\nthreads, batched {m}x{n}x{n} float64, {rounds} interleaved rounds; "
+          f"target: default >= 1.6x one thread on an idle 2-core machine")
+    print(machine_line() + f" (before: {load_before})")
+    print(table(rows, ["threads", "median ms", "range ms"]))
+    print(f"one thread / default: median {med(ratio):.2f}x, range {min(ratio):.2f}x - "
+          f"{max(ratio):.2f}x")
+    return [["threads", med(ratio), min(ratio), max(ratio)]]
+
+
+def main(quick=False, threads_only=False):
+    print(f"({numpy_isolation()})")
+    rows = [] if threads_only else per_call(quick) + batched(quick)
+    return rows + thread_scaling(quick)
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv[1:])
+    args = parse_args(__doc__, flags=[("--threads-only", "only the thread-scaling case")])
+    main(quick=args.quick, threads_only=args.threads_only)

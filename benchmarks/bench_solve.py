@@ -1,4 +1,4 @@
-"""Issue 3: the drop-in solve() with no hint against scipy.linalg.solve, side by side.
+"""The drop-in solve() with no hint against scipy.linalg.solve, side by side.
 
 * The seed's case A = X X^T (X = rand(n, n)): general / 'sym' / 'pos' / hand Cholesky
   (cho_factor + cho_solve) / hybridsolve.solve with no hint.
@@ -7,16 +7,19 @@
 * Per call at n = 4.
 
 Run:  python -m benchmarks.bench_solve [--quick]
+
+Sizes: n = 4000 (--quick: 1500) and n = 4 per call.  The targets at the end are
+marked PASS or FAIL.  numpy contenders run with numpy's own BLAS at one thread (see
+benchmarks/_timing.py).
 """
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 import scipy.linalg as sl
 
 import hybridsolve
-from benchmarks._timing import interleaved, table
+from benchmarks._timing import (interleaved, numpy_contender, numpy_isolation, parse_args,
+                                table, target)
 
 
 def seed_table(n, repeat):
@@ -50,7 +53,7 @@ def general_table(n, repeat):
     t = interleaved({
         "scipy solve": lambda: sl.solve(A, b),
         "lu_factor+lu_solve": lambda: sl.lu_solve(sl.lu_factor(A), b),
-        "numpy.linalg.solve": lambda: np.linalg.solve(A, b),
+        "numpy.linalg.solve": numpy_contender(lambda: np.linalg.solve(A, b)),
         "hybridsolve.solve": lambda: hybridsolve.solve(A, b),
     }, repeat=repeat)
     base = t["scipy solve"]
@@ -87,7 +90,7 @@ def small_table(n=4, repeat=9):
     b = rng.standard_normal(n)
     t = interleaved({
         "scipy solve": lambda: sl.solve(A, b),
-        "numpy.linalg.solve": lambda: np.linalg.solve(A, b),
+        "numpy.linalg.solve": numpy_contender(lambda: np.linalg.solve(A, b)),
         "hybridsolve.solve": lambda: hybridsolve.solve(A, b),
     }, repeat=repeat, min_time=0.05)
     base = t["scipy solve"]
@@ -100,22 +103,27 @@ def small_table(n=4, repeat=9):
 def main(quick=False):
     n = 1500 if quick else 4000
     repeat = 3 if quick else 5
+    print(f"({numpy_isolation()})")
     out = {"seed": seed_table(n, repeat), "general": general_table(n, repeat),
            "symmetric": symmetric_indefinite_table(n, repeat), "small": small_table()}
     s, g, m = out["seed"], out["general"], out["small"]
-    print("\nTargets (issue 3):")
-    print(f"  SPD n={n}: scipy.solve / ours = "
-          f"{s['scipy solve (None)'] / s['hybridsolve.solve (no hint)']:.2f} (>= 1.7); "
-          f"hand Cholesky / ours = "
-          f"{s['hand cho_factor+cho_solve'] / s['hybridsolve.solve (no hint)']:.2f} (>= 1)")
-    print(f"  general n={n}: scipy.solve / ours = "
-          f"{g['scipy solve'] / g['hybridsolve.solve']:.2f} (>= 1.15); "
-          f"lu_factor+lu_solve / ours = "
-          f"{g['lu_factor+lu_solve'] / g['hybridsolve.solve']:.2f} (>= 1)")
-    print(f"  n=4 per call: ours / scipy.solve = "
-          f"{m['hybridsolve.solve'] / m['scipy solve']:.3f} (<= 0.2)")
+    ours_s = s["hybridsolve.solve (no hint)"]
+    ours_g = g["hybridsolve.solve"]
+    print("\nTargets:")
+    for line in (
+            target(f"SPD n={n}: scipy.solve / ours", s["scipy solve (None)"] / ours_s,
+                   ">=", 1.7),
+            target(f"SPD n={n}: hand cho_factor+cho_solve / ours",
+                   s["hand cho_factor+cho_solve"] / ours_s, ">=", 1.0),
+            target(f"general n={n}: scipy.solve / ours", g["scipy solve"] / ours_g,
+                   ">=", 1.15),
+            target(f"general n={n}: lu_factor+lu_solve / ours",
+                   g["lu_factor+lu_solve"] / ours_g, ">=", 1.0),
+            target("n=4 per call: ours / scipy.solve",
+                   m["hybridsolve.solve"] / m["scipy solve"], "<=", 0.2)):
+        print(line)
     return out
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main(quick=parse_args(__doc__).quick)

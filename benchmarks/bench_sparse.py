@@ -4,6 +4,9 @@ scipy.linalg.solve.
 
     python -m benchmarks.bench_sparse [--quick] [--dense-only]
 
+Cases: 2-D Poisson 400^2, 2-D convection-diffusion 400^2, 3-D Poisson 30^3 and 40^3
+(--quick: without 40^3); 2-D Poisson 64^2 stored dense.
+
 ``--dense-only``: only the sparse-stored-dense row (2-D Poisson 64^2 as an ndarray),
 with its split: the front door's inspection alone (it captures the nonzeros without
 copying A), the fused copying inspection and a plain copy for scale, and the dense
@@ -16,7 +19,6 @@ Rows with a forced Cholesky backend show each installed backend.
 """
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
@@ -24,7 +26,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
-from benchmarks._timing import interleaved, table
+from benchmarks._timing import interleaved, parse_args, table
 from hybridsolve._sparse import prepare_sparse
 from hybridsolve.roads import sparse as roads
 
@@ -161,4 +163,6 @@ def _available(backend):
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv, dense_only="--dense-only" in sys.argv)
+    args = parse_args(__doc__, flags=[
+        ("--dense-only", "only the sparse-stored-dense rows (2-D Poisson 64^2)")])
+    main(quick=args.quick, dense_only=args.dense_only)

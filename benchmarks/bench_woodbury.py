@@ -22,13 +22,12 @@ machine a threaded OpenBLAS can slow small/skinny BLAS calls by orders of magnit
 """
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import scipy.linalg as sla
 
 import hybridsolve
-from benchmarks._timing import interleaved, table
+from benchmarks._timing import interleaved, parse_args, table
 from hybridsolve._lowrank import DiagonalPlusLowRank
 from hybridsolve._protocol import NotApplicable, Structure
 from hybridsolve._ridge import ridge
@@ -146,4 +145,5 @@ def main(quick=False, ridge_row=True):
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv, ridge_row="--skip-ridge" not in sys.argv)
+    args = parse_args(__doc__, flags=[("--skip-ridge", "leave out the ridge row")])
+    main(quick=args.quick, ridge_row=not args.skip_ridge)

@@ -1,5 +1,4 @@
-import sys
+"""``python -m hybridsolve ...``: the ``hybridsolve`` command (see hybridsolve.cli)."""
+from hybridsolve.cli import cli
 
-from hybridsolve.demo import main
-
-main(quick="--quick" in sys.argv)
+cli()

@@ -20,15 +20,16 @@ import numpy as np
 
 from hybridsolve._kernels import inspect as _k
 from hybridsolve._protocol import Structure
+from hybridsolve._tuning import value as _tuned
 
 __all__ = ["inspect_dense", "symmetrize", "bandwidth", "dense_copy", "CAPTURE_MIN_N",
            "CAPTURE_MAX_DENSITY"]
 
 #: ``inspect_dense(capture=True)`` reads a matrix of at least this order without copying
 #: it while at most this fraction of its entries is nonzero (the sparse_dense road's
-#: limits: it takes such a matrix without a dense copy)
-CAPTURE_MIN_N = 128
-CAPTURE_MAX_DENSITY = 0.05
+#: limits; hybridsolve._tuning capture_min_n / capture_max_density)
+CAPTURE_MIN_N = _tuned("capture_min_n")
+CAPTURE_MAX_DENSITY = _tuned("capture_max_density")
 
 _LAPACK_CHARS = frozenset("fdFD")
 _FINITE_MSG = "array must not contain infs or NaNs"

@@ -29,15 +29,18 @@ against all of A):
    Woodbury road's solves then check each result with one true residual of A and
    switch to dense LU if the structure does not reproduce A (never silently wrong).
 
-All products run as BLAS calls small enough to stay on the calling thread (see
-``woodbury.matmul_st``): on a loaded machine OpenBLAS threads stall thin products for
-100+ ms.
+Every product is thin (n x k) or small (k x k): it runs on the calling thread, limited
+by ``blas_threads(1)`` where the BLAS has a thread-local limit (MKL), else as BLAS calls
+cut below the size from which OpenBLAS starts threads (``woodbury.matmul_st``); a
+process-wide limit would leak into other threads' calls (see ``hybridsolve._threads``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from hybridsolve._protocol import Structure, lapack_dtype
+from hybridsolve._threads import blas_limit, blas_threads
+from hybridsolve._tuning import value as _tuned
 
 __all__ = ["DiagonalPlusLowRank", "detect_lowrank", "LowRankNotFound"]
 
@@ -177,7 +180,7 @@ class LowRankNotFound(Exception):
 
 
 #: Below this n detection is not attempted (it cannot pay against dense LU).
-DETECT_MIN_N = 1000
+DETECT_MIN_N = _tuned("lowrank_detect_min_n")   # hybridsolve._tuning
 
 
 def max_rank(n: int) -> int:
@@ -188,66 +191,6 @@ def max_rank(n: int) -> int:
 def _wide(dtype):
     """float64 / complex128: the small k x k algebra is done in double precision."""
     return np.dtype(np.complex128) if np.dtype(dtype).kind == "c" else np.dtype(np.float64)
-
-
-import threading
-
-_LOCAL_SETTERS = None
-_GUARD = threading.local()      # .depth: nesting of single_thread_blas in this thread
-
-
-def _thread_setters():
-    """``openblas_set_num_threads_local`` of every OpenBLAS loaded in the process
-    (numpy's and scipy's are separate libraries), found once; empty elsewhere."""
-    global _LOCAL_SETTERS
-    if _LOCAL_SETTERS is None:
-        found = []
-        try:
-            import ctypes
-            import os
-            with open("/proc/self/maps") as fh:
-                paths = sorted({ln.split()[-1] for ln in fh
-                                if "openblas" in ln.lower() and "/" in ln})
-            mode = getattr(os, "RTLD_NOLOAD", 0) | getattr(os, "RTLD_LOCAL", 0)
-            for path in paths:
-                try:
-                    lib = ctypes.CDLL(path, mode=mode)
-                    fn = lib.openblas_set_num_threads_local
-                except (OSError, AttributeError):
-                    continue
-                fn.restype = ctypes.c_int
-                fn.argtypes = [ctypes.c_int]
-                found.append(fn)
-        except Exception:       # no /proc, no ctypes: no guard (products are split)
-            found = []
-        _LOCAL_SETTERS = tuple(found)
-    return _LOCAL_SETTERS
-
-
-class single_thread_blas:
-    """Context manager: OpenBLAS runs on the calling thread only, for this thread only
-    (``openblas_set_num_threads_local``; the previous setting is restored on exit).
-    The Woodbury road's BLAS/LAPACK work is small or thin: on a loaded machine
-    OpenBLAS's threads stall such calls for 100+ ms.  A no-op where the function is
-    not available (then ``matmul_st``'s split products still stay single-threaded)."""
-
-    __slots__ = ("_prev",)
-
-    def __enter__(self):
-        self._prev = [fn(1) for fn in _thread_setters()]
-        _GUARD.depth = getattr(_GUARD, "depth", 0) + 1
-        return self
-
-    def __exit__(self, *exc):
-        _GUARD.depth -= 1
-        for fn, prev in zip(_thread_setters(), self._prev):
-            fn(prev)
-        return False
-
-
-def _guarded():
-    """True inside ``single_thread_blas`` where it is effective."""
-    return getattr(_GUARD, "depth", 0) > 0 and bool(_thread_setters())
 
 
 def _fortran_op(x, t, dtype):
@@ -263,8 +206,10 @@ def _fortran_op(x, t, dtype):
 
 def _mm(a, b, ta=0, tb=0):
     """``op(a) @ op(b)`` (op 0: none, 1: transpose, 2: conjugate transpose) as gemm
-    calls small enough to stay on the calling thread (OpenBLAS threads stall thin
-    products on a loaded machine); F-contiguous result in a's dtype."""
+    calls that stay on the calling thread (one call inside ``blas_threads(1)`` where
+    that limit is effective, else split below OpenBLAS's threading size: a thin product
+    gains nothing from threads and pays their start-up); F-contiguous result in a's
+    dtype."""
     from hybridsolve._kernels.woodbury import matmul_st
     dtype = np.asarray(a).dtype
     m = a.shape[0] if ta == 0 else a.shape[1]
@@ -272,14 +217,14 @@ def _mm(a, b, ta=0, tb=0):
     a, ta = _fortran_op(a, ta, dtype)
     b, tb = _fortran_op(b, tb, dtype)
     c = np.empty((m, n), dtype=dtype, order="F")
-    matmul_st(ta, tb, a, b, c, split=not _guarded())
+    matmul_st(ta, tb, a, b, c, split=blas_limit() != 1)
     return c
 
 
 def dense_matvec_sub(a, x, r, trans=0):
     """``r -= op(a) @ x`` (trans 0: a, 1: a^T, 2: a^H) for the C- or F-contiguous square
     ``a`` and F-contiguous (n, nrhs) ``x``, ``r`` of a's dtype: one pass over ``a`` on
-    the calling thread (a threaded gemv stalls on a loaded machine)."""
+    the calling thread (our own loop, not BLAS gemv: no threads for an O(n^2) pass)."""
     from hybridsolve._kernels.woodbury import dense_residual
     if a.flags.f_contiguous:
         dense_residual(trans, a, x, r)
@@ -341,7 +286,7 @@ def detect_lowrank(a, *, kmax=None, norm1=None, seed=0, **_ignored):
     with r <= kmax (default n/10).  ``norm1`` (||A||_1, e.g. from the inspection pass)
     scales the probe test; it is computed (one pass) when not given.
     """
-    with single_thread_blas():
+    with blas_threads(1):
         return _detect(a, kmax, norm1, seed)
 
 

@@ -244,6 +244,16 @@ class Factorization:
             self._solve_inplace(work, code)
         return work if b.ndim == 2 else work[:, 0]
 
+    def __setstate__(self, state):
+        """Unpickling: arrays that arrive read-only or unaligned (pickle protocol 5
+        buffers, as Dask's distributed ships them) are copied, since the kernels take
+        writeable, aligned arrays."""
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) and not (value.flags.writeable
+                                                      and value.flags.aligned):
+                state[key] = value.copy(order="K")
+        self.__dict__.update(state)
+
     def __repr__(self):
         return (f"<{type(self).__name__} kind={self.kind!r} shape={self.shape} "
                 f"dtype={self.dtype} rcond={self.rcond:.3g}>")

@@ -7,6 +7,7 @@ import threading
 import warnings
 from importlib.metadata import entry_points
 
+from hybridsolve import _tuning
 from hybridsolve._protocol import Solver
 
 __all__ = ["ENTRY_POINT_GROUP", "register", "solvers", "get", "price", "reload",
@@ -15,18 +16,14 @@ __all__ = ["ENTRY_POINT_GROUP", "register", "solvers", "get", "price", "reload",
 #: The entry-point group every road (built-in or third-party) is declared in.
 ENTRY_POINT_GROUP = "hybridsolve.solvers"
 
-#: The fixed cost of one call of a road reached through Python, in the prices' unit
-#: (flops at a dense level-3 kernel's rate), added by ``price`` to every road's own
-#: estimate unless the road declares a ``call_overhead`` of its own.  Measured with
-#: ``python -m benchmarks.bench_solve`` (per call, n = 4): the dispatcher plus a Python
-#: road's factor / solve / rcond calls take about 7-10 us more than the small kernel's
-#: single C call, which is 2-3e5 flops on a core doing dgemm at ~30 Gflop/s.
-CALL_OVERHEAD = 2.5e5
+#: The fixed cost of one call of a road reached through Python, in the prices' unit,
+#: added by ``price`` to every road's own estimate unless the road declares a
+#: ``call_overhead`` of its own (tuning ``call_overhead``: value and reason there).
+CALL_OVERHEAD = _tuning.value("call_overhead")
 
 #: Price of the dense working copy per entry of A, for a road that needs one when the
-#: inspection made none (it captured a sparse-looking A without copying): one n^2 read
-#: and write at memory speed, like the sparse_dense road's own conversion pass.
-COPY_WEIGHT = 20.0
+#: inspection made none (tuning ``copy_weight``).
+COPY_WEIGHT = _tuning.value("copy_weight")
 
 _lock = threading.RLock()
 _solvers: dict | None = None     # name -> Solver, in registration order

@@ -82,12 +82,38 @@ def _as_array(x, name):
     return arr
 
 
+def _checked_before(a1, b1, check_finite):
+    """On an error path: run the finiteness checks scipy makes before that error (ours
+    are fused into later passes), so the first error is scipy's."""
+    if check_finite:
+        _check_finite(a1)
+        _check_finite(b1)
+
+
+def _strings_to_float(a1, b1, check_finite):
+    """scipy's dtype rule for string arrays (``_ensure_dtype_cdsz``): when numpy's result
+    type of the two is a string, both are converted with ``astype(float64)`` -- numeric
+    strings are parsed, anything else raises numpy's ValueError (non-finite values
+    parsed from strings are then caught by the usual check)."""
+    if np.result_type(a1, b1).kind not in "SU":
+        return a1, b1                 # e.g. strings with an object array: scipy's error
+    _checked_before(a1, b1, check_finite)   # scipy's asarray_chkfinite ran first
+    return a1.astype(np.float64), b1.astype(np.float64)
+
+
 def _is_sparse(x):
     mod = type(x).__module__
     if not mod.startswith("scipy.sparse"):
         return False
     import scipy.sparse as sp
     return sp.issparse(x)
+
+
+def _is_dask(x):
+    if not type(x).__module__.startswith("dask"):
+        return False
+    from hybridsolve._dask import is_dask
+    return is_dask(x)
 
 
 def _check_finite(arr):
@@ -175,6 +201,10 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
             if check_finite and structure.finite is False:
                 raise ValueError("array must not contain infs or NaNs")
             return _factorize_with(a, structure, method)
+        if _is_dask(a):
+            from hybridsolve._dask import plan_dask
+            return plan_dask(a, assume_a=hint, lower=lower, check_finite=check_finite,
+                             method=method)
         if _is_sparse(a):
             from hybridsolve._sparse import prepare_sparse
             structure, work = prepare_sparse(a, check_finite=check_finite)
@@ -328,17 +358,23 @@ def _eps(dt):
 
 
 def _warn_ill_conditioned(items, stacklevel=3):
-    """One LinAlgWarning for every slice whose rcond < eps (items: (index, rcond, dt))."""
+    """One LinAlgWarning for every slice whose rcond < eps, worded as scipy's (items:
+    (flat slice index, rcond, dtype); a 2-D solve is slice 0).  rcond NaN is "unknown"
+    (a road that does not estimate it): no warning.  A road that saw a non-finite A
+    (check_finite=False) passes 0.0, as scipy reports it."""
     bad = [(idx, rc) for idx, rc, dt in items if rc == rc and rc < _eps(dt)]
     if not bad:
         return
-    if len(bad) == 1 and bad[0][0] == ():
-        msg = (f"Ill-conditioned matrix (rcond={bad[0][1]:.6g}): "
-               f"result may not be accurate.")
-    else:
-        listed = ", ".join(f"slice {idx} has rcond = {rc:.6g}" for idx, rc in bad)
-        msg = f"An ill-conditioned matrix detected: {listed}."
-    warnings.warn(msg, LinAlgWarning, stacklevel=stacklevel + 1)
+    listed = ",".join(f"slice {idx} has rcond = {float(rc)}" for idx, rc in bad)
+    warnings.warn(f"An ill-conditioned matrix detected: {listed}.", LinAlgWarning,
+                  stacklevel=stacklevel + 1)
+
+
+def _singular_error(flat_indices):
+    """scipy's LinAlgError for singular slices (flat indices into the batch; a 2-D
+    solve is slice 0)."""
+    return LinAlgError(f"A singular matrix detected: slice(s) {list(map(int, flat_indices))}"
+                       f" are singular.")
 
 
 def rcond_of(fac) -> float:
@@ -355,15 +391,21 @@ def apply(p, b, trans=0, *, overwrite_b=False, check_finite=False):
     """``x = op(A)^{-1} b`` with the factorization of plan ``p``: through
     `Factorization.solve` (dtype, layout and ``overwrite_b`` handled there) when the
     factorization inherits it, else through the bare protocol ``solve(b, trans)`` of a
-    duck-typed one, whose result is checked (shape) and cast to b's dtype."""
+    duck-typed one, whose result is cast to b's dtype.  A result of the wrong shape is a
+    ValueError naming the road (a plugin's bug must not surface as an IndexError or a
+    silent broadcast)."""
     fac = p.factorization
     if getattr(type(fac), "solve", None) is _Factorization.solve:
-        return fac.solve(b, trans, overwrite_b=overwrite_b, check_finite=check_finite)
-    x = np.asarray(fac.solve(b, trans) if trans else fac.solve(b))
-    if x.shape != b.shape:
-        raise ValueError(f"hybridsolve: solver {p.chosen.name!r} returned a solution of "
-                         f"shape {x.shape} for a right-hand side of shape {b.shape}")
-    return x.astype(b.dtype, copy=False)
+        x = fac.solve(b, trans, overwrite_b=overwrite_b, check_finite=check_finite)
+    else:
+        x = np.asarray(fac.solve(b, trans) if trans else fac.solve(b))
+    return _checked(x, b.shape, p.chosen).astype(b.dtype, copy=False)
+
+
+def _rcond_seen(p):
+    """The rcond to warn with: 0 for a non-finite A that was not checked (scipy reports
+    rcond = 0 then), else the factorization's (NaN: unknown, no warning)."""
+    return 0.0 if p.structure.finite is False else rcond_of(p.factorization)
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
@@ -427,21 +469,36 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         if fast is not None:
             return fast
     hint = canonical_hint(assume_a)
+    if _is_dask(a) or _is_dask(b):
+        from hybridsolve._dask import solve_dask
+        return solve_dask(a, b, hint, lower, transposed, check_finite, method)
     if _is_sparse(a) or (getattr(a, "_hybridsolve_structure", None) is not None
                          and not isinstance(a, np.ndarray)):
         return _solve_structured(a, b, hint, lower, transposed, check_finite, method)
 
+    # scipy's order: each array validated (sparse, masked, finite, object) before the
+    # dtype rule, the dtype rule before the shapes, the shapes before complex+transposed.
+    # Where our order differs for speed (finiteness is checked later, fused with the
+    # inspection), the error paths re-check so the first error scipy meets is ours too.
     a1 = np.atleast_2d(_as_array(a, "a"))
-    b1 = np.atleast_1d(_as_array(b, "b"))
-    dtype = result_dtype(a1.dtype, b1.dtype)
+    b1 = np.atleast_1d(_as_array(b.toarray() if _is_sparse(b) else b, "b"))
+    if a1.dtype.kind in "SU" or b1.dtype.kind in "SU":
+        a1, b1 = _strings_to_float(a1, b1, check_finite)
+    try:
+        dtype = result_dtype(a1.dtype, b1.dtype)
+    except TypeError:
+        _checked_before(a1, b1, check_finite)
+        raise
     if check_finite and not (a1.ndim > 2 and a1.size > 1 and hint is None
                              and method is None):
         _check_finite(b1)      # (the batch kernel checks its b itself, in its own pass)
     if a1.ndim < 2:  # pragma: no cover (atleast_2d)
         raise ValueError(f"Expected at least ndim=2, got {a1.ndim=}")
     if a1.shape[-1] != a1.shape[-2]:
+        _checked_before(a1, b1, check_finite)
         raise ValueError(f"Expected square matrix, got {a1.shape=}")
     if dtype.kind == "c" and transposed:
+        _checked_before(a1, b1, check_finite)
         raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
                                   "or a^H x = b for complex matrices.")
     b_is_1d = b1.ndim == 1
@@ -449,9 +506,14 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         b1 = b1[:, None]
     a_is_scalar = a1.size == 1
     if b1.shape[-2] != a1.shape[-1] and not a_is_scalar:
+        _checked_before(a1, b1, check_finite)
         raise ValueError(f"incompatible shapes: a1.shape={a1.shape} and "
                          f"b1.shape={b1.shape}")
-    batch = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+    try:
+        batch = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+    except ValueError:
+        _checked_before(a1, b1, check_finite)
+        raise
 
     if a1.size == 0 or b1.size == 0:
         shape = batch + (a1.shape[-1] if not a_is_scalar else b1.shape[-2],
@@ -463,6 +525,8 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
             _check_finite(a1)
         if a1.item() == 0:
             raise LinAlgError("A singular matrix detected.")
+        if not check_finite and not np.isfinite(a1.item()):
+            _warn_ill_conditioned([(0, 0.0, dtype)])     # as every other non-finite A
         x = b1.astype(dtype, copy=False) / a1.astype(dtype, copy=False)
         return x[..., 0] if b_is_1d else x
 
@@ -472,13 +536,29 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         return x[..., 0] if b_is_1d else x
 
     converted = a1.dtype != dtype
-    p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
-             overwrite_a=overwrite_a or converted, check_finite=check_finite,
-             method=method)
-    _warn_ill_conditioned([((), rcond_of(p.factorization), dtype)])
+    try:
+        p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
+                 overwrite_a=overwrite_a or converted, check_finite=check_finite,
+                 method=method)
+    except LinAlgError as exc:
+        if "singular" not in str(exc):
+            raise
+        raise _singular_error([0]) from exc
+    _warn_ill_conditioned([(0, _rcond_seen(p), dtype)])
     x = apply(p, b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
               overwrite_b=overwrite_b)
     return x[:, 0] if b_is_1d else x
+
+
+def _checked(x, shape, solver):
+    """``x`` if it has the ``shape`` the call must return, else the ValueError that
+    names the road (a plugin's bug must not surface as an IndexError or a wrong
+    broadcast)."""
+    got = getattr(x, "shape", None)
+    if got != shape:
+        raise ValueError(f"solver {getattr(solver, 'name', solver)!r} returned a result "
+                         f"of shape {got}, expected {shape}")
+    return x
 
 
 def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
@@ -497,7 +577,7 @@ def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
     dtype = result_dtype(np.dtype(getattr(fac, "dtype", b1.dtype)), b1.dtype)
     if check_finite:
         _check_finite(b1)
-    _warn_ill_conditioned([((), rcond_of(fac), dtype)])
+    _warn_ill_conditioned([(0, _rcond_seen(p), dtype)])
     return apply(p, b1.astype(dtype, copy=False), 1 if transposed else 0)
 
 
@@ -510,9 +590,16 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
     n, k = b3.shape[-2:]
     if a1.ndim == 2:
         # one matrix, a batch of right-hand sides: factor once, solve them all at once
-        p = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
-                 check_finite=check_finite, method=method)
-        _warn_ill_conditioned([((), rcond_of(p.factorization), dtype)], stacklevel=4)
+        try:
+            p = plan(a1.astype(dtype, copy=False), assume_a=hint, lower=lower,
+                     check_finite=check_finite, method=method)
+        except LinAlgError as exc:
+            if "singular" not in str(exc):
+                raise
+            raise _singular_error(range(int(np.prod(batch)))) from exc
+        rc = _rcond_seen(p)
+        _warn_ill_conditioned([(i, rc, dtype) for i in range(int(np.prod(batch)))],
+                              stacklevel=4)
         cols = np.moveaxis(b3, -2, 0).reshape(n, -1)
         x = apply(p, cols.astype(dtype, copy=False), 1 if transposed else 0)
         return np.moveaxis(x.reshape((n,) + batch + (k,)), 0, -2)
@@ -527,9 +614,10 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         rcond = getattr(p.factorization, "rcond", None)
         if rcond is not None:
             rcond = np.asarray(rcond, dtype=float).reshape(-1)
-            ill = np.flatnonzero(rcond < np.finfo(dtype).eps)
-            _warn_ill_conditioned([(tuple(map(int, np.unravel_index(i, batch))),
-                                    rcond[i], dtype) for i in ill], stacklevel=4)
+            eps = np.finfo(dtype).eps
+            ill = np.flatnonzero(~(rcond >= eps))   # NaN: a non-finite slice (unchecked)
+            _warn_ill_conditioned([(int(i), rcond[i] if rcond[i] == rcond[i] else 0.0,
+                                    dtype) for i in ill], stacklevel=4)
         return x.reshape(batch + (n, k))
     x = np.empty(batch + b1.shape[-2:], dtype=dtype)
     singular, conds = [], []
@@ -540,13 +628,12 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         except LinAlgError as exc:
             if "singular" not in str(exc):
                 raise
-            singular.append(idx)
+            singular.append(np.ravel_multi_index(idx, batch))
             continue
-        conds.append((idx, rcond_of(p.factorization), dtype))
+        conds.append((int(np.ravel_multi_index(idx, batch)), _rcond_seen(p), dtype))
         x[idx] = apply(p, b3[idx].astype(dtype, copy=False), 1 if transposed else 0)
     if singular:
-        raise LinAlgError(f"A singular matrix detected: slice(s) "
-                          f"{', '.join(map(str, singular))} are singular.")
+        raise _singular_error(singular)
     _warn_ill_conditioned(conds, stacklevel=4)
     return x
 
@@ -584,9 +671,9 @@ def _fast_path(a, b, transposed, check_finite):
     if info:
         if info < 0:
             raise ValueError("array must not contain infs or NaNs")
-        raise LinAlgError("A singular matrix detected.")
-    if rcond < _EPS64:
-        _warn_ill_conditioned([((), rcond, dt)])
+        raise _singular_error([0])
+    if not rcond >= _EPS64:      # NaN: a non-finite A (unchecked); scipy says rcond 0
+        _warn_ill_conditioned([(0, rcond if rcond == rcond else 0.0, dt)])
     return x
 
 

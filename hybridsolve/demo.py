@@ -1,7 +1,8 @@
 """The main job: solve real systems, show which road was taken and how much faster than
 scipy.linalg.solve it was (side by side in this process, interleaved, medians).
 
-Run:  hybridsolve-demo   (or python -m hybridsolve; add --quick for smaller sizes)
+Run:  hybridsolve demo   (or hybridsolve-demo, python -m hybridsolve demo; add --quick for
+smaller sizes)
 """
 from __future__ import annotations
 
@@ -84,10 +85,5 @@ def main(quick=False):
     print(hybridsolve.explain(A))
 
 
-def cli():
-    """Console entry point ``hybridsolve-demo``."""
-    main(quick="--quick" in sys.argv)
-
-
 if __name__ == "__main__":
-    cli()
+    main(quick="--quick" in sys.argv)

@@ -182,23 +182,24 @@ def test_empty_and_bad_input():
 
 
 def test_openmp_threads_match_serial():
+    """One thread and two threads (explicitly, and through the policy) give the same
+    bits: every slice is solved by the same code whatever thread runs it."""
+    import hybridsolve
     rng = np.random.default_rng(8)
     n = 8
     a = np.concatenate([stack(rng, n, np.float64, per_kind=40)] * 5)
     b = rand(rng, (a.shape[0], n, 2), np.float64)
-    old = small._set_max_threads(1)
-    old_aware = small._set_load_aware(False)  # really 2 threads, whatever the load
+    serial = solve_batched(a, b, False, True, 0.0, 1)
+    old = small._set_batch_work(0.0, 1.0)       # no work floor: 2 threads really start
     try:
-        serial = solve_batched(a, b, False, True)
-        small._set_max_threads(2)
-        assert small._threads_for(a.shape[0], n, 2) == 2
-        parallel = solve_batched(a, b, False, True)
+        parallel = solve_batched(a, b, False, True, 0.0, 2)
+        with hybridsolve.threads(2):
+            policy = solve_batched(a, b, False, True)
     finally:
-        small._set_max_threads(old)
-        small._set_load_aware(old_aware)
-    for s, p in zip(serial, parallel):
+        small._set_batch_work(*old)
+    for s, p, q in zip(serial, parallel, policy):
         np.testing.assert_array_equal(s, p)
-    assert small._threads_for(10, 3, 1) == 1  # tiny batches stay on one thread
+        np.testing.assert_array_equal(s, q)
 
 
 def test_python_threads_match_serial():

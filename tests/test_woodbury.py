@@ -478,11 +478,10 @@ def test_dense_residual_kernel_all_modes_and_layouts(dtype, order):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matmul_st_splits_large_products_exactly(dtype):
     """Products far above the single-thread size are split; results equal numpy's."""
-    from hybridsolve._lowrank import _mm, single_thread_blas
+    from hybridsolve._lowrank import _mm
     rng = np.random.default_rng(31)
     shapes = [(7, 900, 60), (600, 40, 30), (40, 600, 35), (3, 4, 0)]
-    with single_thread_blas():          # numpy's reference products: no thread stalls
-        _check_products(rng, shapes, dtype, _mm)
+    _check_products(rng, shapes, dtype, _mm)
 
 
 def _check_products(rng, shapes, dtype, _mm):
@@ -615,17 +614,3 @@ def test_rank_found_by_the_last_sample():
     b = rng.standard_normal(n)
     x = f.solve(b)
     assert _berr(a, x, b) <= max(100 * _berr(a, sla.solve(a, b), b), 2 * _eps(np.float64))
-
-
-def test_single_thread_blas_guard_is_scoped_and_restores():
-    from hybridsolve._lowrank import _thread_setters, single_thread_blas
-    if not _thread_setters():
-        pytest.skip("no openblas_set_num_threads_local in this process")
-    with single_thread_blas() as outer:
-        before = list(outer._prev)
-        with single_thread_blas() as inner:
-            assert inner._prev == [1] * len(before)     # inside: one thread
-        with single_thread_blas() as again:
-            assert again._prev == [1] * len(before)     # nested exit restored 1
-    with single_thread_blas() as after:
-        assert after._prev == before                    # outer exit restored

@@ -34,19 +34,19 @@ cimport numpy as cnp
 
 cnp.import_array()
 
+from hybridsolve._tuning import value as _tuned
+
 cdef extern from *:
     """
-    /* The size from which LAPACK's potrf takes over (0: never).  Measured by
-       benchmarks/bench_cholesky.py --kernels: ours and OpenBLAS's dpotrf are within
-       noise of each other from n = 16 to 2000 on one thread, so no hand-over. */
-    #define HS_CHOL_LAPACK_FROM 0
     #define HS_CHOL_LEAF_MAX 64
     """
-    int HS_CHOL_LAPACK_FROM
     int HS_CHOL_LEAF_MAX
 
-# Leaf size of the recursion (our loops at and below it; at most HS_CHOL_LEAF_MAX).
-cdef int HS_CHOL_LEAF = 32
+# Crossovers from hybridsolve._tuning (defaults and measurements there), read at import:
+# the order from which LAPACK's potrf takes over (0: never), and the leaf size of the
+# recursion (our loops at and below it; at most HS_CHOL_LEAF_MAX, the leaf buffer).
+cdef int HS_CHOL_LAPACK_FROM = min(_tuned("chol_lapack_from"), 0x7fffffff)
+cdef int HS_CHOL_LEAF = max(1, min(_tuned("chol_leaf"), HS_CHOL_LEAF_MAX))
 
 
 def _set_leaf(int value):
@@ -57,12 +57,18 @@ def _set_leaf(int value):
     return old
 
 # Schur complements of order >= this are updated as herk on the two diagonal halves + one
-# gemm for the off-diagonal block: gemm is the BLAS's fastest, best threaded routine
-# (dsyrk 2000x2000 measured 8-12 GF/s against 9-13 for dgemm here).  End-to-end at
-# n = 2500 on one thread the split and a plain herk were within noise (shared machine);
-# the lead's final multi-threaded runs should confirm.  0 disables.  A variable, not a
-# constant, so the tests can drive the split at small n (``_set_herk_split``).
-cdef int HS_HERK_SPLIT = 1024
+# gemm for the off-diagonal block (tuning chol_herk_split; 0 disables).  A variable, so
+# the tests can drive the split at small n (``_set_herk_split``).
+cdef int HS_HERK_SPLIT = min(_tuned("chol_herk_split"), 0x7fffffff)
+
+
+def _set_lapack_from(int value):
+    """Set the order from which potrf takes over (tune command, tests; 0: never);
+    returns the previous value."""
+    global HS_CHOL_LAPACK_FROM
+    old = HS_CHOL_LAPACK_FROM
+    HS_CHOL_LAPACK_FROM = max(0, value)
+    return old
 
 
 def _set_herk_split(int value):

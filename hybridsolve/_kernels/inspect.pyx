@@ -33,9 +33,13 @@ from hybridsolve._kernels._lapack cimport lapack_t
 
 cnp.import_array()
 
+from hybridsolve._tuning import value as _tuned
+
 cdef enum:
     BLOCK = 32   # tile edge of the blockwise transposed passes
-    _PANELS_FROM_N = 2500   # symmetry test: panel order above this n (see the sweep)
+
+# symmetry test: panel order above this n (hybridsolve._tuning inspect_panels_from_n)
+cdef Py_ssize_t _PANELS_FROM_N = min(_tuned("inspect_panels_from_n"), 2 ** 62)
 
 
 cdef struct Found:
@@ -72,7 +76,7 @@ cdef void _symmetry(const lapack_t *m, Py_ssize_t rs, Py_ssize_t cs, Py_ssize_t 
     """M == M^T? M == M^H?  Column j's strict lower part (contiguous) against row j
     (one strided stream), stopping (in chunks of 16) at the first mismatch.
 
-    Measured (n = 1000..3000, float64, loaded 2-core box, min of 15-25 runs): this
+    Measured (n = 1000..3000, float64, 2 cores, min of 15-25 runs): this
     two-stream order (scipy.linalg.issymmetric's) cost ~1-2 copies of A, the 32x32 /
     64x64 tiled order ~2-3 copies -- the tiles keep 32+ strided streams in flight,
     while here the row walk is one constant-stride stream whose cache lines the next
@@ -354,9 +358,8 @@ cdef int inspect_kernel(const lapack_t *src, Py_ssize_t rs, Py_ssize_t cs, lapac
     if full:
         if rs == 1 and n > _PANELS_FROM_N:
             # the row walk needs ~n cache lines to stay in L2: too many from here on
-            # (measured, float64 min of 11, loaded box: n = 2000 row walk 3.6 ms vs
-            # panels 4.5-4.8; n = 3000 14.3 vs 10.4; n = 4000 46 vs 22; n = 4096 52 vs
-            # 24 with 128-byte panels -- a power-of-two stride aliases wider ones)
+            # (figures in hybridsolve._tuning; n = 4096: 52 vs 24 ms with 128-byte
+            # panels -- a power-of-two stride aliases wider ones)
             _symmetry_panels(src, cs, n, &sym, &her,
                              (128 if (cs * <Py_ssize_t>sizeof(lapack_t)) % 4096 == 0
                               else 256) // <Py_ssize_t>sizeof(lapack_t))

@@ -12,12 +12,12 @@ Factor (``lu_factor``), column-major m x n, partial pivoting, 1-based ``ipiv``:
   A22 -= A21 A12 (gemm), factor A22 recursively, shift its pivots and apply them to the
   left half.  Almost all flops land in the gemm of the top levels.
 * row interchanges and the small triangular solves of the recursion are our own loops
-  (laswp semantics; OpenBLAS threads every laswp and even small trsm calls, and on a
-  shared machine those stall for milliseconds); A12 := L11^-1 A12 halves L11 around a
+  (laswp semantics; OpenBLAS starts threads for every laswp and even small trsm calls,
+  whose start-up costs more than the work there); A12 := L11^-1 A12 halves L11 around a
   gemm (``_trsm_rec``) down to 32-wide blocks solved by our own 4-column loop, and goes
   to one BLAS trsm only for L11 wider than ``_blas_trsm_n`` (256).
-* from ``_lapack_n`` (n = 128) on we hand over to LAPACK's getrf: measured faster there
-  (see the numbers at ``_lapack_n`` below; ``python -m benchmarks.bench_lu --crossover``).
+* from ``_lapack_n`` (tuning ``lu_lapack_n``) on we hand over to LAPACK's getrf: measured
+  faster there (see hybridsolve._tuning; ``python -m benchmarks.bench_lu --crossover``).
 
 ``info`` is LAPACK's: 0, or j > 0 when U[j-1, j-1] is exactly zero (the factorization
 continues, as LAPACK's does).  The pivot growth, ipiv and info agree with LAPACK's getrf on
@@ -37,42 +37,34 @@ from hybridsolve._kernels._lapack cimport (
 
 cnp.import_array()
 
-# ------------------------------------------------------------------ tuning (see module doc)
-# Whole matrix in our own unblocked loops up to this order: below ~32 the recursion's
-# BLAS calls cost more than they save.
-cdef int _unblocked_n = 32
+# ------------------------------------------------------------------ tuning
+# Crossovers from hybridsolve._tuning (defaults and the measurements behind them there),
+# read at import; ``_tuning()`` below changes them at run time (tune command, tests).
+from hybridsolve._tuning import value as _tuned
+
+# Whole matrix in our own unblocked loops up to this order.
+cdef int _unblocked_n = _tuned("lu_unblocked_n")
 # Recursion leaves: panels at most this many columns wide are factored by _getf2.
-cdef int _leaf_nb = 16
+cdef int _leaf_nb = _tuned("lu_leaf_nb")
 # A12 := L11^-1 A12 by our own loop when L11 is at most this wide, by BLAS trsm above.
-cdef int _own_trsm_n = 32
+cdef int _own_trsm_n = _tuned("lu_own_trsm_n")
 # ... except that a leaf with m * n at most this goes to BLAS trsm.  0: never.  Single-
 # threaded, BLAS trsm leaves are ~10-20% faster than ours at n = 64..128, but OpenBLAS
-# threads even a 32 x 32 trsm, and on this shared machine that stalled n = 64 from 0.16 ms
-# to 2.4 ms (wall, median).  Our 4-column loop has no such cliff.
+# starts threads even for a 32 x 32 trsm (n = 64 measured 0.16 ms -> 2.4 ms, wall,
+# median, with the other core busy).  Our 4-column loop has no such step.
 cdef int _small_trsm_mn = 0
 # ... by halving L11 around a gemm up to this width, by one BLAS trsm call above.
-cdef int _blas_trsm_n = 256
-# Hand the whole factorization to LAPACK getrf from this order on (measured crossover,
-# benchmarks/bench_lu.py --crossover and CPU-time runs with OPENBLAS_NUM_THREADS=1, float64,
-# on this 2-core Haswell box with OpenBLAS 0.3.30): our recursion is level with getrf up to
-# n ~ 100 (n = 64: 49 vs 46 us; 96: 99 vs 94 us, noisy), and behind from n = 128 on
-# (128: 180 vs 158 us, 192: 660 vs 560 us, 500: 5.3-7.6 vs 4.3 ms, 1000: 31.5 vs 27.4 ms).
-# OpenBLAS's getrf packs the panel once and runs its own AVX2 kernels and threads with
-# look-ahead inside one call; our leaves and small trsm are portable C (no -march), and
-# every BLAS call we make from the recursion is a separate threading fork/join.
-cdef int _lapack_n = 128
+cdef int _blas_trsm_n = _tuned("lu_blas_trsm_n")
+# Hand the whole factorization to LAPACK getrf from this order on.
+cdef int _lapack_n = _tuned("lu_lapack_n")
 # Own substitution loops in lu_solve when n <= _solve_own_n and nrhs <= _solve_own_nrhs.
-cdef int _solve_own_n = 128
-cdef int _solve_own_nrhs = 4
+cdef int _solve_own_n = _tuned("lu_solve_own_n")
+cdef int _solve_own_nrhs = _tuned("lu_solve_own_nrhs")
 # Above that order the solve goes column by column to BLAS trsv when nrhs is at most
-# _solve_trsv_nrhs or n * n * nrhs at most _solve_trsv_work; to two trsm calls otherwise.
-# OpenBLAS threads trsm even for one column, and on this shared 2-core box under load the
-# fork/join stalls for 15-30 ms (`python -m benchmarks.bench_lu --solve`, load ~5: n = 1000,
-# 1-16 columns: trsv 0.4-5.6 ms, trsm ~29 ms; n = 4000, 1 column: 14 ms against 28 ms).
-# trsv is single-threaded but reads the triangle once per column, so trsm's blocking
-# wins for many columns of a large matrix (n = 4000: from ~4 columns).
-cdef int _solve_trsv_nrhs = 2
-cdef double _solve_trsv_work = 16777216.0
+# _solve_trsv_nrhs or n * n * nrhs at most _solve_trsv_work; to two trsm calls otherwise
+# (the same rule as the triangular kernel's: tuning trsv_max_nrhs / trsv_max_work).
+cdef int _solve_trsv_nrhs = _tuned("trsv_max_nrhs")
+cdef double _solve_trsv_work = _tuned("trsv_max_work")
 
 
 def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
@@ -167,9 +159,9 @@ cdef void _swap_rows(int ncols, lapack_t *a, int lda, int k1, int k2, int *ipiv,
                      bint forward) noexcept nogil:
     """Row interchanges i <-> ipiv[i]-1 for i in k1..k2-1 (0-based; ipiv 1-based) on
     ncols columns; forward or in reverse order.  LAPACK laswp semantics, but our own
-    loop: OpenBLAS threads every laswp call whatever its size, and on a shared machine a
-    tiny threaded call can wait milliseconds for its second thread (measured: a 16 x 16
-    laswp took 16 ms instead of 1 us under load)."""
+    loop: OpenBLAS starts threads for every laswp call whatever its size, and a tiny
+    threaded call waits for its second thread (measured with the other core busy: a
+    16 x 16 laswp took 16 ms instead of 1 us)."""
     cdef int c, i, p
     cdef lapack_t tmp
     cdef lapack_t *col
@@ -235,9 +227,9 @@ cdef void _trsm_rec(int m, int n, lapack_t *l, int lda, lapack_t *b,
                     int ldb) noexcept nogil:
     """B := L^-1 B (L unit lower m x m) by halving L: two recursive solves around one
     gemm, leaves by _trsm_llnu.  Used below _blas_trsm_n instead of BLAS trsm, which
-    OpenBLAS threads from about 64 x 64 on; on a shared machine such a mid-size threaded
-    call was measured at 15-27 ms instead of ~20 us (gemm only threads above 64^3 flops,
-    where it pays)."""
+    OpenBLAS threads from about 64 x 64 on; such a mid-size threaded call was measured
+    at 15-27 ms instead of ~20 us with the other core busy (gemm only threads above 64^3
+    flops, where it pays)."""
     cdef int m1
     cdef lapack_t one = 1
     cdef lapack_t mone = -1

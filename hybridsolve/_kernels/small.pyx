@@ -2,9 +2,10 @@
 """Small dense systems and batches of them: one per-matrix kernel family, two entry points.
 
 ``small_solve``   one system A x = b with n <= SMALL_N, the front door's fast path.
-``solve_batched`` a stack a[m, n, n], b[m, n, k]: one nogil loop (``prange`` over the
-                  cores when OpenMP is available, dynamic schedule in chunks, at most
-                  ncpu + 1 - loadavg threads), per-thread scratch, no Python per slice.
+``solve_batched`` a stack a[m, n, n], b[m, n, k]: one nogil loop (``prange`` when OpenMP
+                  is available, dynamic schedule in chunks, as many threads as the
+                  thread policy ``hybridsolve._threads.num_threads()`` allows and the
+                  work pays for), per-thread scratch, no Python per slice.
 
 Per matrix (``solve_one``) the work is always the same straight line:
 
@@ -28,7 +29,7 @@ General and Hermitian-positive-diagonal matrices of order 2..8 take ``tiny_lu`` 
 ``tiny_chol_finish``): the same steps written out in functions fused over the order (n a
 compile-time constant, loops unrolled); triangular ones go the general way.  Otherwise
 the factorizations are our own column-major loops (two-column LU steps) up to OWN_LU_MAX
-(40) / OWN_CHOL_MAX (24); above (up to SMALL_N in small_solve, any n in solve_batched)
+/ OWN_CHOL_MAX (tuning ``small_own_lu_max`` / ``small_own_chol_max``); above (up to SMALL_N in small_solve, any n in solve_batched)
 the shared blocked kernels ``lu_factor`` / ``cholesky_factor`` factor, and their result
 is converted to our format: 0-based ipiv and RECIPROCAL pivots on the diagonal, so that
 every solve, the estimator and the bound run our own loops.
@@ -40,9 +41,10 @@ from libc.math cimport sqrt, isfinite, fabs, INFINITY
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 
-import os
-
 import numpy as np
+
+from hybridsolve._threads import num_threads as _num_threads
+from hybridsolve._tuning import value as _tuned
 
 from hybridsolve._kernels._lapack cimport lapack_t, conj, realpart
 from hybridsolve._kernels._lapack cimport absval as safe_absval
@@ -51,22 +53,16 @@ from hybridsolve._kernels.cholesky cimport cholesky_factor
 
 cnp.import_array()
 
-# Largest n handled by the small kernels (and accepted by small_solve).  Above it the
-# blocked shared kernels win (measured: see benchmarks/bench_small.py).
+# Capacity of the small kernels' stack buffers (small_solve accepts n <= SMALL_MAX).
 cdef enum:
     SMALL_MAX = 64
 
-SMALL_N = SMALL_MAX
-
-# Largest n factorized by our own loops; above it the shared blocked kernels lu_factor /
-# cholesky_factor.  Measured (CPU time per small_solve call, float64, this 2-core box):
-# LU with the two-column steps and vectorized updates is ahead of lu_factor up to 64
-# (48: 13.9 vs 16.1 us, 64: 35.2 vs 39.8 us).  Cholesky: the shared kernel is faster at
-# 32..63 (48: 10.8 vs 15.6 us), but at n = 64 its BLAS trsm/herk calls go to OpenBLAS
-# threads, and on the loaded shared machine that took 3.9 ms instead of 28 us -- so our
-# own loops up to SMALL_N: never a cliff in small_solve.
-cdef int OWN_LU_MAX = SMALL_MAX
-cdef int OWN_CHOL_MAX = SMALL_MAX
+# Crossovers, from hybridsolve._tuning (defaults and reasons there), read at import:
+# largest n the front door's fast path hands to small_solve, and largest n factorized
+# by our own loops (above: the shared blocked kernels lu_factor / cholesky_factor).
+SMALL_N = min(int(_tuned("small_n")), SMALL_MAX)
+cdef int OWN_LU_MAX = min(int(_tuned("small_own_lu_max")), 0x7fffffff)
+cdef int OWN_CHOL_MAX = min(int(_tuned("small_own_chol_max")), 0x7fffffff)
 
 # Largest n whose ||A^{-1}||_1 is computed exactly (n solves) instead of estimated.
 cdef enum:
@@ -79,34 +75,10 @@ cdef enum:
     K_UPPER = 2       # upper triangular (diagonal matrices land here)
     K_LOWER = 3       # lower triangular
 
-# Work (flops) per thread below which solve_batched does not start a second thread.
-cdef double PAR_GRAIN = 2.0e5
-# Work (flops) per chunk of slices handed out by the dynamic schedule: large enough that
-# the shared counter costs nothing, small enough that a thread the (shared) machine
-# deschedules leaves its remaining chunks to the others instead of stalling the join.
-cdef double CHUNK_WORK = 5.0e4
-
-try:
-    _NCPU = len(os.sched_getaffinity(0))
-except (AttributeError, OSError):  # pragma: no cover - not Linux
-    _NCPU = os.cpu_count() or 1
-cdef int NTHREADS = max(1, min(int(_NCPU), 64))
-
-# Load-aware thread count (what libgomp does under OMP_DYNAMIC): on a machine whose other
-# processes already keep the cores busy, a second thread of ours is runnable but waits
-# for a time slice, and the end-of-loop barrier waits for it -- measured on the shared
-# 2-core box at load 3-5: 2 threads 10-50% slower than 1.  So use at most
-# ncpu + 1 - loadavg threads (our own running thread is part of the load average).
-cdef bint LOAD_AWARE = True
-
-
-cdef int _free_cpus(int cap):
-    cdef double load
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover - no load average here
-        return cap
-    return max(1, min(cap, <int>(_NCPU + 1.0 - load)))
+# solve_batched: work (flops) per thread below which it does not start another thread,
+# and work per chunk of its dynamic schedule (tuning batch_par_grain / batch_chunk_work).
+cdef double PAR_GRAIN = _tuned("batch_par_grain")
+cdef double CHUNK_WORK = max(1.0, _tuned("batch_chunk_work"))
 
 
 # ---------------------------------------------------------------- element helpers
@@ -1230,6 +1202,15 @@ def small_solve(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite
 
 # ---------------------------------------------------------------- solve_batched
 
+cdef int _batch_threads(double work, int m, int cap):
+    """Threads for a batch of m slices and ``work`` flops: at most ``cap`` (the thread
+    policy's number), one per PAR_GRAIN of work, at most one per slice."""
+    cdef int nt = max(1, min(cap, 1024))
+    if work < PAR_GRAIN * nt:
+        nt = max(1, <int>(work / PAR_GRAIN)) if PAR_GRAIN > 0 else nt
+    return max(1, min(nt, m))
+
+
 cdef void batched_loop(int m, int n, int k, char *ap, Py_ssize_t as_, Py_ssize_t as0,
                        Py_ssize_t as1, char *bp, Py_ssize_t bs_, Py_ssize_t bs0,
                        Py_ssize_t bs1, lapack_t *xp, bint transposed, bint check,
@@ -1262,8 +1243,8 @@ cdef void batched_loop(int m, int n, int k, char *ap, Py_ssize_t as_, Py_ssize_t
 
 
 def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_finite,
-                  double rcond_tol=0.0):
-    """solve_batched(a, b, transposed, check_finite, rcond_tol=0.0) -> (x, info, rcond)
+                  double rcond_tol=0.0, int nthreads=0):
+    """solve_batched(a, b, transposed, check_finite, rcond_tol=0.0, nthreads=0) -> (x, info, rcond)
 
     Solve ``a[s] @ x[s] = b[s]`` (``a[s].T`` when ``transposed``) for every s.
 
@@ -1274,6 +1255,10 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
     b : ndarray, shape (m, n, k), same dtype, any strides.  Never modified.
     transposed, check_finite, rcond_tol
         As in ``small_solve``.
+    nthreads : int
+        At most this many threads (0: ``hybridsolve._threads.num_threads()``, the thread
+        policy in force for the calling thread); fewer when the batch is too small to
+        pay for them (tuning ``batch_par_grain``).
 
     Returns
     -------
@@ -1297,7 +1282,7 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
     cdef cnp.npy_intp *ast
     cdef cnp.npy_intp *bst
     cdef cnp.npy_intp dims[1]
-    cdef int m, n, k, nthreads, chunk
+    cdef int m, n, k, chunk
     cdef double work
     cdef cnp.ndarray x, info, rcond
     cdef char *ap
@@ -1334,13 +1319,7 @@ def solve_batched(cnp.ndarray a, cnp.ndarray b, bint transposed, bint check_fini
             rp[s] = 1.0
         return x, info, rcond
     work = <double>m * (<double>n * n * n / 3.0 + 2.0 * n * n * (k + 4))
-    nthreads = NTHREADS
-    if work < PAR_GRAIN * nthreads:
-        nthreads = max(1, <int>(work / PAR_GRAIN))
-    if nthreads > m:
-        nthreads = m
-    if nthreads > 1 and LOAD_AWARE:
-        nthreads = _free_cpus(nthreads)
+    nthreads = _batch_threads(work, m, nthreads if nthreads > 0 else _num_threads())
     chunk = max(1, min(<int>(CHUNK_WORK * m / work), m // (4 * nthreads) + 1))
     ast = cnp.PyArray_STRIDES(a)
     bst = cnp.PyArray_STRIDES(b)
@@ -1379,29 +1358,13 @@ def _classify(lapack_t[::1, :] a):
     return classify(a.shape[0], &a[0, 0])
 
 
-def _threads_for(int m, int n, int k):
-    """Threads solve_batched would use for this shape (test/benchmark hook)."""
-    cdef double work = <double>m * (<double>n * n * n / 3.0 + 2.0 * n * n * (k + 4))
-    cdef int nt = NTHREADS
-    if work < PAR_GRAIN * nt:
-        nt = max(1, <int>(work / PAR_GRAIN))
-    return min(nt, max(m, 1))
-
-
-def _set_load_aware(bint on):
-    """Cap solve_batched's threads by the load average (default on); returns the old
-    setting (test/benchmark hook: tests comparing 1 and 2 threads turn it off)."""
-    global LOAD_AWARE
-    old = LOAD_AWARE
-    LOAD_AWARE = on
-    return old
-
-
-def _set_max_threads(int nthreads):
-    """Cap the threads solve_batched may use (test/benchmark hook); returns the old cap."""
-    global NTHREADS
-    old = NTHREADS
-    NTHREADS = max(1, nthreads)
+def _set_batch_work(double par_grain, double chunk_work):
+    """Set solve_batched's PAR_GRAIN / CHUNK_WORK (the tune command and tests); returns
+    the old pair."""
+    global PAR_GRAIN, CHUNK_WORK
+    old = (PAR_GRAIN, CHUNK_WORK)
+    PAR_GRAIN = par_grain
+    CHUNK_WORK = max(1.0, chunk_work)
     return old
 
 

@@ -14,26 +14,34 @@ from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trsv, trcon_lapack, c
 from hybridsolve._kernels.lu cimport hager_rcond
 from libc.stdlib cimport free, malloc
 
-cdef extern from *:
-    """
-    /* Our loops for one right-hand side up to this order, and for any tiny system
-       (n*n*nrhs up to HS_TRI_LOOPS_WORK); BLAS trsm otherwise.  Measured (noisy, shared
-       machine, 1 thread): loops beat trsm by ~1.3-2x for nrhs = 1 up to n ~ 128-200
-       (the call set-up dominates); from ~4 right-hand sides on, trsm's register
-       blocking wins from n ~ 32. */
-    #define HS_TRI_LOOPS_N1 128
-    #define HS_TRI_LOOPS_WORK 4096
-    /* Above the loops' range, up to HS_TRI_TRSV_NRHS right-hand sides, or any number
-       while n*n*nrhs <= HS_TRI_TRSV_WORK, go column by column to BLAS trsv (single-
-       threaded), more to one trsm: OpenBLAS threads trsm even for one column, which
-       stalls on this shared box under load; see lu.pyx's _solve_trsv_nrhs. */
-    #define HS_TRI_TRSV_NRHS 2
-    #define HS_TRI_TRSV_WORK 16777216.0
-    """
-    int HS_TRI_LOOPS_N1
-    int HS_TRI_LOOPS_WORK
-    int HS_TRI_TRSV_NRHS
-    double HS_TRI_TRSV_WORK
+from hybridsolve._tuning import value as _tuned
+
+# Crossovers from hybridsolve._tuning (defaults and the measurements there), read at
+# import: our loops for one right-hand side up to HS_TRI_LOOPS_N1 and for any tiny system
+# (n*n*nrhs up to HS_TRI_LOOPS_WORK); above, BLAS trsv column by column up to
+# HS_TRI_TRSV_NRHS right-hand sides or while n*n*nrhs <= HS_TRI_TRSV_WORK (the same rule
+# as lu.pyx's solve), one trsm otherwise.
+cdef int HS_TRI_LOOPS_N1 = _tuned("tri_loops_n1")
+cdef int HS_TRI_LOOPS_WORK = min(_tuned("tri_loops_work"), 0x7fffffff)
+cdef int HS_TRI_TRSV_NRHS = min(_tuned("trsv_max_nrhs"), 0x7fffffff)
+cdef double HS_TRI_TRSV_WORK = _tuned("trsv_max_work")
+
+
+def _tuning(loops_n1=None, loops_work=None, trsv_nrhs=None, trsv_work=None):
+    """Set the triangular kernel's crossovers (tune command, tests); returns the old
+    values as a dict."""
+    global HS_TRI_LOOPS_N1, HS_TRI_LOOPS_WORK, HS_TRI_TRSV_NRHS, HS_TRI_TRSV_WORK
+    old = dict(loops_n1=HS_TRI_LOOPS_N1, loops_work=HS_TRI_LOOPS_WORK,
+               trsv_nrhs=HS_TRI_TRSV_NRHS, trsv_work=HS_TRI_TRSV_WORK)
+    if loops_n1 is not None:
+        HS_TRI_LOOPS_N1 = loops_n1
+    if loops_work is not None:
+        HS_TRI_LOOPS_WORK = loops_work
+    if trsv_nrhs is not None:
+        HS_TRI_TRSV_NRHS = trsv_nrhs
+    if trsv_work is not None:
+        HS_TRI_TRSV_WORK = trsv_work
+    return old
 
 
 cdef inline lapack_t _op(lapack_t x, int trans) noexcept nogil:

@@ -21,8 +21,10 @@ from hybridsolve._kernels.cholesky cimport cholesky_factor, cholesky_solve
 
 cdef enum:
     # OpenBLAS runs a gemm single-threaded when m * n * k <= 65536 * 4
-    # (GEMM_MULTITHREAD_THRESHOLD); on a loaded machine its threads can stall a thin
-    # product for 100+ ms, so every product here is cut into pieces below that.
+    # (GEMM_MULTITHREAD_THRESHOLD, a property of OpenBLAS, not a tuning choice).  The
+    # products here are thin, and where no per-thread BLAS limit exists (OpenBLAS: see
+    # hybridsolve._threads) each is cut into pieces below that so it stays on the
+    # calling thread whatever the process-wide OpenBLAS setting.
     ST_MNK = 250000
 
 
@@ -177,8 +179,7 @@ cdef int woodbury_residual(int trans, int n, int k, int nrhs, lapack_t *d,
 
 cdef int lu_pivot_rank(int m, lapack_t *a, int lda, double tol) noexcept nogil:
     """Detection kernel: unblocked partial-pivoting LU of the small m x m column-major
-    ``a`` (overwritten), no BLAS (a threaded BLAS crawls on tiny problems when the
-    machine is oversubscribed).  Returns the number of pivots with |re|+|im| > tol; a
+    ``a`` (overwritten), no BLAS (the calls would be tiny: set-up would dominate).  Returns the number of pivots with |re|+|im| > tol; a
     matrix of rank r has a rounding-size Schur complement after r steps, so at most
     about r pivots are large.  A column whose candidates are all below tol is skipped."""
     cdef int i, j, l, p, count = 0
@@ -281,8 +282,8 @@ def pivot_rank(lapack_t[::1, :] a, double tol):
 cdef void dense_sub(int mode, int n, int nrhs, const lapack_t *m, size_t ldm,
                     const lapack_t *x, int ldx, lapack_t *r, int ldr) noexcept nogil:
     """R := R - op(M) X for the column-major n x n M; one pass over M (each column is
-    read once for all right-hand sides), on the calling thread (no BLAS: a threaded
-    gemv can stall on a loaded machine).  mode 0: M, 1: M^T, 2: M^H, 3: conj(M)."""
+    read once for all right-hand sides), on the calling thread (our loop, not BLAS
+    gemv, so it never starts BLAS threads whatever the process-wide BLAS setting).  mode 0: M, 1: M^T, 2: M^H, 3: conj(M)."""
     cdef size_t i, j, c
     cdef const lapack_t *col
     cdef lapack_t xj, s0, s1, s2, s3
@@ -467,8 +468,8 @@ def matmul_st(int ta, int tb, const lapack_t[::1, :] a, const lapack_t[::1, :] b
               lapack_t[::1, :] c, double alpha=1.0, double beta=0.0, bint split=True):
     """c := alpha op(a) op(b) + beta c (op 0: none, 1: transpose, 2: conjugate
     transpose) for F-contiguous arrays, as gemm calls small enough to run on the
-    calling thread (``split=False``: one gemm call, for callers that have limited
-    OpenBLAS to the calling thread already)."""
+    calling thread (``split=False``: one gemm call, for callers inside
+    ``blas_threads(1)`` where that per-thread limit is effective)."""
     cdef int m = c.shape[0], n = c.shape[1], k, i, j
     cdef int am = a.shape[0] if ta == 0 else a.shape[1]
     cdef int bn = b.shape[1] if tb == 0 else b.shape[0]

@@ -7,20 +7,18 @@ import numpy as np
 
 from hybridsolve._kernels import banded as _k
 from hybridsolve._protocol import Factorization, Solver, singular_error
+from hybridsolve._tuning import value as _tuned
 
 __all__ = ["TridiagonalSolver", "BandedSolver", "TridiagonalFactorization",
            "BandedFactorization"]
 
 # Band LU (gbtrf) runs at a fraction of the dense LU rate (level-2 work for narrow
-# bands, short level-3 panels for wide ones).  Measured on the dev machine (2 cores,
-# float64, scipy's OpenBLAS): gbtrf sustains ~0.5-5 GFLOP/s against ~12 GFLOP/s for
-# dense getrf at n=2000, so band flops are priced ~4x a dense flop.  Measured crossover:
-# n=2000, kl=ku=250 (kl+ku = n/4): band 0.17 s vs LU 0.46 s; kl=ku=500 (n/2): band
-# 0.62 s vs LU 0.46 s; n=1000 band still won at kl+ku = 2n/3.  So beyond
-# kl+ku > n/3 band storage does not pay (or barely): return None there; below it the
-# weighted price lets the dispatcher compare with LU's (2/3) n^3.
-_BAND_FLOP_WEIGHT = 4.0
-_BAND_MAX_FRACTION = 1.0 / 3.0
+# bands, short level-3 panels for wide ones): band flops are priced _BAND_FLOP_WEIGHT
+# dense flops, and beyond kl + ku > _BAND_MAX_FRACTION * n band storage does not pay
+# (return None there); below it the weighted price lets the dispatcher compare with
+# LU's (2/3) n^3.  Values and the measurements behind them: hybridsolve._tuning.
+_BAND_FLOP_WEIGHT = _tuned("band_flop_weight")
+_BAND_MAX_FRACTION = _tuned("band_max_fraction")
 
 
 def _canonical_hint(structure):

@@ -37,19 +37,28 @@ class BatchedStackFactorization:
     afterwards ``rcond`` holds each slice's reciprocal condition estimate (a lower bound
     >= 4 eps where a cheap bound settles that no warning is due).
 
-    Errors name slices by their index in ``batch_shape``: ``ValueError`` for NaN/inf
-    (with ``check_finite``), ``LinAlgError`` listing every exactly singular slice.
+    Errors: ``ValueError`` for NaN/inf (with ``check_finite``), ``LinAlgError`` listing
+    every exactly singular slice by its flat index into ``batch_shape`` (as scipy).
     """
 
     kind = "batched"
 
-    def __init__(self, a, batch_shape, check_finite):
+    def __init__(self, a, batch_shape, check_finite, offset=()):
         self.a = a
         self.shape = a.shape
         self.dtype = a.dtype
         self.batch_shape = tuple(batch_shape)
         self.check_finite = bool(check_finite)
         self.rcond = None
+        # index of slice 0 in a larger batch (a Dask chunk's place), added to the
+        # indices errors name
+        self.global_index = bool(offset)
+        self.offset = tuple(offset) or (0,) * len(self.batch_shape)
+
+    def index(self, s):
+        """The (global) batch index of slice ``s`` of the stack."""
+        return tuple(int(i) + o for i, o in zip(np.unravel_index(s, self.batch_shape),
+                                                self.offset))
 
     def solve(self, b, trans=False):
         from hybridsolve._kernels.small import solve_batched
@@ -64,8 +73,10 @@ class BatchedStackFactorization:
             raise ValueError("array must not contain infs or NaNs")
         bad = np.flatnonzero(info)
         if bad.size:
-            idx = ", ".join(str(tuple(int(i) for i in np.unravel_index(s, self.batch_shape)))
-                            for s in bad)
+            if self.global_index:     # a chunk of a Dask stack: global batch indices
+                idx = ", ".join(str(self.index(s)) for s in bad)
+            else:                     # scipy's wording: flat indices into the batch
+                idx = str(list(map(int, bad)))
             raise LinAlgError(f"A singular matrix detected: slice(s) {idx} are singular.")
         self.rcond = rcond
         return x

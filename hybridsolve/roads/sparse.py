@@ -38,6 +38,7 @@ from scipy.sparse.linalg import splu
 
 from hybridsolve._protocol import Factorization, NotApplicable, Solver, singular_error
 from hybridsolve._kernels import sparse_inspect as _k
+from hybridsolve._tuning import value as _tuned
 
 __all__ = [
     "SparseDiagonalSolver", "SparseTriangularSolver", "SparseBandedSolver",
@@ -45,30 +46,29 @@ __all__ = [
     "SparseSolvers", "cholesky_backend", "factorize_sparse",
 ]
 
+# Pricing constants: hybridsolve._tuning (defaults and reasons there).
 #: dense-flop equivalents per estimated sparse flop (sparse kernels are memory-bound)
-_SPARSE_WEIGHT = 10.0
+_SPARSE_WEIGHT = _tuned("sparse_flop_weight")
 #: fixed Python/library overhead of a sparse factorization, in dense-flop equivalents
-_SPARSE_OVERHEAD = 2e6
+_SPARSE_OVERHEAD = _tuned("sparse_overhead")
 #: the stored-dense road needs at least this n and at most this density (the limits
 #: under which the front door's inspection captures the nonzeros without copying A)
 from hybridsolve._inspect import CAPTURE_MAX_DENSITY as _DENSE_MAX_DENSITY  # noqa: E402
 from hybridsolve._inspect import CAPTURE_MIN_N as _DENSE_MIN_N  # noqa: E402
 #: dense-flop equivalents per entry read by the dense -> compressed pass (not charged
 #: when the inspection already captured the nonzeros)
-_DENSE_SCAN_WEIGHT = 20.0
-#: fixed cost of the sparse path on compressed arrays (wrapping, pricing, scipy.sparse
-#: overheads: ~0.15 ms measured at n = 150, i.e. a few Mflop of dense work)
-_DENSE_CAPTURED_OVERHEAD = 3e6
+_DENSE_SCAN_WEIGHT = _tuned("sparse_dense_scan_weight")
+#: fixed cost of the sparse path on compressed arrays (wrapping, pricing, scipy.sparse)
+_DENSE_CAPTURED_OVERHEAD = _tuned("sparse_dense_overhead")
 #: ... plus, when the sparse road is a factorization (Cholesky/LU), that library's fixed
-#: cost (CHOLMOD ~1.5 ms at n = 256 here): the dense banded road wins below n ~ 800 on
-#: 2-D Poisson (measured: n = 576 banded 2.5 ms vs 4.1 ms, n = 1024 9.0 vs 7.6 ms)
-_DENSE_FACTOR_OVERHEAD = 7e6
+#: cost: where the dense banded road overtakes sparse_dense
+_DENSE_FACTOR_OVERHEAD = _tuned("sparse_dense_factor_overhead")
 #: diagonal pivot threshold of SuperLU's SymmetricMode on the general (LU) road
 _LU_SYM_PIVOT_THRESH = 0.1
 #: Hager iterations after the first solve (each: one A^H and one A solve)
 _HAGER_ITERATIONS = 1
 #: band storage may be at most this many times nnz (plus 4 n) for the banded road
-_BAND_STORAGE_FACTOR = 8
+_BAND_STORAGE_FACTOR = _tuned("sparse_band_storage_factor")
 
 
 # ------------------------------------------------------------------ helpers
@@ -212,6 +212,39 @@ class SuperLUFactorization(Factorization):
         _check_finite_result(x)
         b[...] = x
 
+    def __getstate__(self):
+        # scipy's SuperLU object cannot be pickled: keep its factors and permutations
+        state = dict(self.__dict__)
+        lu = state.pop("lu")
+        state["_factors"] = (lu.L.tocsr(), lu.U.tocsr(), lu.perm_r, lu.perm_c)
+        return state
+
+    def __setstate__(self, state):
+        factors = state.pop("_factors")
+        super().__setstate__(state)
+        self.lu = _SuperLUFactors(*factors)
+
+
+class _SuperLUFactors:
+    """SuperLU's ``solve`` from its factors (Pr A Pc = L U), for an unpickled
+    SuperLUFactorization: triangular solves through scipy.sparse.linalg."""
+
+    def __init__(self, L, U, perm_r, perm_c):
+        self.L, self.U, self.perm_r, self.perm_c = L, U, perm_r, perm_c
+
+    def solve(self, b, trans="N"):
+        from scipy.sparse.linalg import spsolve_triangular as tri
+        L, U = self.L, self.U
+        y = np.empty_like(b)
+        if trans == "N":                 # x = Pc U^-1 L^-1 Pr b
+            y[self.perm_r] = b
+            w = tri(U, tri(L, y, lower=True, unit_diagonal=True), lower=False)
+            return w[self.perm_c]
+        op = (lambda m: m.T.tocsr()) if trans == "T" else (lambda m: m.conj().T.tocsr())
+        y[self.perm_c] = b               # x = Pr^T op(L)^-1 op(U)^-1 Pc^T b
+        w = tri(op(L), tri(op(U), y, lower=True), lower=False, unit_diagonal=True)
+        return w[self.perm_r]
+
 
 class DiagonalFactorization(Factorization):
     kind = "sparse_diagonal"
@@ -262,6 +295,15 @@ class BandedFactorization(Factorization):
         if x is not b:
             b[...] = x
 
+    def __getstate__(self):
+        state = dict(self.__dict__)     # the f2py routine cannot be pickled
+        del state["_gbtrs"]
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        (self._gbtrs,) = get_lapack_funcs(("gbtrs",), (self.lu,))
+
 
 class CholmodFactorization(Factorization):
     kind = "sparse_cholesky(cholmod)"
@@ -297,6 +339,19 @@ class PardisoFactorization(Factorization):
         x = np.asarray(x).reshape(b.shape)
         _check_finite_result(x)
         b[...] = x
+
+    def __getstate__(self):
+        # PARDISO's handle (ctypes) cannot be pickled: keep the matrix, factor again
+        state = dict(self.__dict__)
+        del state["solver"]
+        return state
+
+    def __setstate__(self, state):
+        import pypardiso
+
+        super().__setstate__(state)
+        self.solver = pypardiso.PyPardisoSolver(mtype=2)
+        self.solver.factorize(self.upper)
 
     def __del__(self):
         try:

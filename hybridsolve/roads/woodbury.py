@@ -9,10 +9,10 @@ Two entrances:
   when it finds nothing, ``factorize`` raises ``NotApplicable`` and leaves ``a``
   untouched so the dispatcher falls back to LU / Cholesky.
 
-Threads.  Detection, factorization and solves run with OpenBLAS limited to the
-calling thread (``single_thread_blas``, thread-local, restored on exit) and with
-products split below OpenBLAS's threading size: the work is thin (n x k) or small
-(k x k), and on a loaded machine OpenBLAS's threads stall such calls for 100+ ms.
+Threads.  Detection, factorization and solves run inside ``blas_threads(1)`` (the
+thread policy's per-thread BLAS limit, where the BLAS has one) and with products split
+below OpenBLAS's threading size otherwise: the work is thin (n x k) or small (k x k),
+where BLAS threads cost their start-up and gain nothing.
 
 Accuracy.  The Woodbury formula is not backward stable by itself, so every solve is
 followed by fixed-precision iterative refinement (at most a few steps, stopped when the
@@ -48,15 +48,17 @@ from scipy.linalg import LinAlgWarning
 from hybridsolve._kernels import woodbury as _wb
 from hybridsolve._lowrank import (DETECT_MIN_N, DiagonalPlusLowRank, LowRankNotFound,
                                   _dense_norm1, _mm, dense_matvec_sub,
-                                  detect_lowrank, max_rank, single_thread_blas)
+                                  detect_lowrank, max_rank)
 from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
                                    singular_error)
+from hybridsolve._threads import blas_threads
+from hybridsolve._tuning import value as _tuned
 
 __all__ = ["WoodburySolver", "WoodburyFactorization", "DenseLUFallback",
            "onenormest", "woodbury_factorize"]
 
-#: An operator with n above this is never formed as a dense matrix.
-FORM_MAX = 6000
+#: An operator with n above this is never formed as a dense matrix (hybridsolve._tuning).
+FORM_MAX = _tuned("woodbury_form_max")
 #: Refinement steps at most per solve (structured residual).
 MAX_REFINE = 4
 #: Refinement steps at most with the true dense residual (detected dense A); each costs
@@ -70,7 +72,7 @@ DENSE_BERR_MAX = 100.0
 
 def _fro(x):
     """Frobenius norm without BLAS (np.linalg.norm of a whole array calls a dot product
-    that OpenBLAS threads, and its threads stall on a loaded machine)."""
+    that numpy's BLAS may thread, outside any per-thread limit of ours)."""
     return float(np.linalg.norm(np.linalg.norm(x, axis=0))) if x.size else 0.0
 
 
@@ -329,7 +331,7 @@ class WoodburyFactorization(Factorization):
             return
         b0 = b.copy(order="F")
         x = b
-        with single_thread_blas():
+        with blas_threads(1):
             self._raw_apply(trans, x)
             berr, steps = self._refine(trans, x, b0, self._residual, MAX_REFINE)
             if self.dense is not None:
@@ -397,7 +399,7 @@ def woodbury_factorize(op: DiagonalPlusLowRank) -> Factorization:
     """Factor a :class:`DiagonalPlusLowRank` (with the dense fallback when needed)."""
     n = op.shape[0]
     try:
-        with single_thread_blas():
+        with blas_threads(1):
             return WoodburyFactorization(op.d, op.U, op.V, hpd=op.positive_definite)
     except _Fallback as exc:
         why = str(exc)
@@ -446,7 +448,7 @@ class WoodburySolver(Solver):
         if not isinstance(a, np.ndarray) or a.ndim != 2 or a.shape[0] != a.shape[1]:
             raise NotApplicable("woodbury: expects a square ndarray or DiagonalPlusLowRank")
         n = a.shape[0]
-        with single_thread_blas():
+        with blas_threads(1):
             try:
                 d, U, V, info = detect_lowrank(
                     a, norm1=None if structure is None else structure.norm1)

@@ -1,0 +1,325 @@
+"""Every crossover and tuning constant of hybridsolve, in one place, with its default and
+the reason for it.
+
+The values in force come from, later overriding earlier:
+
+1. the defaults below (meant for a typical 4-64-core x86-64 / arm64 machine with an
+   optimized BLAS; where a figure was measured, the reason says on what and how);
+2. a JSON file written by ``hybridsolve tune`` (``python -m hybridsolve._tune``): the
+   path in the environment variable ``HYBRIDSOLVE_TUNING`` if it is set (an empty value
+   means: no file, defaults only), else the per-user file ``tuning_path()`` --
+   ``$XDG_CONFIG_HOME/hybridsolve/tuning.json`` (``~/.config/hybridsolve/tuning.json``
+   when XDG_CONFIG_HOME is unset; ``%APPDATA%\\hybridsolve\\tuning.json`` on Windows) --
+   if it exists.
+
+The file is a JSON object ``{name: value, ...}``; keys starting with ``_`` are metadata
+(``hybridsolve tune`` records the machine and the measurements there) and are ignored.
+An unknown name, a value of the wrong type or out of range, or an unreadable file gives
+a ``RuntimeWarning`` and the default, never an error.  The file is read once, when
+hybridsolve is imported; the kernels copy the values they use into C variables then.
+
+``hybridsolve.tuning()`` returns every value in force and where it came from.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from typing import NamedTuple
+
+__all__ = ["tuning", "value", "tuning_path", "PARAMS", "Param", "TuningValue"]
+
+ENV = "HYBRIDSOLVE_TUNING"
+
+
+class Param(NamedTuple):
+    default: float
+    kind: type            # int or float
+    lo: float             # allowed range, inclusive
+    hi: float
+    reason: str
+
+
+class TuningValue(NamedTuple):
+    value: float
+    source: str           # 'default', or the file it was read from
+    default: float
+    reason: str
+
+
+_INF = math.inf
+_IMAX = 2 ** 31 - 1      # int constants end up in C ints
+
+#: name -> Param.  Names are prefixed by what reads them.
+PARAMS: dict[str, Param] = {
+    # ------------------------------------------------ small kernel (_kernels/small.pyx)
+    "small_n": Param(
+        64, int, 0, 64,
+        "Largest n the small-n fast path of solve() hands to small_solve (64 is also the "
+        "capacity of its stack buffers).  benchmarks/bench_small.py: the small kernel is "
+        "ahead of the registry's LU/Cholesky roads up to 64 (per-call overhead dominates)."),
+    "small_own_lu_max": Param(
+        64, int, 0, _IMAX,
+        "Largest n the small kernels factor by their own LU loops (two-column steps); "
+        "above, the shared blocked lu_factor.  Measured with small._set_own_max (as "
+        "`hybridsolve tune` does; CPU time per small_solve, float64, Haswell, OpenBLAS "
+        "0.3.30): own loops ahead up to 64 (48: 13.9 vs 16.1 us, 64: 35.2 vs 39.8 us)."),
+    "small_own_chol_max": Param(
+        64, int, 0, _IMAX,
+        "Largest n the small kernels factor by their own Cholesky loops; above, the "
+        "shared cholesky_factor.  Same measurement: the shared kernel was faster at "
+        "32..63 on one thread (48: 10.8 vs 15.6 us) but its trsm/herk calls start BLAS "
+        "threads from n = 64, which costs more than the factorization at that size; own "
+        "loops up to small_n have no such step.  `hybridsolve tune` measures it."),
+    "batch_par_grain": Param(
+        2.0e5, float, 0, _INF,
+        "Work (flops) per thread below which solve_batched does not start another "
+        "OpenMP thread: starting and joining a parallel region costs of order 10 us, "
+        "about 1e5 flops of the scalar per-slice kernels; `hybridsolve tune` measures "
+        "the break-even of 1 against all threads."),
+    "batch_chunk_work": Param(
+        5.0e4, float, 1, _INF,
+        "Work (flops) per chunk of slices handed out by solve_batched's dynamic "
+        "schedule: ~10 us of work against ~0.1 us for taking a chunk, small enough that "
+        "a thread that is descheduled leaves its remaining chunks to the others; "
+        "`hybridsolve tune` picks the fastest of a few values at 100000 x 3 x 3."),
+    # ------------------------------------------------ dense LU kernel (_kernels/lu.pyx)
+    "lu_unblocked_n": Param(
+        32, int, 1, _IMAX,
+        "Whole matrix in the LU kernel's own unblocked loops up to this order: below ~32 "
+        "the recursion's BLAS calls cost more than they save (benchmarks/bench_lu.py)."),
+    "lu_leaf_nb": Param(
+        16, int, 1, 256,
+        "Recursion leaves: panels at most this many columns wide are factored by the "
+        "unblocked _getf2 (benchmarks/bench_lu.py)."),
+    "lu_own_trsm_n": Param(
+        32, int, 0, _IMAX,
+        "A12 := L11^-1 A12 by our own loop when L11 is at most this wide, by BLAS trsm "
+        "above (a BLAS call's set-up dominates below)."),
+    "lu_blas_trsm_n": Param(
+        256, int, 0, _IMAX,
+        "A12 := L11^-1 A12 by halving L11 around a gemm up to this width, by one BLAS trsm "
+        "call above (gemm is the BLAS's fastest routine)."),
+    "lu_lapack_n": Param(
+        128, int, 0, _IMAX,
+        "The LU kernel hands the whole factorization to LAPACK getrf from this order on. "
+        "benchmarks/bench_lu.py --crossover with OPENBLAS_NUM_THREADS=1 (float64, "
+        "Haswell, OpenBLAS 0.3.30): level up to n ~ 100 (64: 49 vs 46 us, 96: 99 vs "
+        "94 us), behind from 128 (128: 180 vs 158 us, 1000: 31.5 vs 27.4 ms); getrf's "
+        "own threading only adds to its lead on more cores.  `hybridsolve tune` "
+        "measures it."),
+    "lu_solve_own_n": Param(
+        128, int, 0, _IMAX,
+        "lu_solve runs our own substitution loops when n <= this and nrhs <= "
+        "lu_solve_own_nrhs (a BLAS call's set-up dominates small solves)."),
+    "lu_solve_own_nrhs": Param(
+        4, int, 0, _IMAX,
+        "lu_solve's own substitution loops for at most this many right-hand sides (see "
+        "lu_solve_own_n); more go to BLAS, whose blocking wins with many columns."),
+    "trsv_max_nrhs": Param(
+        2, int, 0, _IMAX,
+        "Above the own loops' range, triangular solves (LU's and the triangular road's) "
+        "go column by column to BLAS trsv when nrhs <= this, or n^2 nrhs <= "
+        "trsv_max_work; to trsm otherwise.  trsv reads the triangle once per column, "
+        "trsm once for all columns, blocked and threaded: with 1-2 columns both are "
+        "memory-bound.  `hybridsolve tune` measures it (benchmarks/bench_lu.py --solve "
+        "compares the two)."),
+    "trsv_max_work": Param(
+        0.0, float, 0, _INF,
+        "See trsv_max_nrhs.  Default 0 (the nrhs rule alone): on an idle machine trsm's "
+        "blocking and threads win from ~3 columns.  16777216 (2^24) was this library's "
+        "earlier value, chosen on a 2-core machine whose other processes kept the cores "
+        "busy (benchmarks/bench_lu.py --solve at load ~5: n = 1000, 1-16 columns trsv "
+        "0.4-5.6 ms vs trsm ~29 ms); `hybridsolve tune` sets it where trsv wins."),
+    "tri_loops_n1": Param(
+        128, int, 0, _IMAX,
+        "Triangular kernel: our substitution loops for one right-hand side up to this "
+        "order (benchmarks/bench_cholesky.py --kernels, 1 thread: loops ahead of trsm by "
+        "1.3-2x for nrhs = 1 up to n ~ 128-200, the call set-up dominates)."),
+    "tri_loops_work": Param(
+        4096, int, 0, _IMAX,
+        "Triangular kernel: our loops for any system with n^2 nrhs <= this (same "
+        "measurement: from ~4 right-hand sides trsm's register blocking wins from n ~ 32)."),
+    # ------------------------------------------------ Cholesky kernel (_kernels/cholesky.pyx)
+    "chol_leaf": Param(
+        32, int, 1, 64,
+        "Leaf size of the recursive Cholesky (our loops at and below it; at most 64, the "
+        "leaf buffer); benchmarks/bench_cholesky.py --kernels."),
+    "chol_herk_split": Param(
+        1024, int, 0, _IMAX,
+        "Schur complements of order >= this are updated as herk on the two diagonal "
+        "halves + one gemm (gemm is the BLAS's fastest, best threaded routine: dsyrk "
+        "2000 x 2000 8-12 GF/s against 9-13 for dgemm, 1 thread); 0 disables."),
+    "chol_lapack_from": Param(
+        0, int, 0, _IMAX,
+        "Order from which LAPACK potrf takes over (0: never).  benchmarks/bench_cholesky.py "
+        "--kernels: ours and OpenBLAS's dpotrf within noise from n = 16 to 2000 on one "
+        "thread.  `hybridsolve tune` measures it."),
+    # ------------------------------------------------ inspection (_inspect.py, inspect.pyx)
+    "capture_min_n": Param(
+        128, int, 0, _IMAX,
+        "inspect_dense(capture=True) reads a matrix of at least this order without "
+        "copying it while at most capture_max_density of it is nonzero (the sparse_dense "
+        "road's limits: it takes such a matrix without a dense copy); below, the stored-"
+        "dense sparse road is not a candidate (its fixed costs exceed a dense solve)."),
+    "capture_max_density": Param(
+        0.05, float, 0, 1,
+        "See capture_min_n: the capture gives up (A is dense) once more than this "
+        "fraction of the entries is nonzero."),
+    "inspect_panels_from_n": Param(
+        2500, int, 0, _IMAX,
+        "Symmetry test of a C-ordered A: 128/256-byte column panels above this n, the "
+        "two-stream row walk below (it needs ~n cache lines to stay in L2).  Measured, "
+        "float64, min of 11 runs (benchmarks/bench_inspect.py): n = 2000 row walk 3.6 ms "
+        "vs panels 4.5-4.8; n = 3000 14.3 vs 10.4; n = 4000 46 vs 22."),
+    # ------------------------------------------------ pricing (_solve.py, roads/)
+    "call_overhead": Param(
+        2.5e5, float, 0, _INF,
+        "Fixed cost of one call of a road reached through Python (factorization object, "
+        "argument checks, separate factor / solve / rcond kernel calls), in the prices' "
+        "unit (flops at a dense level-3 kernel's rate); the registry adds it to every "
+        "road's price unless the road declares its own call_overhead (the small road: "
+        "0).  python -m benchmarks.bench_dispatch: a dispatched small solve takes about "
+        "7-10 us more than the small kernel's one C call, i.e. 2-3e5 flops on a core "
+        "doing dgemm at ~30 Gflop/s.  It also bounds where the small-n short-circuit "
+        "opens: there the small road's worst price must be below it."),
+    "copy_weight": Param(
+        20.0, float, 0, _INF,
+        "Dense-flop equivalents per entry of the lazy working copy a road needs when the "
+        "inspection captured A without copying it (one n^2 read + write at memory speed, "
+        "priced like the sparse_dense road's conversion pass)."),
+    "band_flop_weight": Param(
+        4.0, float, 0, _INF,
+        "Banded road: a band flop priced as this many dense flops (gbtrf sustains "
+        "~0.5-5 GFLOP/s against ~12 for getrf at n = 2000, float64, OpenBLAS)."),
+    "band_max_fraction": Param(
+        1.0 / 3.0, float, 0, 1,
+        "Banded road declines when kl + ku > this * n (n = 2000, kl = ku = 250: band "
+        "0.17 s vs LU 0.46 s; kl = ku = 500: 0.62 s vs 0.46 s).  `hybridsolve tune` "
+        "measures the band width where dense LU overtakes."),
+    "sparse_flop_weight": Param(
+        10.0, float, 0, _INF,
+        "Sparse roads: dense-flop equivalents per estimated sparse flop (sparse kernels "
+        "are memory-bound: benchmarks/bench_sparse.py)."),
+    "sparse_overhead": Param(
+        2e6, float, 0, _INF,
+        "Sparse roads: fixed Python/library overhead of a sparse factorization, in "
+        "dense-flop equivalents."),
+    "sparse_dense_scan_weight": Param(
+        20.0, float, 0, _INF,
+        "Stored-dense sparse road: dense-flop equivalents per entry read by the dense -> "
+        "compressed pass (not charged when the inspection already captured the nonzeros)."),
+    "sparse_dense_overhead": Param(
+        3e6, float, 0, _INF,
+        "Stored-dense sparse road: fixed cost on compressed arrays (wrapping, pricing, "
+        "scipy.sparse overheads: ~0.15 ms measured at n = 150)."),
+    "sparse_dense_factor_overhead": Param(
+        7e6, float, 0, _INF,
+        "Stored-dense sparse road: extra fixed cost when its sub-road is a factorization "
+        "(CHOLMOD ~1.5 ms at n = 256): the dense banded road wins below n ~ 800 on 2-D "
+        "Poisson (n = 576 banded 2.5 ms vs 4.1 ms, n = 1024 9.0 vs 7.6 ms).  `hybridsolve "
+        "tune` measures the banded vs sparse_dense crossover."),
+    "sparse_band_storage_factor": Param(
+        8.0, float, 0, _INF,
+        "Sparse banded road: band storage may be at most this many times nnz (+ 4 n)."),
+    "lowrank_detect_min_n": Param(
+        1000, int, 0, _IMAX,
+        "Woodbury road: dense A below this n is not searched for diagonal + low rank "
+        "(detection's fixed cost is comparable to dense LU there: benchmarks/bench_woodbury.py)."),
+    "woodbury_form_max": Param(
+        6000, int, 0, _IMAX,
+        "Woodbury road's fallback for a DiagonalPlusLowRank operator: forms the dense "
+        "matrix (n^2 memory) only up to this n."),
+}
+
+
+def tuning_path() -> str:
+    """The per-user tuning file read when HYBRIDSOLVE_TUNING is unset (it need not exist)."""
+    if os.name == "nt":  # pragma: no cover - Windows
+        base = os.environ.get("APPDATA") or os.path.expanduser("~")
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
+            os.path.expanduser("~"), ".config")
+    return os.path.join(base, "hybridsolve", "tuning.json")
+
+
+def _check(name, raw, where):
+    """The validated value of ``raw`` for ``name``, or None (after a warning)."""
+    p = PARAMS[name]
+    ok = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+    if ok and p.kind is int:
+        ok = float(raw).is_integer()
+    if ok:
+        v = p.kind(raw)
+        if p.lo <= v <= p.hi:
+            return v
+    warnings.warn(f"hybridsolve tuning: {where}: {name} = {raw!r} is not "
+                  f"{'an integer' if p.kind is int else 'a number'} in [{p.lo}, {p.hi}]; "
+                  f"using the default {p.default!r}", RuntimeWarning, stacklevel=4)
+    return None
+
+
+def _read(path, source):
+    """The tuning values in the JSON file ``path``: {name: value} (warnings for anything
+    wrong, never an exception)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"hybridsolve tuning: cannot read {source}: {exc}; using the "
+                      f"defaults", RuntimeWarning, stacklevel=3)
+        return {}
+    if not isinstance(data, dict):
+        warnings.warn(f"hybridsolve tuning: {source} is not a JSON object; using the "
+                      f"defaults", RuntimeWarning, stacklevel=3)
+        return {}
+    out = {}
+    for name, raw in data.items():
+        if not isinstance(name, str) or name.startswith("_"):
+            continue
+        if name not in PARAMS:
+            warnings.warn(f"hybridsolve tuning: {source}: unknown name {name!r} ignored",
+                          RuntimeWarning, stacklevel=3)
+            continue
+        v = _check(name, raw, source)
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def _load():
+    env = os.environ.get(ENV)
+    if env is not None:
+        path, source = (env, f"{ENV}={env}") if env else (None, None)
+    else:
+        path = tuning_path()
+        source = path if os.path.isfile(path) else None
+    found = _read(path, source) if source else {}
+    return {name: TuningValue(found[name], source, p.default, p.reason) if name in found
+            else TuningValue(p.default, "default", p.default, p.reason)
+            for name, p in PARAMS.items()}
+
+
+_IN_FORCE = _load()
+
+
+def value(name: str):
+    """The value in force of the tuning constant ``name`` (a KeyError for an unknown
+    name: a typo in library code must fail loudly)."""
+    return _IN_FORCE[name].value
+
+
+def tuning() -> dict[str, TuningValue]:
+    """Every tuning constant of hybridsolve: ``{name: (value, source, default, reason)}``
+    (``TuningValue`` named tuples).  ``source`` is 'default' or where the value was
+    read: 'HYBRIDSOLVE_TUNING=<path>' or the per-user file's path.
+
+    Examples
+    --------
+    >>> import hybridsolve
+    >>> t = hybridsolve.tuning()
+    >>> t["small_n"].value >= 0
+    True
+    """
+    return dict(_IN_FORCE)

@@ -1,0 +1,175 @@
+"""The Dask roads: registered Solvers with ``formats = ("dask",)``, one module per road.
+
+* ``batch``     a batch (..., n, n) chunked along its batch axes: the batched kernel per
+                chunk (``dask_batch``);
+* ``many_rhs``  one matrix small enough for one worker, many right-hand sides: factor
+                once in-process, ship the factorization once, solve column chunks in
+                parallel (``dask_many_rhs``);
+* ``cholesky``  one large dense Hermitian positive definite A chunked in 2-D: tiled
+                right-looking Cholesky (``dask_cholesky``);
+* ``lu``        one large dense A: tiled LU with tournament pivoting (CALU) and one step
+                of iterative refinement (``dask_lu``).
+
+The front door's branch for dask input is ``hybridsolve._dask``; it builds a
+``Structure(format="dask")`` and the registry prices these roads as any other.  Nothing
+here imports dask at module level: the registry imports every road at discovery, and dask
+is an optional extra, imported only once a dask array is seen.
+
+This module holds what the roads share: the price constants, the parallelism estimate,
+the graph builder (one key per tile, with the bytes each key holds, so ``explain`` can
+count tasks and bytes moved), the lazy Factorization base, and compute-time reporting
+(errors raise in the task; warnings reach the client through ``distributed.warn`` when
+the task runs on a distributed worker).
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+
+# --------------------------------------------------------------------------- prices
+# Prices are in the registry's unit (flop-equivalents of the in-process roads).
+
+#: One task's scheduling overhead: distributed documents about 1 ms per task; at the
+#: ~1-10 Gflop/s one core sustains in a tile kernel that is ~1e6-1e7 flops.  The upper
+#: end, so that small problems stay with the in-process roads.
+TASK_COST = 1e7
+#: One byte moved between workers: ~1 GB/s of network against ~10 Gflop/s per core.
+BYTE_COST = 10.0
+#: The largest A (bytes) the one-matrix road gathers onto a single worker to factor
+#: in-process: it needs A, its factors and workspace in one worker's memory.
+IN_PROCESS_MAX_BYTES = 2 ** 31
+#: Default tile size when A's chunks are not square (rechunked to square tiles): large
+#: enough that the tile kernels run at level-3 speed, small enough for a 16-tile panel
+#: of a 16000 matrix to spread over workers.
+DEFAULT_TILE = 1000
+
+
+def parallelism() -> int:
+    """Worker threads that run tasks at once: those of the active distributed client
+    (if ``distributed`` is imported and a client exists), else 1 (the local schedulers
+    share one process with the in-process roads)."""
+    if "distributed" not in sys.modules:
+        return 1
+    try:
+        from distributed import default_client
+        info = default_client().scheduler_info()
+        return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
+    except Exception:        # no client (ValueError), closed cluster, ...
+        return 1
+
+
+# --------------------------------------------------------------------------- graphs
+
+
+class Graph:
+    """A dict graph under construction: ``add(key, task, nbytes)`` records each key
+    with the bytes its value holds and the keys it reads, so that the road can report
+    tasks and bytes moved (every dependency edge counted as one transfer: an upper
+    bound, a worker holding both ends moves nothing)."""
+
+    def __init__(self):
+        self.layer = {}
+        self.nbytes = {}
+        self.moved = 0
+        self.flops = 0.0
+
+    def add(self, key, task, nbytes=0, deps=(), flops=0.0):
+        self.layer[key] = task
+        self.nbytes[key] = int(nbytes)
+        self.flops += flops
+        for d in deps:
+            self.moved += self.nbytes.get(d, 0)
+        return key
+
+    def __len__(self):
+        return len(self.layer)
+
+
+def tile_bounds(chunks):
+    """Start offsets of the blocks of one axis (``chunks`` a tuple of sizes)."""
+    return tuple(int(x) for x in np.concatenate([[0], np.cumsum(chunks)[:-1]]))
+
+
+def report_warning(message, category):
+    """Warn at compute time: on a distributed worker through ``distributed.warn``
+    (which re-raises the warning on the client), else with ``warnings.warn``."""
+    if "distributed" in sys.modules:
+        try:
+            from distributed import get_worker, warn
+            get_worker()
+        except (ImportError, ValueError):
+            pass
+        else:
+            warn(message, category)
+            return
+    warnings.warn(message, category, stacklevel=3)
+
+
+def reissue(func, *args):
+    """Run ``func(*args)`` (a function that may warn, e.g. the front door's
+    ``_warn_ill_conditioned``) and re-issue its warnings through ``report_warning``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        func(*args)
+    for w in caught:
+        report_warning(str(w.message), w.category)
+
+
+def after(value, *_):
+    """``value``, once the tasks named by the other arguments have run (a barrier)."""
+    return value
+
+
+class DaskFactorization:
+    """A lazy factorization of a dask array: ``solve(b, trans)`` returns a dask array.
+
+    Subclasses implement ``_solve(b, trans)`` for a 2-D (or batch) dask ``b`` of the
+    factorization's dtype and set ``kind``, ``shape``, ``dtype``, ``notes`` (tile size,
+    tasks, estimated bytes moved: shown by ``explain``).  ``rcond`` is NaN (unknown
+    without computing): the solve's graph estimates it and warns at compute time.
+    """
+
+    kind = "dask"
+    rcond = float("nan")
+    notes = ()
+    lazy = True
+
+    def __init__(self, shape, dtype, check_finite=True):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.check_finite = check_finite
+
+    def solve(self, b, trans=False, *, overwrite_b=False, check_finite=None):
+        """Solve ``op(A) x = b`` lazily; ``b`` numpy or dask, 1-D or 2-D (or a batch
+        for the batch road).  Returns a dask array shaped like ``b``."""
+        from hybridsolve._protocol import trans_code
+        from hybridsolve._solve import result_dtype
+        import dask.array as da
+        code = trans_code(trans)
+        if not isinstance(b, da.Array):
+            b = np.asarray(b)
+        dtype = result_dtype(self.dtype, b.dtype)
+        if dtype.kind == "c" and self.dtype.kind != "c":
+            raise NotImplementedError("complex b with real dask factors: solve the real "
+                                      "and imaginary parts")
+        one = b.ndim == 1 and len(self.shape) == 2
+        x = self._solve(b[:, None] if one else b, code,
+                        check_finite if check_finite is not None else self.check_finite)
+        return x[:, 0] if one else x
+
+    def _solve(self, b, trans, check_finite):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return (f"<{type(self).__name__} kind={self.kind!r} shape={self.shape} "
+                f"dtype={self.dtype} (lazy)>")
+
+
+def describe(graph, tile, tiles, what):
+    """The note ``explain`` prints for a graph."""
+    return (f"dask: {what}; tile {tile} x {tile}, {tiles} x {tiles} tiles; factor graph: "
+            f"{len(graph)} tasks, ~{graph.flops / 1e9:.3g} Gflop, "
+            f"~{graph.moved / 1e6:.3g} MB moved between tasks (upper bound: every edge "
+            f"counted); each solve adds ~{tiles * tiles} tasks per column chunk of b")

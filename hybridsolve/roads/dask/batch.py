@@ -1,0 +1,128 @@
+"""Dask road: a batch ``(..., n, n)`` chunked along its batch axes.
+
+One task per chunk runs the in-process batched road's stack factorization
+(``hybridsolve.roads.batched.BatchedStackFactorization``: one nogil kernel call, every
+slice inspected, SPD -> Cholesky, else LU, no Python per slice), with ``b``'s chunks
+aligned to ``a``'s.  A chunk with a
+singular slice or NaN/inf raises in its task, naming the global slice indices; the slices
+whose rcond < eps are gathered (a few numbers per chunk) into one check task, which the
+last chunk of ``x`` waits for, and reported in one LinAlgWarning.  No chunk waits for
+another otherwise, so ``da.store`` streams a batch larger than memory chunk by chunk.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from hybridsolve._protocol import Solver, Structure
+from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, after,
+                                    parallelism, reissue, tile_bounds)
+
+__all__ = ["DaskBatchSolver", "DaskBatchFactorization"]
+
+
+def solve_chunk(a, b, offset, trans, check_finite, dtype):
+    """Solve one chunk with the in-process batched road's stack factorization; returns
+    ``(x, ill)``, ``ill`` the [(global index, rcond)] of the slices whose rcond < eps.
+    NaN/inf or singular slices raise (naming global indices)."""
+    from hybridsolve.roads.batched import BatchedStackFactorization
+    shape = a.shape[:-2]
+    n, k = b.shape[-2:]
+    stack = BatchedStackFactorization(a.reshape((-1, n, n)).astype(dtype, copy=False),
+                                      shape, check_finite, offset)
+    x = stack.solve(b.reshape((-1, n, k)).astype(dtype, copy=False), trans)
+    ill = np.flatnonzero(stack.rcond < np.finfo(dtype).eps)
+    return (x.reshape(shape + (n, k)),
+            [(stack.index(s), float(stack.rcond[s])) for s in ill])
+
+
+def check(dtype, *ills):
+    """One LinAlgWarning for every ill-conditioned slice of every chunk."""
+    from hybridsolve._solve import _warn_ill_conditioned
+    items = [(idx, rc, dtype) for ill in ills for idx, rc in ill]
+    if items:
+        reissue(_warn_ill_conditioned, items, 0)
+
+
+class DaskBatchFactorization(DaskFactorization):
+    """The batch ``a`` kept lazily; ``solve`` builds the per-chunk graph."""
+
+    kind = "dask-batch"
+
+    def __init__(self, a, dtype, check_finite):
+        super().__init__(a.shape, dtype, check_finite)
+        self.a = a
+        nchunks = int(np.prod(a.numblocks[:-2]))
+        self.notes = (f"dask: batched kernel per chunk; {nchunks} chunks of up to "
+                      f"{a.chunksize[:-2]} slices of {a.shape[-1]} x {a.shape[-1]}, "
+                      f"~{3 * nchunks + 1} tasks, no bytes moved between chunks "
+                      f"(b is rechunked to a's chunks)",)
+
+    def _solve(self, b, trans, check_finite):
+        import dask.array as da
+        from dask.base import tokenize
+        from dask.highlevelgraph import HighLevelGraph
+        a = self.a
+        n = a.shape[-1]
+        b = b if isinstance(b, da.Array) else da.from_array(b, chunks=b.shape)
+        if b.ndim == 1:
+            b = b[:, None]
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        k = b.shape[-1]
+        a = da.broadcast_to(a, batch + (n, n))
+        b = da.broadcast_to(b, batch + (n, k))
+        a = a.rechunk(a.chunks[:-2] + ((n,), (n,)))
+        b = b.rechunk(a.chunks[:-2] + ((n,), (k,)))
+        dtype = np.result_type(self.dtype, b.dtype)
+        name = "hybridsolve-batch-" + tokenize(a, b, trans, check_finite)
+        g = Graph()
+        starts = [tile_bounds(c) for c in a.chunks[:-2]]
+        blocks = list(np.ndindex(*a.numblocks[:-2]))
+        ills = []
+        for idx in blocks:
+            offset = tuple(s[i] for s, i in zip(starts, idx))
+            raw = (name + "-raw",) + idx
+            g.add(raw, (solve_chunk, (a.name,) + idx + (0, 0), (b.name,) + idx + (0, 0),
+                        offset, trans, check_finite, dtype))
+            g.add((name + "-ill",) + idx, (operator.getitem, raw, 1))
+            ills.append((name + "-ill",) + idx)
+        g.add(name + "-check", (check, dtype) + tuple(ills))
+        for j, idx in enumerate(blocks):
+            x = (operator.getitem, (name + "-raw",) + idx, 0)
+            if j == len(blocks) - 1:
+                x = (after, x, name + "-check")
+            g.add((name,) + idx + (0, 0), x)
+        graph = HighLevelGraph.from_collections(name, g.layer, dependencies=[a, b])
+        return da.Array(graph, name, chunks=b.chunks, dtype=dtype)
+
+
+class DaskBatchSolver(Solver):
+    """A batch of small systems on Dask: the batched kernel on each chunk."""
+
+    name = "dask_batch"
+    formats = ("dask",)
+
+    def cost(self, structure: Structure):
+        batch = structure.extra.get("batch", ())
+        if not batch:
+            return None, "not a batch (a is 2-D)"
+        if structure.assume_a is not None:
+            return None, (f"assume_a={structure.assume_a!r}: the batched kernel detects "
+                          f"the structure of each slice itself")
+        n = float(structure.n)
+        m = float(np.prod(batch))
+        k = float(structure.extra.get("nrhs") or 1)
+        flops = m * (n ** 3 / 3.0 + 2.0 * n * n * k)
+        if structure.is_complex:
+            flops *= 4.0
+        chunks = structure.extra.get("chunks")
+        tasks = 3 * (int(np.prod([len(c) for c in chunks[:-2]])) if chunks else 1) + 1
+        return flops / parallelism() + tasks * TASK_COST
+
+    def factorize(self, a, structure: Structure) -> DaskBatchFactorization:
+        import dask.array as da
+        if not isinstance(a, da.Array):
+            a = da.from_array(np.asarray(a), chunks=("auto",) * (a.ndim - 2) + (-1, -1))
+        return DaskBatchFactorization(a, structure.dtype,
+                                      structure.extra.get("check_finite", True))
