@@ -11,8 +11,20 @@ from __future__ import annotations
 
 import argparse
 
-from hybridsolve._bench import (dgemm_rate, interleaved, numpy_contender,  # noqa: F401
-                                numpy_isolation, table)
+from hybridsolve._bench import (dgemm_rate, interleaved, machine,  # noqa: F401
+                                numpy_contender, numpy_isolation, table)
+
+
+def machine_line(info=None):
+    """``machine()`` (``hybridsolve tune``'s description) as one line: CPU, usable
+    cores, BLAS libraries and their threads, hybridsolve's thread count and where it
+    comes from, the 1-minute load average."""
+    m = machine() if info is None else info
+    load = m.get("load_average_1min")
+    return (f"{m['cpu']}, {m['usable cores']} usable cores; BLAS: "
+            f"{'; '.join(m['blas']) or 'none found'}; hybridsolve threads {m['threads']} "
+            f"({m['threads_from']}); load average "
+            f"{'n/a' if load is None else f'{load:.2f}'}")
 
 
 def parse_args(doc, argv=None, flags=()):

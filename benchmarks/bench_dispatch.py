@@ -21,13 +21,13 @@ costs with no plugin.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 
 import numpy as np
 import scipy.linalg as sl
 
 import hybridsolve
+from benchmarks._timing import machine_line
 from hybridsolve import Solver
 
 
@@ -62,26 +62,8 @@ def _block(f, calls):
     return (time.perf_counter() - t0) / calls
 
 
-def _machine():
-    try:
-        from threadpoolctl import threadpool_info
-        blas = ", ".join(f"{i['internal_api']} {i.get('version')} ({i['num_threads']} "
-                         f"threads)" for i in threadpool_info() if i["user_api"] == "blas")
-    except ImportError:  # pragma: no cover
-        blas = "threadpoolctl not installed"
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next(l.split(":", 1)[1].strip() for l in fh if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    import os
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model}; {cores} usable cores; BLAS: {blas}"
-
-
 def main(quick=False):
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine_line()}")
     rng = np.random.default_rng(0)
     blocks = 5 if quick else 15
     calls = 2000 if quick else 5000

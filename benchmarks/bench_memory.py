@@ -17,7 +17,7 @@ cache, BLAS buffer or earlier peak of another run is counted.  The child
    ru_maxrss after minus VmRSS before (valid because steps 1-2 peak below step 3).
 
 The figure is reported as a multiple of the bytes of A (n * n * 8 for float64).
-Targets (issue 15): dense general and SPD at most 1.25 x A (scipy's copy of A for getrf
+Targets: dense general and SPD at most 1.25 x A (scipy's copy of A for getrf
 is 1 x A), Woodbury (diagonal plus low rank) and sparse-in-dense at most 0.2 x A (no
 n x n copy).  ``--check`` exits non-zero when a target is missed.
 """
@@ -58,15 +58,17 @@ def make(case, n, rng):
         # a 2-D grid operator (5-point stencil, random weights) stored dense, as
         # discretisations often are; n rounded down to a square g * g
         g = int(n ** 0.5)
-        lap = sp.kronsum(sp.diags([1, 1], [-1, 1], (g, g)), sp.diags([1, 1], [-1, 1], (g, g)))
+        path = sp.diags_array([np.ones(g - 1), np.ones(g - 1)], offsets=[-1, 1],
+                              shape=(g, g))
+        lap = sp.kronsum(path, path)
         lap = lap.tocoo()
         w = sp.coo_matrix((rng.standard_normal(lap.nnz), (lap.row, lap.col)), lap.shape)
-        return (w + sp.diags(8 + rng.random(g * g))).toarray()
+        return (w + sp.diags_array(8 + rng.random(g * g))).toarray()
     if case == "sparse_random":
         # random pattern, 0.5%: sparse LU fills in (L + U ~ A's size whoever factors it);
         # reported for what it is, no target
         s = sp.random(n, n, density=0.005, random_state=rng, format="csr")
-        return (s + sp.diags(4 + rng.random(n))).toarray()
+        return (s + sp.diags_array(4 + rng.random(n))).toarray()
     raise ValueError(case)
 
 

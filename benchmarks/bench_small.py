@@ -11,9 +11,7 @@ present, against numpy and scipy.
 All contenders run interleaved in one process (numpy's with numpy's own BLAS at one
 thread: see benchmarks/_timing.py); medians; ratios > 1 mean we are faster.
 
-All contenders run interleaved in one process; medians; ratios > 1 mean we are faster.
-
-Threads (issue 10): the batched 100000 x 3 x 3 solve with the thread policy's default
+Threads: the batched 100000 x 3 x 3 solve with the thread policy's default
 count against one thread (``hybridsolve.threads(1)``, the number HYBRIDSOLVE_NUM_THREADS=1
 puts in force), run last -- right after the other benchmarks -- interleaved, alternating
 which goes first; medians, run-to-run range, and the machine / BLAS / threads / load.
@@ -21,15 +19,13 @@ Target: default >= 1.6x one thread on an otherwise idle 2-core machine.
 """
 from __future__ import annotations
 
-import os
-import platform
 import time
 
 import numpy as np
 import scipy.linalg as sl
 
-from benchmarks._timing import (interleaved, numpy_contender, numpy_isolation, parse_args,
-                                table)
+from benchmarks._timing import (interleaved, machine, machine_line, numpy_contender,
+                                numpy_isolation, parse_args, table)
 from hybridsolve import _threads
 from hybridsolve._kernels.small import small_solve, solve_batched
 
@@ -109,27 +105,6 @@ def batched(quick=False):
     return rows
 
 
-def _load():
-    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
-
-
-def machine_line():
-    """CPU, usable cores, BLAS libraries and their threads, hybridsolve's thread count,
-    the 1-minute load average."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    blas = "; ".join(f"{e.get('internal_api')} {e.get('version')} "
-                     f"{e.get('threading_layer')} {e.get('num_threads')} threads"
-                     for e in _threads.blas_info() if "error" not in e)
-    return (f"{cpu}, {_threads.usable_cores()} usable cores; BLAS: {blas or 'none found'}; "
-            f"hybridsolve threads {_threads.num_threads()} ({_threads.threads_source()}); "
-            f"load average {_load()}")
-
-
 def thread_scaling(quick=False, m=100000, n=3):
     """Batched m x n x n (float64, b (m, n, 1)), the default thread count against one
     thread: rounds of both (order alternating), medians and ranges, ratio per round."""
@@ -138,7 +113,7 @@ def thread_scaling(quick=False, m=100000, n=3):
     b = rng.standard_normal((m, n, 1))
     eps = float(np.finfo(np.float64).eps)
     nt = _threads.num_threads()
-    load_before = _load()
+    load_before = machine()["load_average_1min"]
 
     def default():
         return solve_batched(a, b, False, True, eps)
@@ -165,7 +140,8 @@ def thread_scaling(quick=False, m=100000, n=3):
              f"{1e3 * min(t_one):.2f} - {1e3 * max(t_one):.2f}"]]
     print(f"\nthreads, batched {m}x{n}x{n} float64, {rounds} interleaved rounds; "
           f"target: default >= 1.6x one thread on an idle 2-core machine")
-    print(machine_line() + f" (before: {load_before})")
+    print(machine_line() + (f" (before: {load_before:.2f})" if load_before is not None
+                            else ""))
     print(table(rows, ["threads", "median ms", "range ms"]))
     print(f"one thread / default: median {med(ratio):.2f}x, range {min(ratio):.2f}x - "
           f"{max(ratio):.2f}x")
@@ -179,5 +155,6 @@ def main(quick=False, threads_only=False):
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__, flags=[("--threads-only", "only the thread-scaling case")])
+    args = parse_args(__doc__, flags=[
+        ("--threads-only", "only the thread-scaling rows (default threads vs one)")])
     main(quick=args.quick, threads_only=args.threads_only)

@@ -13,7 +13,7 @@ copying A), the fused copying inspection and a plain copy for scale, and the den
 banded road (bandwidth 64) forced for comparison.
 
 "ours" runs prepare_sparse (copy + Cython inspection) + the road the sparse pricing picks
-(``factorize_sparse``) + one solve, i.e. everything the front door does for sparse input.
+(the sparse roads through the registry) + one solve, i.e. everything the front door does for sparse input.
 With ``hybridsolve.solve`` available (the lead's front door), it is used instead.
 Rows with a forced Cholesky backend show each installed backend.
 """
@@ -54,14 +54,8 @@ def convection_diffusion2d(m, c=20.0):
 
 
 def _ours_sparse(a, b):
-    try:
-        from hybridsolve import solve  # the front door, once merged
-    except ImportError:
-        solve = None
-    if solve is not None:
-        return solve(a, b)
-    s, work = prepare_sparse(a)
-    return roads.factorize_sparse(work, s).solve(b)
+    from hybridsolve import solve
+    return solve(a, b)
 
 
 def _ours_forced(a, b, backend):

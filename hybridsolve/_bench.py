@@ -18,7 +18,6 @@ The cost of this fairness: at large n numpy is timed on one thread.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import time
 from contextlib import nullcontext
@@ -294,29 +293,17 @@ class _PlainProgress:
 
 
 def machine() -> dict:
-    """What the figures were measured on."""
+    """What the figures were measured on: ``hybridsolve tune``'s description of the
+    machine (platform, BLAS libraries and threads, load, date) plus scipy's version and
+    the usable cores."""
     import scipy
 
-    info = {"python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count()}
-    try:
-        info["usable cpus"] = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover (not Linux)
-        pass
-    try:
-        info["load average"] = round(os.getloadavg()[0], 2)
-    except OSError:  # pragma: no cover
-        pass
-    try:
-        from threadpoolctl import threadpool_info
-        info["blas"] = [f"{d.get('internal_api')} {d.get('version')} "
-                        f"({d.get('num_threads')} threads) from "
-                        f"{os.path.basename(os.path.dirname(d['filepath']))}"
-                        for d in threadpool_info() if d.get("user_api") == "blas"]
-    except ImportError:
-        pass
+    from hybridsolve._threads import usable_cores
+    from hybridsolve._tune import _machine
+
+    info = _machine()
+    info["scipy"] = scipy.__version__
+    info["usable cores"] = usable_cores()
     return info
 
 
@@ -412,6 +399,11 @@ _NOTE = ("scipy = scipy.linalg.solve with no hint (scipy.sparse.linalg.spsolve f
          "hybridsolve's fastest-slowest sample.")
 
 
+def _load(m):
+    load = m.get("load_average_1min")
+    return "?" if load is None else f"{load:.2f}"
+
+
 def report(results) -> str:
     """The one table printed at the end of ``hybridsolve bench``, with the machine and
     how numpy was isolated."""
@@ -422,8 +414,8 @@ def report(results) -> str:
     m = meta["machine"]
     lines = [f"{meta['command']}  ({meta['date']}, {meta['elapsed seconds']} s)",
              f"python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, "
-             f"{m.get('usable cpus', m['cpus'])} usable cpus, load average "
-             f"{m.get('load average', '?')}"]
+             f"{m['usable cores']} usable cores, hybridsolve threads {m['threads']}, "
+             f"load average {_load(m)}"]
     lines += [f"BLAS: {b}" for b in m.get("blas", [])]
     lines += [meta["numpy isolation"] + ".", _NOTE, "", body]
     return "\n".join(lines)
@@ -434,8 +426,8 @@ def markdown(results) -> str:
     meta = results["meta"]
     m = meta["machine"]
     out = [f"Measured with `{meta['command']} --json FILE` on {meta['date']} "
-           f"({m.get('usable cpus', m['cpus'])} cpus, load average "
-           f"{m.get('load average', '?')}; BLAS: {'; '.join(m.get('blas', ['?']))}). "
+           f"({m['usable cores']} cores, load average {_load(m)}; BLAS: "
+           f"{'; '.join(m.get('blas') or ['?'])}). "
            f"{_NOTE} {meta['numpy isolation'][0].upper()}{meta['numpy isolation'][1:]}.",
            "", "| " + " | ".join(h for h in _HEAD if h != "range") + " |",
            "|" + "---|" * (len(_HEAD) - 1)]

@@ -82,10 +82,12 @@ class Explanation:
         s = self.structure
         if (s.format == "dense" and s.assume_a is None
                 and _registry.shortcut_open("small", "dense", s.dtype, s.n)):
-            lines.append("  note: solve() and factorize() hand such a matrix (this order "
-                         "and dtype, no hint) straight to the small road's kernel, "
-                         "skipping inspection and pricing: the registry chooses that "
-                         "road for every matrix of this order whatever its structure")
+            who = ("solve() and factorize() hand" if s.dtype.char in "dD"
+                   else "factorize() hands")
+            lines.append(f"  note: {who} such a matrix (this order and dtype, no hint) "
+                         "straight to the small road's kernel, skipping inspection and "
+                         "pricing: the registry chooses that road for every matrix of "
+                         "this order whatever its structure")
         if self.rcond != self.rcond:
             lines.append("rcond estimate: unknown (this road's factorization does not "
                          "report one; solve() cannot warn about ill-conditioning)")
@@ -124,9 +126,9 @@ def explain(a, assume_a=None, lower=False, check_finite=True, *, method=None):
     Examples
     --------
     >>> import numpy as np, hybridsolve
-    >>> X = np.random.default_rng(0).random((50, 50))
-    >>> print(hybridsolve.explain(X @ X.T + np.eye(50)))   # doctest: +ELLIPSIS
-    matrix: 50 x 50 float64 (dense)
+    >>> X = np.random.default_rng(0).random((100, 100))
+    >>> print(hybridsolve.explain(X @ X.T + np.eye(100)))   # doctest: +ELLIPSIS
+    matrix: 100 x 100 float64 (dense)
     ...
     chosen: cholesky (cholesky): the cheapest road that accepts this matrix
     ...

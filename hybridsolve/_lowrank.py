@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridsolve._protocol import Structure, lapack_dtype
+from hybridsolve._protocol import Structure, result_dtype
 from hybridsolve._threads import blas_limit, blas_threads
 from hybridsolve._tuning import value as _tuned
 
@@ -93,7 +93,7 @@ class DiagonalPlusLowRank:
                 raise ValueError(
                     f"V must have shape (k, n) = ({k}, {n}) to match U {U.shape}, "
                     f"got {Vin.shape}")
-        dtype = lapack_dtype(d.dtype, U.dtype, *(() if Vin is None else (Vin.dtype,)))
+        dtype = result_dtype(d.dtype, U.dtype, *(() if Vin is None else (Vin.dtype,)))
         d = np.array(d, dtype=dtype, copy=True)
         U = np.array(U, dtype=dtype, order="F", copy=True)
         if Vin is None:
@@ -277,7 +277,7 @@ _STAGES = (24, 64)
 _SLACK = 8
 
 
-def detect_lowrank(a, *, kmax=None, norm1=None, seed=0, **_ignored):
+def detect_lowrank(a, *, kmax=None, norm1=None, seed=0):
     """Find ``A = diag(d) + U @ V`` in the dense square array ``a`` (not modified).
 
     Returns ``(d, U, V, info)`` with F-contiguous U (n, r), V (r, n) of a's dtype and a

@@ -16,7 +16,8 @@ __all__ = [
     "Factorization",
     "fortran_view",
     "trans_code",
-    "lapack_dtype",
+    "result_dtype",
+    "singular_error",
 ]
 
 
@@ -30,38 +31,70 @@ class NotApplicable(Exception):
     """
 
 
-_SIG = frozenset("fdFD")
+_LAPACK_CHARS = frozenset("fdFD")
 
 
-def lapack_dtype(*dtypes) -> np.dtype:
-    """The LAPACK type (float32/float64/complex64/complex128) scipy would compute in.
+def result_dtype(*dtypes) -> np.dtype:
+    """The dtype ``scipy.linalg.solve`` computes in for inputs of these dtypes.
 
-    Integers and bools go to float64, float16 to float32, longdouble to float64 (as
-    ``scipy.linalg.solve``).  Raises ``TypeError`` for object/string/other dtypes.
+    scipy's rule (``scipy.linalg._basic._ensure_dtype_cdsz``): the numpy result type of
+    all of them; integers and bools go to float64; a result of at most 32 bits goes to
+    float32 (complex64), a wider one to float64 (complex128).
+
+    Parameters
+    ----------
+    *dtypes : dtype-like
+        At least one.
+
+    Returns
+    -------
+    numpy.dtype
+        float32, float64, complex64 or complex128.
+
+    Raises
+    ------
+    ValueError
+        For object dtypes (as scipy).
+    TypeError
+        For other non-numeric dtypes (strings, datetimes, ...).
     """
-    if len(dtypes) == 2 and dtypes[0] is dtypes[1] and getattr(dtypes[0], "char", "") in _SIG:
-        return dtypes[0]                  # the common case: nothing to promote
-    out = None
+    first = dtypes[0]
+    if (len(dtypes) <= 2 and getattr(first, "char", "") in _LAPACK_CHARS
+            and (len(dtypes) == 1 or dtypes[1] is first)):
+        return first                      # the common case, without numpy's promotion
+    dtypes = [np.dtype(dt) for dt in dtypes]
     for dt in dtypes:
-        dt = np.dtype(dt)
-        if dt.char in _SIG:
-            t = dt
-        elif dt.kind in "biu":
-            t = np.dtype(np.float64)
-        elif dt.kind == "f":
-            t = np.dtype(np.float32) if dt.itemsize < 4 else np.dtype(np.float64)
-        elif dt.kind == "c":
-            t = np.dtype(np.complex128)
-        else:
-            raise TypeError(f"unsupported array dtype {dt!r}: expected numbers")
-        out = t if out is None else np.promote_types(out, t)
-    return out
+        if dt.kind not in "biufc":
+            if dt.kind == "O":
+                raise ValueError("object arrays are not supported")
+            raise TypeError(f"unsupported array dtype {dt}: expected numbers")
+    dt = np.result_type(*dtypes)
+    if dt.kind in "biu":
+        return np.dtype(np.float64)
+    single = np.finfo(dt).bits <= 32
+    if dt.kind == "c":
+        return np.dtype(np.complex64 if single else np.complex128)
+    return np.dtype(np.float32 if single else np.float64)
 
 
 def fortran_view(a: np.ndarray):
-    """``(buf, transposed)``: an F-contiguous array holding ``a`` (transposed=False) or
-    ``a.T`` (transposed=True, when ``a`` is C-contiguous).  No copy is made when ``a``
-    is contiguous either way; otherwise an F-ordered copy is returned."""
+    """An F-contiguous array holding ``a`` or ``a.T``, copying only when needed.
+
+    A C-ordered A is A^T in Fortran order: factor that buffer and solve with the
+    transposed ``trans`` instead of making a transposing copy.
+
+    Parameters
+    ----------
+    a : ndarray, 2-D
+
+    Returns
+    -------
+    buf : ndarray
+        F-contiguous: ``a`` itself (F-ordered input), ``a.T`` (C-ordered input, no
+        copy) or an F-ordered copy of ``a`` (any other layout).
+    transposed : bool
+        True when ``buf`` holds ``a.T``.
+    """
     if a.flags.f_contiguous:
         return a, False
     if a.flags.c_contiguous:
@@ -70,8 +103,23 @@ def fortran_view(a: np.ndarray):
 
 
 def trans_code(trans) -> int:
-    """Normalise ``trans`` as ``scipy.linalg.lu_solve`` does: 0/'N'/False: A x = b,
-    1/'T'/True: A^T x = b, 2/'C': A^H x = b."""
+    """Normalise ``trans`` as ``scipy.linalg.lu_solve`` does.
+
+    Parameters
+    ----------
+    trans : {0, 1, 2, 'N', 'T', 'C', False, True, None}
+        0/'N'/False/None: A x = b, 1/'T'/True: A^T x = b, 2/'C': A^H x = b.
+
+    Returns
+    -------
+    int
+        0, 1 or 2.
+
+    Raises
+    ------
+    ValueError
+        Any other value.
+    """
     if trans is False or trans is None:
         return 0
     if trans is True:
@@ -225,7 +273,7 @@ class Factorization:
             raise ValueError(f"b must be 1-D or 2-D, got b.ndim={b.ndim}")
         if b.shape[0] != n:
             raise ValueError(f"incompatible dimensions: A is {self.shape}, b is {b.shape}")
-        dtype = lapack_dtype(self.dtype, b.dtype)
+        dtype = result_dtype(self.dtype, b.dtype)
         if check_finite and b.size and not np.isfinite(b).all():
             raise ValueError("array must not contain infs or NaNs")
         if dtype is not self.dtype and dtype != self.dtype:
@@ -260,6 +308,17 @@ class Factorization:
 
 
 def singular_error(detail: str = "") -> LinAlgError:
-    """The LinAlgError every road raises for an exactly singular matrix."""
+    """The ``LinAlgError`` every road raises for an exactly singular matrix.
+
+    Parameters
+    ----------
+    detail : str, optional
+        What was found (e.g. which pivot is zero); appended to scipy's message.
+
+    Returns
+    -------
+    numpy.linalg.LinAlgError
+        To be raised by the caller: ``raise singular_error("U[3, 3] is zero")``.
+    """
     msg = "A singular matrix detected"
     return LinAlgError(f"{msg}: {detail}" if detail else f"{msg}.")

@@ -153,12 +153,8 @@ def unregister(name: str) -> None:
 def is_foreign(solver) -> bool:
     """Whether ``solver`` is not one of hybridsolve's own declared roads (a third-party
     plugin or a ``register()`` call): its failures are isolated, not raised."""
-    _table()
-    return solver.name in _foreign or get_or_none(solver.name) is not solver
-
-
-def get_or_none(name):
-    return _table().get(name)
+    table = _table()          # (discovery fills _foreign)
+    return solver.name in _foreign or table.get(solver.name) is not solver
 
 
 def needs_copy(solver) -> bool:

@@ -4,34 +4,31 @@
 * dual / Woodbury (p > n_samples): (X^H X + lam I)^-1 X^H = X^H (X X^H + lam I)^-1, so
   beta = X^H (K^-1 y) with the n x n kernel matrix K = X X^H + lam I, Cholesky.
 
-Both Gram matrices are Hermitian positive definite for lam > 0; the factorization is our
-Cholesky kernel (pivoted LU, our kernel, if rounding makes Cholesky break down).
+Both Gram matrices are Hermitian positive definite for lam > 0; the factorization is the
+Cholesky road (the LU road if rounding makes Cholesky break down).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from hybridsolve._protocol import lapack_dtype
+from hybridsolve._protocol import NotApplicable, Structure, result_dtype
 
 __all__ = ["ridge"]
 
 
 def _hpd_solve(g, rhs):
-    """Solve G Z = rhs for Hermitian positive definite G (both overwritten/consumed)."""
-    from hybridsolve._kernels.cholesky import potrf, potrs
-    from hybridsolve._kernels.lu import getrf, getrs
+    """Solve G Z = rhs for Hermitian positive definite G (both overwritten/consumed):
+    the Cholesky road, or the LU road if rounding makes Cholesky break down."""
+    from hybridsolve.roads.cholesky import CholeskySolver
+    from hybridsolve.roads.lu import LUSolver
     g = np.asfortranarray(g)
-    rhs = np.asfortranarray(rhs)
-    backup = g.copy(order="F")
-    if potrf(g, True) == 0:
-        potrs(g, rhs, True)
-        return rhs
-    ipiv = np.zeros(max(g.shape[0], 1), dtype=np.intc)
-    if getrf(backup, ipiv) != 0:
-        from numpy.linalg import LinAlgError
-        raise LinAlgError("ridge: Gram matrix is singular (lam too small for rounding)")
-    getrs(backup, ipiv, rhs, 0)
-    return rhs
+    s = Structure(g.shape[0], g.dtype, symmetric=g.dtype.kind != "c", hermitian=True,
+                  diag_real_positive=True)
+    try:
+        f = CholeskySolver().factorize(g, s)
+    except NotApplicable:               # g holds the Gram matrix again
+        f = LUSolver().factorize(g, s)
+    return f.solve(rhs, overwrite_b=True, check_finite=False)
 
 
 def ridge(X, y, lam):
@@ -72,7 +69,7 @@ def ridge(X, y, lam):
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise ValueError(f"y must have shape ({X.shape[0]},) or ({X.shape[0]}, m), "
                          f"got {y.shape}")
-    dtype = lapack_dtype(X.dtype, y.dtype)
+    dtype = result_dtype(X.dtype, y.dtype)
     X = np.asarray(X, dtype=dtype)
     y2 = np.asarray(y if y.ndim == 2 else y[:, None], dtype=dtype)
     if not (np.isfinite(X).all() and np.isfinite(y2).all()):

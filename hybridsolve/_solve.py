@@ -15,7 +15,7 @@ from scipy.linalg import LinAlgWarning
 from hybridsolve import _registry
 from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
 from hybridsolve._protocol import Factorization as _Factorization
-from hybridsolve._protocol import NotApplicable
+from hybridsolve._protocol import _LAPACK_CHARS, NotApplicable, result_dtype
 
 __all__ = ["solve", "factorize", "plan"]
 
@@ -47,30 +47,6 @@ def canonical_hint(assume_a):
         return _HINTS[assume_a]
     except (KeyError, TypeError):
         raise ValueError(f"{assume_a} is not a recognized matrix structure") from None
-
-
-_LAPACK_CHARS = "fdFD"
-
-
-def result_dtype(*dtypes) -> np.dtype:
-    """The dtype scipy.linalg.solve computes in (``_ensure_dtype_cdsz``): the numpy
-    result type, integers/bools to float64, <= 32-bit to single, wider to double."""
-    first = dtypes[0]
-    if first.char in _LAPACK_CHARS and (len(dtypes) == 1 or dtypes[1] is first) \
-            and len(dtypes) <= 2:
-        return first                      # the common case, without numpy's promotion
-    for dt in dtypes:
-        if dt.kind not in "biufc":
-            if dt.kind == "O":
-                raise ValueError("object arrays are not supported")
-            raise TypeError(f"unsupported array dtype {dt}: expected numbers")
-    dt = np.result_type(*dtypes)
-    if dt.kind in "biu":
-        return np.dtype(np.float64)
-    single = np.finfo(dt).bits <= 32
-    if dt.kind == "c":
-        return np.dtype(np.complex64 if single else np.complex128)
-    return np.dtype(np.float32 if single else np.float64)
 
 
 def _as_array(x, name):
@@ -334,7 +310,7 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     >>> A = np.array([[4., 1.], [1., 3.]])
     >>> f = hybridsolve.factorize(A)
     >>> f.kind
-    'cholesky'
+    'small-cholesky'
     >>> np.allclose(A @ f.solve([1., 2.]), [1., 2.])
     True
     """
@@ -531,8 +507,14 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         return x[..., 0] if b_is_1d else x
 
     if batch:
-        x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite,
-                         method)
+        try:
+            x = _solve_batch(a1, b1, batch, dtype, hint, lower, transposed,
+                             check_finite, method)
+        except LinAlgError:
+            # the batch kernel meets a singular slice before its pass over a NaN in
+            # a later b: scipy's finiteness check comes first
+            _checked_before(a1, b1, check_finite)
+            raise
         return x[..., 0] if b_is_1d else x
 
     converted = a1.dtype != dtype

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from hybridsolve._protocol import Structure, lapack_dtype
+from hybridsolve._protocol import Structure, result_dtype
 from hybridsolve._kernels import sparse_inspect as _k
 
 __all__ = ["prepare_sparse", "inspect_compressed", "canonical_copy", "dense_rhs",
@@ -21,7 +21,7 @@ def canonical_copy(a, dtype=None):
     """A private canonical CSR (from csr/coo/lil/dok/dia/bsr) or CSC (from csc) copy of
     ``a`` as a sparse *array*, in ``dtype`` (default: the LAPACK dtype of ``a``)."""
     if dtype is None:
-        dtype = lapack_dtype(a.dtype)
+        dtype = result_dtype(a.dtype)
     fmt = "csc" if a.format == "csc" else "csr"
     if a.format in ("csr", "csc"):
         # index arrays are copied too: sum_duplicates/sort_indices work in place
@@ -87,7 +87,7 @@ def prepare_sparse(a, *, check_finite=True):
     if len(a.shape) != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"expected a square matrix, got shape {a.shape}")
     n = a.shape[0]
-    dtype = lapack_dtype(a.dtype)
+    dtype = result_dtype(a.dtype)
     work = canonical_copy(a, dtype)
     info = inspect_compressed(work)
     if check_finite and not info["finite"]:

@@ -105,7 +105,7 @@ class threads:
     Examples
     --------
     >>> import numpy as np, hybridsolve
-    >>> a = np.tile(np.eye(3), (1000, 1, 1)); b = np.ones((1000, 3))
+    >>> a = np.tile(np.eye(3), (1000, 1, 1)); b = np.ones((1000, 3, 1))
     >>> with hybridsolve.threads(1):
     ...     x = hybridsolve.solve(a, b)
     """

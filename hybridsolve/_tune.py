@@ -367,6 +367,16 @@ _CONFIGS = {
 }
 
 
+def _cpu_model():
+    """The CPU's model name (Linux: /proc/cpuinfo), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return next(ln.split(":", 1)[1].strip() for ln in fh
+                        if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def _machine():
     from hybridsolve._threads import blas_info, num_threads, threads_source
     blas = [f"{e.get('internal_api')} {e.get('version')} ({e.get('threading_layer')}, "
@@ -374,7 +384,8 @@ def _machine():
             for e in blas_info() if "error" not in e]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor(), "python": platform.python_version(),
+            "processor": platform.processor(), "cpu": _cpu_model(),
+            "python": platform.python_version(),
             "numpy": np.__version__, "threads": num_threads(),
             "threads_from": threads_source(), "blas": blas, "load_average_1min": load,
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -75,24 +75,25 @@ PARAMS: dict[str, Param] = {
     "batch_par_grain": Param(
         2.0e5, float, 0, _INF,
         "Work (flops) per thread below which solve_batched does not start another "
-        "OpenMP thread: starting and joining a parallel region costs of order 10 us, "
-        "about 1e5 flops of the scalar per-slice kernels; `hybridsolve tune` measures "
-        "the break-even of 1 against all threads."),
+        "OpenMP thread.  An estimate, not a measurement: starting and joining a parallel "
+        "region costs of order 10 us, about 1e5 flops of the scalar per-slice kernels; "
+        "`hybridsolve tune` measures the break-even of 1 against all threads."),
     "batch_chunk_work": Param(
         5.0e4, float, 1, _INF,
         "Work (flops) per chunk of slices handed out by solve_batched's dynamic "
-        "schedule: ~10 us of work against ~0.1 us for taking a chunk, small enough that "
-        "a thread that is descheduled leaves its remaining chunks to the others; "
-        "`hybridsolve tune` picks the fastest of a few values at 100000 x 3 x 3."),
+        "schedule: large enough that taking a chunk (one shared counter) costs nothing "
+        "next to it, small enough that a thread that is descheduled leaves its remaining "
+        "chunks to the others (a choice, not a measurement); `hybridsolve tune` picks "
+        "the fastest of a few values at 100000 x 3 x 3."),
     # ------------------------------------------------ dense LU kernel (_kernels/lu.pyx)
     "lu_unblocked_n": Param(
         32, int, 1, _IMAX,
         "Whole matrix in the LU kernel's own unblocked loops up to this order: below ~32 "
-        "the recursion's BLAS calls cost more than they save (benchmarks/bench_lu.py)."),
+        "the recursion's BLAS calls cost more than they save."),
     "lu_leaf_nb": Param(
         16, int, 1, 256,
-        "Recursion leaves: panels at most this many columns wide are factored by the "
-        "unblocked _getf2 (benchmarks/bench_lu.py)."),
+        "Recursion leaves of the LU kernel: panels at most this many columns wide are "
+        "factored by the unblocked _getf2 (our loops, no BLAS call overhead)."),
     "lu_own_trsm_n": Param(
         32, int, 0, _IMAX,
         "A12 := L11^-1 A12 by our own loop when L11 is at most this wide, by BLAS trsm "
@@ -122,16 +123,20 @@ PARAMS: dict[str, Param] = {
         "Above the own loops' range, triangular solves (LU's and the triangular road's) "
         "go column by column to BLAS trsv when nrhs <= this, or n^2 nrhs <= "
         "trsv_max_work; to trsm otherwise.  trsv reads the triangle once per column, "
-        "trsm once for all columns, blocked and threaded: with 1-2 columns both are "
-        "memory-bound.  `hybridsolve tune` measures it (benchmarks/bench_lu.py --solve "
+        "trsm once for all columns, blocked: with 1-2 columns both are memory-bound and "
+        "trsm's threads have at most 2 columns to share, so trsv (no thread start-up) is "
+        "not slower.  `hybridsolve tune` measures it (benchmarks/bench_lu.py --solve "
         "compares the two)."),
     "trsv_max_work": Param(
         0.0, float, 0, _INF,
-        "See trsv_max_nrhs.  Default 0 (the nrhs rule alone): on an idle machine trsm's "
-        "blocking and threads win from ~3 columns.  16777216 (2^24) was this library's "
-        "earlier value, chosen on a 2-core machine whose other processes kept the cores "
-        "busy (benchmarks/bench_lu.py --solve at load ~5: n = 1000, 1-16 columns trsv "
-        "0.4-5.6 ms vs trsm ~29 ms); `hybridsolve tune` sets it where trsv wins."),
+        "See trsv_max_nrhs.  Default 0 (the nrhs rule alone), an estimate, not a "
+        "measurement: OpenBLAS's trsm splits the right-hand sides among its threads and "
+        "reads the triangle once, so with 3+ columns on an idle many-core machine it "
+        "should beat 3+ single-threaded trsv passes over the triangle (n = 2000, 4 "
+        "columns: 4 passes over 32 MB).  This library's earlier 16777216 (2^24) was "
+        "measured with the 2 cores kept busy by other processes (benchmarks/bench_lu.py "
+        "--solve at load ~5: n = 1000, 1-16 columns trsv 0.4-5.6 ms vs trsm ~29 ms, "
+        "trsm's threads waiting for cores); `hybridsolve tune` measures it."),
     "tri_loops_n1": Param(
         128, int, 0, _IMAX,
         "Triangular kernel: our substitution loops for one right-hand side up to this "
@@ -145,7 +150,7 @@ PARAMS: dict[str, Param] = {
     "chol_leaf": Param(
         32, int, 1, 64,
         "Leaf size of the recursive Cholesky (our loops at and below it; at most 64, the "
-        "leaf buffer); benchmarks/bench_cholesky.py --kernels."),
+        "leaf buffer)."),
     "chol_herk_split": Param(
         1024, int, 0, _IMAX,
         "Schur complements of order >= this are updated as herk on the two diagonal "
@@ -186,9 +191,10 @@ PARAMS: dict[str, Param] = {
         "opens: there the small road's worst price must be below it."),
     "copy_weight": Param(
         20.0, float, 0, _INF,
-        "Dense-flop equivalents per entry of the lazy working copy a road needs when the "
-        "inspection captured A without copying it (one n^2 read + write at memory speed, "
-        "priced like the sparse_dense road's conversion pass)."),
+        "Price of the dense working copy per entry of A, for a road that needs one when "
+        "the inspection made none (it captured a sparse-looking A without copying): one "
+        "n^2 read and write at memory speed, like the sparse_dense road's own conversion "
+        "pass."),
     "band_flop_weight": Param(
         4.0, float, 0, _INF,
         "Banded road: a band flop priced as this many dense flops (gbtrf sustains "
@@ -201,7 +207,7 @@ PARAMS: dict[str, Param] = {
     "sparse_flop_weight": Param(
         10.0, float, 0, _INF,
         "Sparse roads: dense-flop equivalents per estimated sparse flop (sparse kernels "
-        "are memory-bound: benchmarks/bench_sparse.py)."),
+        "are memory-bound)."),
     "sparse_overhead": Param(
         2e6, float, 0, _INF,
         "Sparse roads: fixed Python/library overhead of a sparse factorization, in "
@@ -223,10 +229,30 @@ PARAMS: dict[str, Param] = {
     "sparse_band_storage_factor": Param(
         8.0, float, 0, _INF,
         "Sparse banded road: band storage may be at most this many times nnz (+ 4 n)."),
+    # ------------------------------------------------ Dask roads (roads/dask/)
+    "dask_task_cost": Param(
+        1e7, float, 0, _INF,
+        "One Dask task's scheduling overhead in flop-equivalents: distributed documents "
+        "about 1 ms per task; at the ~1-10 Gflop/s one core sustains in a tile kernel "
+        "that is ~1e6-1e7 flops.  The upper end, so that small problems stay with the "
+        "in-process roads."),
+    "dask_byte_cost": Param(
+        10.0, float, 0, _INF,
+        "One byte moved between Dask workers, in flop-equivalents: ~1 GB/s of network "
+        "against ~10 Gflop/s per core."),
+    "dask_in_process_max_bytes": Param(
+        2 ** 31, int, 0, 2 ** 62,
+        "The largest A (bytes) the Dask one-matrix road gathers onto a single worker to "
+        "factor in-process: it needs A, its factors and workspace in one worker's memory."),
+    "dask_default_tile": Param(
+        1000, int, 1, _IMAX,
+        "Default Dask tile size when A's chunks are not square (rechunked to square "
+        "tiles): large enough that the tile kernels run at level-3 speed, small enough "
+        "for a 16-tile panel of a 16000 matrix to spread over workers."),
     "lowrank_detect_min_n": Param(
         1000, int, 0, _IMAX,
         "Woodbury road: dense A below this n is not searched for diagonal + low rank "
-        "(detection's fixed cost is comparable to dense LU there: benchmarks/bench_woodbury.py)."),
+        "(detection cannot pay against dense LU there)."),
     "woodbury_form_max": Param(
         6000, int, 0, _IMAX,
         "Woodbury road's fallback for a DiagonalPlusLowRank operator: forms the dense "

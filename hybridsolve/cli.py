@@ -477,6 +477,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"hybridsolve {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:            # the reader went away (| head): stop quietly
+        sys.stdout = open(os.devnull, "w")
+        return 141
     except Exception as e:
         if args.traceback:
             raise

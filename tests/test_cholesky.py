@@ -129,13 +129,6 @@ def test_potrf_rejects_bad_shapes_and_dtypes():
     assert K.potrf(np.zeros((0, 0), order="F")) == 0
 
 
-def test_recursive_kernel_alone_matches():
-    a = spd(150, np.float64, np.random.default_rng(4))
-    w1, w2 = fcopy(a), fcopy(a)
-    assert K.potrf_recursive(w1, True) == 0 == K.potrf(w2, True)
-    np.testing.assert_allclose(np.tril(w1), np.tril(w2), rtol=1e-12, atol=1e-12)
-
-
 # ------------------------------------------------------------------ kernel: solve, pocon
 
 @pytest.mark.parametrize("dt", DTYPES)

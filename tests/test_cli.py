@@ -417,3 +417,12 @@ def test_benchmark_scripts_validate_their_flags():
         p = subprocess.run([sys.executable, "-m", f"benchmarks.{script}", "--bogus"],
                            cwd=_ROOT, capture_output=True, text=True, timeout=60)
         assert p.returncode == 2 and "unrecognized arguments" in p.stderr
+
+
+def test_tune_help_shows_the_real_tune_options(capsys):
+    pytest.importorskip("hybridsolve._tune")
+    with pytest.raises(SystemExit) as e:
+        cli.main(["tune", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--quick" in out and "--output" in out

@@ -87,17 +87,6 @@ def cases():
     return _cases()
 
 
-def _process_wide_blas_limit():
-    """Does a road still limit OpenBLAS with ``openblas_set_num_threads_local``, which
-    is process-wide in OpenBLAS <= 0.3.32 (the thread policy of issue 7 replaces it)?"""
-    from hybridsolve import _lowrank
-    setters = getattr(_lowrank, "_thread_setters", None)
-    return setters is not None and bool(setters())
-
-
-@pytest.mark.xfail(_process_wide_blas_limit(), strict=True,
-                   reason="single_thread_blas sets OpenBLAS's process-wide thread count: "
-                          "LU/Cholesky in other threads then round differently")
 def test_threads_match_serial_bit_for_bit(cases):
     ref_plain = _serial(cases)
     plugin = _NeverClaims()

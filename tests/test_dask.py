@@ -2,6 +2,7 @@
 threaded schedulers and on a real two-process distributed.LocalCluster."""
 import pickle
 import subprocess
+import tempfile
 import sys
 import warnings
 
@@ -42,7 +43,8 @@ def test_dask_not_imported_without_dask_input():
             "hybridsolve.solve(np.eye(300) * 2, np.ones(300))\n"
             "hybridsolve.solvers()\n"
             "assert 'dask' not in sys.modules, 'dask imported'\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # run outside the checkout: its source tree has no compiled kernels
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tempfile.mkdtemp())
 
 
 def test_shape_errors_at_once():
@@ -122,7 +124,7 @@ def test_batch_errors_at_compute_name_global_slices():
     a[9] = 0.0
     b = rng.standard_normal((12, 3, 1))
     x = hybridsolve.solve(da.from_array(a, chunks=(4, 3, 3)), b)   # no error yet
-    with pytest.raises(LinAlgError, match=r"\(9,\)"):
+    with pytest.raises(LinAlgError, match=r"\[9\]"):
         compute(x, "sync")
     a[9] = np.eye(3)
     a[5, 1, 1] = np.nan
@@ -142,7 +144,7 @@ def test_batch_one_warning_for_all_chunks():
         warnings.simplefilter("always")
         compute(x, "sync")
     msgs = [str(m.message) for m in w if issubclass(m.category, LinAlgWarning)]
-    assert len(msgs) == 1 and "(0, 1)" in msgs[0] and "(1, 4)" in msgs[0]
+    assert len(msgs) == 1 and "slice 1 has" in msgs[0] and "slice 10 has" in msgs[0]
 
 
 def test_batch_out_of_core(tmp_path):
@@ -427,8 +429,8 @@ def test_cluster_all_roads(client):
 def test_cluster_errors_and_warning_reach_client(client):
     a = np.stack([np.eye(3), np.diag([1.0, 1.0, 1e-18]), np.zeros((3, 3))])
     x = hybridsolve.solve(da.from_array(a[:2], chunks=(1, 3, 3)), np.ones((3, 1)))
-    with pytest.warns(LinAlgWarning, match=r"\(1,\)"):
+    with pytest.warns(LinAlgWarning, match="slice 1 has"):
         client.compute(x).result()
     x = hybridsolve.solve(da.from_array(a, chunks=(1, 3, 3)), np.ones((3, 1)))
-    with pytest.raises(LinAlgError, match=r"\(2,\)"):
+    with pytest.raises(LinAlgError, match=r"\[2\]"):
         client.compute(x).result()

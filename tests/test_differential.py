@@ -33,7 +33,7 @@ from numpy.linalg import LinAlgError
 from scipy.linalg import LinAlgWarning
 from scipy.linalg.lapack import get_lapack_funcs
 
-from _helpers import same_error_type
+from _helpers import hermitian_part, same_error_type
 from hybridsolve import solve
 from hybridsolve._lowrank import DETECT_MIN_N
 
@@ -86,13 +86,10 @@ def _rand(rng, shape, dtype):
     return x
 
 
-def _hermitian_part(x, conj):
-    """(X + X^H) / 2 elementwise -- exactly symmetric whatever the rounding -- with an
-    exactly real diagonal when ``conj``."""
-    y = (x + (x.conj().T if conj else x.T)) / 2
-    if conj:
-        np.fill_diagonal(y, y.diagonal().real)
-    return y
+def _symmetric_part(x, conj):
+    """Exactly Hermitian (``conj``: the shared `hermitian_part`, real diagonal) or
+    exactly complex-symmetric ((X + X^T) / 2 elementwise) whatever the rounding."""
+    return hermitian_part(x) if conj else (x + x.T) / 2
 
 
 def build(structure, n, dtype, rng, variant):
@@ -103,19 +100,19 @@ def build(structure, n, dtype, rng, variant):
         a = _rand(rng, (n, n), dtype)
     elif structure == "spd":
         x = _rand(rng, (n, n), dtype)
-        a = _hermitian_part(x @ x.conj().T + n * np.eye(n), True)
+        a = _symmetric_part(x @ x.conj().T + n * np.eye(n), True)
     elif structure == "hermitian":
-        a = _hermitian_part(_rand(rng, (n, n), dtype), True)
+        a = _symmetric_part(_rand(rng, (n, n), dtype), True)
     elif structure == "symmetric":
-        a = _hermitian_part(_rand(rng, (n, n), dtype), False)
+        a = _symmetric_part(_rand(rng, (n, n), dtype), False)
     elif structure in ("upper", "lower"):
         a = _rand(rng, (n, n), dtype)
         a = np.triu(a) if structure == "upper" else np.tril(a)
         np.fill_diagonal(a, rng.choice([-1, 1], n) * (1 + rng.random(n)) * 2)
     elif structure == "diagonal":
         a = np.diag(rng.choice([-1, 1], n) * (0.5 + rng.random(n)))
-        if variant % 3 == 0:
-            a = a + 0j * c          # a real diagonal stored complex
+        if c and variant % 3 == 0:
+            a = a + 0j              # a real diagonal stored complex
     elif structure in ("tridiagonal", "banded"):
         kl, ku = (1, 1) if structure == "tridiagonal" else (variant % 4, (variant // 4) % 4)
         a = np.triu(np.tril(_rand(rng, (n, n), dtype), ku), -kl)
@@ -142,7 +139,7 @@ def build(structure, n, dtype, rng, variant):
         q1 = np.linalg.qr(_rand(rng, (n, n), dtype))[0]
         s = np.logspace(0, -(2 + variant % 19), n)
         if variant % 2:             # SPD: Q diag(s) Q^H, exactly Hermitian
-            a = _hermitian_part((q1 * s) @ q1.conj().T, True)
+            a = _symmetric_part((q1 * s) @ q1.conj().T, True)
         else:
             q2 = np.linalg.qr(_rand(rng, (n, n), dtype))[0]
             a = (q1 * s) @ q2
@@ -355,6 +352,12 @@ def check(p):
 
     finite_a = np.dtype(p["adt"]).kind == "i" or np.isfinite(a0).all()
     finite_b = np.dtype(p["bdt"]).kind == "i" or np.isfinite(b0).all()
+    if p["hint"] == "banded" and e is not None and not isinstance(e, LinAlgError) and (
+            es is not None or (p["check_finite"] and not finite_b) or n == 0):
+        # scipy 1.17's 'banded' hint takes its legacy path (solve0), with another order
+        # of checks (shapes before complex + transposed, an empty result before both)
+        # and no finiteness check of b; we keep its main path's order for every hint
+        return
     if es is not None and not isinstance(es, LinAlgError):
         assert e is not None and same_error_type(type(e), type(es)), (repr(e), repr(es))
         return

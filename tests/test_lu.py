@@ -36,8 +36,7 @@ def rng():
 PATHS = {
     "default": {},
     "recursion": dict(lapack_n=1 << 30),
-    "recursion-blas-trsm": dict(lapack_n=1 << 30, blas_trsm_n=0, small_trsm_mn=1 << 30,
-                                leaf_nb=4, unblocked_n=0),
+    "recursion-blas-trsm": dict(lapack_n=1 << 30, blas_trsm_n=0, leaf_nb=4, unblocked_n=0),
 }
 
 

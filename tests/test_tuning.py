@@ -3,6 +3,7 @@ files, and the tune command's file round trip (hybridsolve._tuning, hybridsolve.
 import json
 import os
 import subprocess
+import tempfile
 import sys
 
 import pytest
@@ -27,7 +28,8 @@ def _probe(tmp_path, **env):
     full["XDG_CONFIG_HOME"] = str(tmp_path / "config")     # never the real user file
     full.update(env)
     out = subprocess.run([sys.executable, "-W", "always", "-c", _PROBE], env=full,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)    # not the checkout: its tree has no kernels
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout), out.stderr
 
@@ -116,7 +118,7 @@ def test_tune_writes_what_a_new_process_has_in_force(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != _tuning.ENV}
     res = subprocess.run([sys.executable, "-m", "hybridsolve._tune", "--tiny",
                           "--output", str(out)], env=env, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=300, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "[1/" in res.stderr and "wrote" in res.stderr       # progress lines
     written = json.loads(out.read_text())

@@ -155,6 +155,28 @@ cdef inline void trsv(char *uplo, char *trans, char *diag, int n, lapack_t *a, i
         _b.ztrsv(uplo, trans, diag, &n, a, &lda, x, &incx)
 
 
+
+# ---------------------------------------------------------------- LAPACK's 1-norm estimator
+
+cdef inline void lacn2(int n, lapack_t *v, lapack_t *x, int *isgn, double *est, int *kase,
+                       int *isave) noexcept nogil:
+    """One reverse-communication step of LAPACK's xLACN2 (Hager-Higham estimate of
+    ||B||_1): on return with ``kase`` 1 overwrite x with B x, with 2 with B^H x, and call
+    again; ``kase`` 0: ``est`` holds the estimate.  ``kase`` starts at 0; ``est``,
+    ``v``, ``isgn`` (n ints, unused for complex) and ``isave`` (3 ints) carry the state.
+    While ``kase`` is 1 and ``isave[0] == 3``, x is the unit vector e_j, j = isave[1] - 1."""
+    cdef float fest = <float>est[0]
+    if lapack_t is float:
+        _l.slacn2(&n, v, x, isgn, &fest, kase, isave)
+        est[0] = fest
+    elif lapack_t is double:
+        _l.dlacn2(&n, v, x, isgn, est, kase, isave)
+    elif lapack_t is floatcomplex:
+        _l.clacn2(&n, v, x, &fest, kase, isave)
+        est[0] = fest
+    else:
+        _l.zlacn2(&n, v, x, est, kase, isave)
+
 # ---------------------------------------------------------------- level 3 BLAS
 
 cdef inline void gemm(char *transa, char *transb, int m, int n, int k, lapack_t alpha,

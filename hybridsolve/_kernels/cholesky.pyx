@@ -28,7 +28,8 @@ from libc.stdlib cimport calloc, free
 from hybridsolve._kernels._lapack cimport (lapack_t, trsm, herk, gemm, potrf_lapack,
                                            pocon_lapack, conj, realpart)
 from hybridsolve._kernels.triangular cimport tri_solve, dot4
-from hybridsolve._kernels.lu cimport hager_rcond
+from hybridsolve._kernels.condest cimport hager_rcond
+from hybridsolve._kernels.lu cimport check_square_f
 
 cimport numpy as cnp
 
@@ -260,17 +261,6 @@ def potrf(lapack_t[::1, :] a, bint lower=False):
     return info
 
 
-def potrf_recursive(lapack_t[::1, :] a, bint lower=False):
-    """The recursive kernel alone (no LAPACK hand-over), for tests and benchmarks."""
-    cdef int info
-    _check_square(a, "potrf_recursive")
-    if a.shape[0] == 0:
-        return 0
-    with nogil:
-        info = _recursive(lower, a.shape[0], &a[0, 0], a.shape[0])
-    return info
-
-
 def potrs(lapack_t[::1, :] c, lapack_t[::1, :] b, bint lower=False):
     """Solve with the factor of ``potrf``; ``b`` (F-contiguous n x nrhs) is overwritten."""
     cdef int info
@@ -387,13 +377,6 @@ def restore_hermitian(lapack_t[::1, :] a, diag, bint lower=False):
 # The road's fast path: raw numpy arrays, one type switch, no memoryview acquisition
 # (about a microsecond per call at small n, where that is a large share of the work).
 
-cdef int _check_array(cnp.ndarray a, int n) except -1:
-    if cnp.PyArray_NDIM(a) != 2 or a.shape[0] != n or a.shape[1] != n:
-        raise ValueError("expected a square 2-D array")
-    if not (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED(a)):
-        raise ValueError("expected an F-contiguous, aligned, writeable, native array")
-    return cnp.PyArray_TYPE(a)
-
 
 cdef int _factor_norm(bint lower, int n, lapack_t *a, double *anorm) noexcept nogil:
     if anorm[0] < 0:                # measure ||A||_1 before the factor overwrites it
@@ -408,7 +391,7 @@ def factor_array(cnp.ndarray a not None, bint lower, double anorm):
     semantics).  ``anorm``: ||A||_1 when known, else negative (then measured here from the
     triangle, before it is overwritten).  Returns ``(info, anorm)``."""
     cdef int n = <int>a.shape[0] if cnp.PyArray_NDIM(a) == 2 else -1
-    cdef int t = _check_array(a, n)
+    cdef int t = check_square_f(a, n)
     cdef int info = 0
     cdef void *pa = cnp.PyArray_DATA(a)
     if t == cnp.NPY_DOUBLE:
@@ -434,7 +417,7 @@ def solve_array(cnp.ndarray c not None, cnp.ndarray b not None, bint lower):
     """Overwrite the F-contiguous (n, k) ``b`` (``c``'s dtype) with the solution of
     A X = B from ``factor_array``'s output."""
     cdef int n = <int>c.shape[0] if cnp.PyArray_NDIM(c) == 2 else -1
-    cdef int t = _check_array(c, n)
+    cdef int t = check_square_f(c, n)
     cdef int k
     cdef void *pc = cnp.PyArray_DATA(c)
     cdef void *pb

@@ -1,3 +1,5 @@
+cimport numpy as cnp
+
 from hybridsolve._kernels._lapack cimport lapack_t
 
 # In-place LU with partial pivoting of the column-major m x n matrix a (getrf semantics):
@@ -9,11 +11,7 @@ cdef int lu_factor(int m, int n, lapack_t *a, int lda, int *ipiv) noexcept nogil
 cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
                   lapack_t *b, int ldb) noexcept nogil
 
-# LAPACK's xGECON / xPOCON estimate (xLACN2's Hager-Higham loop) with BLAS trsv solves:
-# kind 0: getrf factors of A, 1: getrf factors of A^T (A's 1-norm = their inf-norm),
-# 2: potrf lower, 3: potrf upper, 4: upper triangular A, 5: lower triangular A (non-unit),
-# 6/7: upper/lower triangular with xTRCON's NORM = 'I' (then anorm = ||A||_inf).
-# anorm = ||A||_1.  Returns 0 (rcond set), 1 (a solve
-# overflowed: run LAPACK's xGECON/xPOCON, which scale) or -100 (no memory).
-cdef int hager_rcond(int kind, int n, lapack_t *f, int ldf, double anorm,
-                     double *rcond) noexcept nogil
+# The array entry points' argument check (raw numpy arrays, no memoryview acquisition):
+# ``a`` is a square F-contiguous, aligned, writeable, native 2-D array of order n;
+# returns its numpy type number.
+cdef int check_square_f(cnp.ndarray a, int n) except -1

@@ -34,6 +34,7 @@ from libc.stdlib cimport free, malloc
 from hybridsolve._kernels._lapack cimport (
     lapack_t, abs1, absval, conj, gemm, gecon_lapack, getrf_lapack, trsm, trsv,
 )
+from hybridsolve._kernels.condest cimport hager_rcond
 
 cnp.import_array()
 
@@ -48,11 +49,6 @@ cdef int _unblocked_n = _tuned("lu_unblocked_n")
 cdef int _leaf_nb = _tuned("lu_leaf_nb")
 # A12 := L11^-1 A12 by our own loop when L11 is at most this wide, by BLAS trsm above.
 cdef int _own_trsm_n = _tuned("lu_own_trsm_n")
-# ... except that a leaf with m * n at most this goes to BLAS trsm.  0: never.  Single-
-# threaded, BLAS trsm leaves are ~10-20% faster than ours at n = 64..128, but OpenBLAS
-# starts threads even for a 32 x 32 trsm (n = 64 measured 0.16 ms -> 2.4 ms, wall,
-# median, with the other core busy).  Our 4-column loop has no such step.
-cdef int _small_trsm_mn = 0
 # ... by halving L11 around a gemm up to this width, by one BLAS trsm call above.
 cdef int _blas_trsm_n = _tuned("lu_blas_trsm_n")
 # Hand the whole factorization to LAPACK getrf from this order on.
@@ -69,22 +65,20 @@ cdef double _solve_trsv_work = _tuned("trsv_max_work")
 
 def _tuning(unblocked_n=None, leaf_nb=None, lapack_n=None, solve_own_n=None,
             solve_own_nrhs=None, own_trsm_n=None, blas_trsm_n=None,
-            small_trsm_mn=None, solve_trsv_nrhs=None, solve_trsv_work=None):
+            solve_trsv_nrhs=None, solve_trsv_work=None):
     """Read (and, for benchmarks/tests only, set) the kernel thresholds.  Returns the
     previous values as a dict so a caller can restore them."""
     global _unblocked_n, _leaf_nb, _lapack_n, _solve_own_n, _solve_own_nrhs, _own_trsm_n
-    global _blas_trsm_n, _small_trsm_mn, _solve_trsv_nrhs, _solve_trsv_work
+    global _blas_trsm_n, _solve_trsv_nrhs, _solve_trsv_work
     old = dict(unblocked_n=_unblocked_n, leaf_nb=_leaf_nb, lapack_n=_lapack_n,
                solve_own_n=_solve_own_n, solve_own_nrhs=_solve_own_nrhs,
                own_trsm_n=_own_trsm_n, blas_trsm_n=_blas_trsm_n,
-               small_trsm_mn=_small_trsm_mn, solve_trsv_nrhs=_solve_trsv_nrhs,
+               solve_trsv_nrhs=_solve_trsv_nrhs,
                solve_trsv_work=_solve_trsv_work)
     if solve_trsv_nrhs is not None:
         _solve_trsv_nrhs = solve_trsv_nrhs
     if solve_trsv_work is not None:
         _solve_trsv_work = solve_trsv_work
-    if small_trsm_mn is not None:
-        _small_trsm_mn = max(0, int(small_trsm_mn))
     if blas_trsm_n is not None:
         _blas_trsm_n = max(0, int(blas_trsm_n))
     if own_trsm_n is not None:
@@ -233,12 +227,8 @@ cdef void _trsm_rec(int m, int n, lapack_t *l, int lda, lapack_t *b,
     cdef int m1
     cdef lapack_t one = 1
     cdef lapack_t mone = -1
-    cdef lapack_t one_ = 1
     if m <= _own_trsm_n:
-        if m * n <= _small_trsm_mn:       # small enough that OpenBLAS stays on one thread
-            trsm("L", "L", "N", "U", m, n, one_, l, lda, b, ldb)
-        else:
-            _trsm_llnu(m, n, l, lda, b, ldb)
+        _trsm_llnu(m, n, l, lda, b, ldb)
         return
     m1 = m // 2
     _trsm_rec(m1, n, l, lda, b, ldb)
@@ -456,185 +446,9 @@ cdef int _rcond(int n, lapack_t *lu, double anorm, bint transposed,
         return -100
     return 0
 
-
-cdef inline void _apply_inv(int kind, int n, lapack_t *f, int ldf, lapack_t *x,
-                            bint adjoint, int j) noexcept nogil:
-    """x := B^-1 x (``adjoint``: B^-H x, B^-T x for real) where B is the matrix the factors
-    in ``f`` stand for, without pivots (they do not change a 1-norm): kind 0/1: B = L U
-    (``getrf``'s unit-lower L and U), kind 2: B = L L^H (``potrf`` lower), kind 3:
-    B = U^H U (``potrf`` upper; B is Hermitian, so ``adjoint`` changes nothing for 2/3),
-    kind 4: B = the upper triangle of f, kind 5: its lower triangle (non-unit).
-    ``j`` >= 0: x is e_j, so the first triangular sweep skips the rows where the result
-    stays zero (a lower sweep starts at row j, an upper one stops there); j < 0: dense x."""
-    cdef char *t = "C" if (lapack_t is floatcomplex or lapack_t is doublecomplex) else "T"
-    cdef int s = j if j > 0 else 0                 # lower sweep: rows s..n-1
-    cdef int e = j + 1 if j >= 0 else n            # upper sweep: rows 0..e-1
-    cdef size_t off = <size_t>s * ldf + s
-    if kind == 2:
-        trsv("L", "N", "N", n - s, f + off, ldf, x + s, 1)
-        trsv("L", t, "N", n, f, ldf, x, 1)
-    elif kind == 3:
-        trsv("U", t, "N", n - s, f + off, ldf, x + s, 1)
-        trsv("U", "N", "N", n, f, ldf, x, 1)
-    elif kind == 4:
-        if not adjoint:
-            trsv("U", "N", "N", e, f, ldf, x, 1)
-        else:
-            trsv("U", t, "N", n - s, f + off, ldf, x + s, 1)
-    elif kind == 5:
-        if not adjoint:
-            trsv("L", "N", "N", n - s, f + off, ldf, x + s, 1)
-        else:
-            trsv("L", t, "N", e, f, ldf, x, 1)
-    elif not adjoint:
-        trsv("L", "N", "U", n - s, f + off, ldf, x + s, 1)
-        trsv("U", "N", "N", n, f, ldf, x, 1)
-    else:
-        trsv("U", t, "N", n - s, f + off, ldf, x + s, 1)
-        trsv("L", t, "U", n, f, ldf, x, 1)
-
-
-cdef inline double _sum_abs(int n, lapack_t *x) noexcept nogil:
-    cdef int i
-    cdef double s = 0.0
-    for i in range(n):
-        s += absval(x[i])
-    return s
-
-
-cdef inline int _argmax_abs(int n, lapack_t *x) noexcept nogil:
-    cdef int i, j = 0
-    cdef double best = absval(x[0]), v
-    for i in range(1, n):
-        v = absval(x[i])
-        if v > best:
-            best = v
-            j = i
-    return j
-
-
-cdef inline bint _signs(int n, lapack_t *x, signed char *isgn) noexcept nogil:
-    """x := sign(x) (complex: x / |x|, or 1 where |x| is tiny), as xLACN2 does.  For real
-    types records the signs in ``isgn`` and returns whether they all repeat the previous
-    ones (xLACN2's convergence test; always False for complex, which has none)."""
-    cdef int i
-    cdef double a
-    cdef signed char sg
-    cdef bint same = lapack_t is float or lapack_t is double   # complex: no test
-    for i in range(n):
-        if lapack_t is float or lapack_t is double:
-            sg = 1 if x[i] >= 0 else -1
-            if sg != isgn[i]:
-                same = False
-            isgn[i] = sg
-            x[i] = sg
-        else:
-            a = absval(x[i])
-            if a > DBL_MIN:
-                x[i] = x[i] / a
-            else:
-                x[i] = 1
-    return same
-
-
-cdef int hager_rcond(int kind, int n, lapack_t *f, int ldf, double anorm,
-                     double *rcond) noexcept nogil:
-    """LAPACK's xGECON (kind 0: LU of A, kind 1: LU of A^T), xPOCON (kind 2/3: Cholesky
-    lower/upper) or xTRCON with NORM = '1' (kind 4/5: upper/lower triangular A; for
-    kind 6/7: the same with NORM = 'I', ``anorm`` then being ||T||_inf), step for step: the xLACN2 Hager-Higham estimate of ||A^-1||_1 (at most
-    5 iterations plus the alternating-sign vector), with every triangular solve a
-    plain BLAS trsv instead of xLATRS.  xLATRS guards each solve against overflow with a
-    column-norm pass and, when its growth bound is pessimistic (often, for random
-    factors), a scalar loop: at n = 4000 gecon measured ~90 ms where these trsv calls
-    need ~3 ms per triangle.  A solve that overflows (the sum of |x| is not finite)
-    returns 1: the caller runs gecon, whose scaling handles it.  Returns 0 (``rcond``
-    set), 1 (overflow: use gecon) or -100 (no memory).
-
-    Kind 1: the factors are those of M = A^T, and A's 1-norm estimate is M's
-    infinity-norm one: the roles of M^-1 and M^-H swap, exactly as gecon's NORM = 'I'.
-    (A Cholesky factor's matrix is Hermitian: both roles are A^-1, as in xPOCON.)
-    """
-    cdef lapack_t *x = <lapack_t *>malloc(<size_t>n * sizeof(lapack_t))
-    cdef signed char *isgn = <signed char *>malloc(<size_t>n)
-    cdef double est, estold, temp, altsgn
-    cdef int i, j, jlast, it
-    cdef bint op_adj = kind == 1 or kind >= 6    # the operator whose 1-norm is estimated
-    if kind >= 6:
-        kind -= 2
-    if x == NULL or isgn == NULL:
-        free(x)
-        free(isgn)
-        return -100
-    if anorm == 0:
-        rcond[0] = 0.0
-        free(x)
-        free(isgn)
-        return 0
-    for i in range(n):
-        x[i] = 1.0 / n
-        isgn[i] = 0
-    _apply_inv(kind, n, f, ldf, x, op_adj, -1)
-    if n == 1:
-        est = absval(x[0])
-    else:
-        est = _sum_abs(n, x)
-    if est != est or est > 1.7e308:
-        free(x)
-        free(isgn)
-        return 1
-    if n > 1:
-        _signs(n, x, isgn)
-        _apply_inv(kind, n, f, ldf, x, not op_adj, -1)
-        j = _argmax_abs(n, x)
-        it = 2
-        while True:
-            for i in range(n):
-                x[i] = 0
-            x[j] = 1
-            _apply_inv(kind, n, f, ldf, x, op_adj, j)
-            estold = est
-            est = _sum_abs(n, x)
-            if est != est or est > 1.7e308:
-                free(x)
-                free(isgn)
-                return 1
-            if lapack_t is float or lapack_t is double:
-                if _signs(n, x, isgn):
-                    break                 # repeated sign vector: converged
-                if est <= estold:
-                    break
-            else:
-                if est <= estold:
-                    break
-                _signs(n, x, isgn)
-            _apply_inv(kind, n, f, ldf, x, not op_adj, -1)
-            jlast = j
-            j = _argmax_abs(n, x)
-            if not (absval(x[jlast]) != absval(x[j]) and it < 5):
-                break
-            it += 1
-        # the alternating-sign vector guards against the estimate's worst cases
-        altsgn = 1.0
-        for i in range(n):
-            x[i] = altsgn * (1.0 + <double>i / (n - 1))
-            altsgn = -altsgn
-        _apply_inv(kind, n, f, ldf, x, op_adj, -1)
-        temp = 2.0 * (_sum_abs(n, x) / (3.0 * n))
-        if temp != temp or temp > 1.7e308:
-            free(x)
-            free(isgn)
-            return 1
-        if temp > est:
-            est = temp
-    free(x)
-    free(isgn)
-    rcond[0] = (1.0 / est) / anorm if est != 0 else 0.0
-    return 0
-
-
 # ------------------------------------------------------------------ Python entry points
 
-cdef int _check(cnp.ndarray a, int n) except -1:
+cdef int check_square_f(cnp.ndarray a, int n) except -1:
     if cnp.PyArray_NDIM(a) != 2 or a.shape[0] != n or a.shape[1] != n:
         raise ValueError("expected a square 2-D array")
     if not (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED(a)):
@@ -655,7 +469,7 @@ def factor_array(cnp.ndarray a not None, cnp.ndarray ipiv not None, double anorm
     Returns ``(info, anorm, rcond)``; info > 0 means U[info-1, info-1] == 0 (rcond 0).
     """
     cdef int n = <int>a.shape[0] if cnp.PyArray_NDIM(a) == 2 else -1
-    cdef int t = _check(a, n)
+    cdef int t = check_square_f(a, n)
     cdef int info = 0
     cdef double rcond = float("nan")
     cdef void *pa = cnp.PyArray_DATA(a)
@@ -690,7 +504,7 @@ def rcond_array(cnp.ndarray lu not None, double anorm, bint transposed):
     """gecon on ``factor_array``'s output: the reciprocal 1-norm condition estimate of A
     (``anorm`` = ||A||_1 as returned by ``factor_array``)."""
     cdef int n = <int>lu.shape[0] if cnp.PyArray_NDIM(lu) == 2 else -1
-    cdef int t = _check(lu, n)
+    cdef int t = check_square_f(lu, n)
     cdef int info = 0
     cdef double rcond = 0.0
     cdef void *pl = cnp.PyArray_DATA(lu)
@@ -745,7 +559,7 @@ def solve_array(cnp.ndarray lu not None, cnp.ndarray ipiv not None, cnp.ndarray 
     """Overwrite the F-contiguous (n, k) ``b`` (same dtype as ``lu``) with the solution of
     op(A) X = B from ``factor_array``'s output; ``transposed`` as given there."""
     cdef int n = <int>lu.shape[0] if cnp.PyArray_NDIM(lu) == 2 else -1
-    cdef int t = _check(lu, n)
+    cdef int t = check_square_f(lu, n)
     cdef int k, ldb
     cdef void *pl = cnp.PyArray_DATA(lu)
     cdef void *pb

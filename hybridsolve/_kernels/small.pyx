@@ -46,7 +46,7 @@ import numpy as np
 from hybridsolve._threads import num_threads as _num_threads
 from hybridsolve._tuning import value as _tuned
 
-from hybridsolve._kernels._lapack cimport lapack_t, conj, realpart
+from hybridsolve._kernels._lapack cimport lapack_t, conj, lacn2, realpart
 from hybridsolve._kernels._lapack cimport absval as safe_absval
 from hybridsolve._kernels.lu cimport lu_factor
 from hybridsolve._kernels.cholesky cimport cholesky_factor
@@ -528,32 +528,6 @@ cdef inline double sum_abs(int n, lapack_t *x) noexcept nogil:
     return s
 
 
-cdef inline void make_sign(int n, lapack_t *x) noexcept nogil:
-    """x_i := sign(x_i) (real: +-1; complex: x_i/|x_i|, 1 when x_i == 0)."""
-    cdef int i
-    cdef double m
-    for i in range(n):
-        if lapack_t is float or lapack_t is double:
-            x[i] = 1 if x[i] >= 0 else -1
-        else:
-            m = absval(x[i])
-            if m > 1e-300:
-                x[i] = x[i] / m
-            else:
-                x[i] = 1
-
-
-cdef inline int arg_max_abs(int n, lapack_t *x) noexcept nogil:
-    cdef int i, j = 0
-    cdef double m = -1.0, v
-    for i in range(n):
-        v = absval(x[i])
-        if v > m:
-            m = v
-            j = i
-    return j
-
-
 cdef double inv_norm_exact(int kind, bint swap, int n, lapack_t *a, int *ipiv,
                            lapack_t *x) noexcept nogil:
     """||op(A)^{-1}||_1 exactly, one column at a time (cheaper than the estimate for
@@ -571,66 +545,18 @@ cdef double inv_norm_exact(int kind, bint swap, int n, lapack_t *a, int *ipiv,
 
 
 cdef double inv_norm_est(int kind, bint swap, int n, lapack_t *a, int *ipiv,
-                         lapack_t *x, lapack_t *s) noexcept nogil:
-    """Estimate of ||op(A)^{-1}||_1 with op = identity (swap False) or ^H (swap True),
-    following LAPACK's xLACN2 (Hager/Higham): at most 5 iterations plus the alternating
-    vector.  x, s: scratch vectors of n."""
-    cdef int i, j, jlast, it
-    cdef double est, estold, temp, altsgn
-    cdef bint same
-    for i in range(n):
-        x[i] = 1.0 / n
-    apply_inv(kind, swap, n, a, ipiv, x)
-    if n == 1:
-        return absval(x[0])
-    est = sum_abs(n, x)
-    if not (est == est) or est == 0 or est > 1e308:
-        return est
-    make_sign(n, x)
-    for i in range(n):
-        s[i] = x[i]
-    apply_inv(kind, not swap, n, a, ipiv, x)
-    j = arg_max_abs(n, x)
-    it = 2
+                         lapack_t *x, lapack_t *v, int *isgn) noexcept nogil:
+    """Estimate of ||op(A)^{-1}||_1 with op = identity (swap False) or ^H (swap True):
+    LAPACK's xLACN2 (as gecon/pocon/trcon and ``condest.hager_rcond``) driven by our own
+    solves.  x, v: scratch vectors of n; isgn: n ints."""
+    cdef int isave[3]
+    cdef int kase = 0
+    cdef double est = 0.0
     while True:
-        memset(x, 0, n * sizeof(lapack_t))
-        x[j] = 1
-        apply_inv(kind, swap, n, a, ipiv, x)
-        estold = est
-        est = sum_abs(n, x)
-        if lapack_t is float or lapack_t is double:
-            same = True
-            for i in range(n):
-                if (1 if x[i] >= 0 else -1) != realpart(s[i]):
-                    same = False
-                    break
-            if same or est <= estold:
-                if est < estold:
-                    est = estold
-                break
-        else:
-            if est <= estold:
-                est = estold
-                break
-        make_sign(n, x)
-        for i in range(n):
-            s[i] = x[i]
-        apply_inv(kind, not swap, n, a, ipiv, x)
-        jlast = j
-        j = arg_max_abs(n, x)
-        if absval(x[jlast]) != absval(x[j]) and it < 5:
-            it += 1
-            continue
-        break
-    altsgn = 1.0
-    for i in range(n):
-        x[i] = altsgn * (1.0 + <double>i / (n - 1))
-        altsgn = -altsgn
-    apply_inv(kind, swap, n, a, ipiv, x)
-    temp = 2.0 * sum_abs(n, x) / (3.0 * n)
-    if temp > est:
-        est = temp
-    return est
+        lacn2(n, v, x, isgn, &est, &kase, isave)
+        if kase == 0:
+            return est
+        apply_inv(kind, swap != (kase == 2), n, a, ipiv, x)
 
 
 # ---------------------------------------------------------------- rcond lower bound
@@ -861,7 +787,7 @@ cdef int tiny_chol_finish(order_t *order, int k, char *bsrc, Py_ssize_t bs0,
     if n <= EXACT_MAX:
         ainv = inv_norm_exact(K_CHOL, False, n, a, NULL, vec)
     else:
-        ainv = inv_norm_est(K_CHOL, False, n, a, NULL, vec, vec + n)
+        ainv = inv_norm_est(K_CHOL, False, n, a, NULL, vec, vec + n, <int *>dwork)
     if ainv != 0:
         rcond[0] = (1.0 / anorm) / ainv
     return 0
@@ -1030,7 +956,7 @@ cdef int tiny_lu(order_t *order, int k, char *asrc, Py_ssize_t as0, Py_ssize_t a
     if n <= EXACT_MAX:
         ainv = inv_norm_exact(K_LU, transposed, n, a, ipiv, vec)
     else:
-        ainv = inv_norm_est(K_LU, transposed, n, a, ipiv, vec, vec + n)
+        ainv = inv_norm_est(K_LU, transposed, n, a, ipiv, vec, vec + n, <int *>dwork)
     if ainv != 0:
         rcond[0] = (1.0 / anorm) / ainv
     return 0
@@ -1103,7 +1029,7 @@ cdef inline int solve_impl(int n, int k, char *asrc, Py_ssize_t as0, Py_ssize_t 
         if n <= EXACT_MAX:
             ainv = inv_norm_exact(kind, swap, n, a, ipiv, vec)
         else:
-            ainv = inv_norm_est(kind, swap, n, a, ipiv, vec, vec + n)
+            ainv = inv_norm_est(kind, swap, n, a, ipiv, vec, vec + n, <int *>dwork)
         if ainv != 0:
             rcond[0] = (1.0 / anorm) / ainv
     return 0
@@ -1516,12 +1442,14 @@ def small_rcond(lapack_t[::1, :] fac, int[::1] ipiv, int kind, double anorm):
     cdef int n = <int>fac.shape[0]
     cdef double ainv
     cdef lapack_t[::1] vec
+    cdef int[::1] isgn
     if n == 0:
         return 1.0
     if anorm == 0:
         return 0.0
     if anorm != anorm:
         return anorm
+    isgn = np.empty(n, dtype=np.intc)
     if lapack_t is float:
         vec = np.empty(2 * n, dtype=np.float32)
     elif lapack_t is double:
@@ -1535,7 +1463,7 @@ def small_rcond(lapack_t[::1, :] fac, int[::1] ipiv, int kind, double anorm):
             ainv = inv_norm_exact(kind, False, n, &fac[0, 0], &ipiv[0], &vec[0])
         else:
             ainv = inv_norm_est(kind, False, n, &fac[0, 0], &ipiv[0], &vec[0],
-                                &vec[n])
+                                &vec[n], &isgn[0])
     if ainv == 0:
         return 0.0
     return (1.0 / anorm) / ainv

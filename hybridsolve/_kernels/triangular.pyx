@@ -11,7 +11,7 @@ inner loop always walks contiguous memory.
 """
 from hybridsolve._kernels._lapack cimport (lapack_t, trsm, trsv, trcon_lapack, conj,
                                            absval)
-from hybridsolve._kernels.lu cimport hager_rcond
+from hybridsolve._kernels.condest cimport hager_rcond
 from libc.stdlib cimport free, malloc
 
 from hybridsolve._tuning import value as _tuned

@@ -177,41 +177,6 @@ cdef int woodbury_residual(int trans, int n, int k, int nrhs, lapack_t *d,
     return 0
 
 
-cdef int lu_pivot_rank(int m, lapack_t *a, int lda, double tol) noexcept nogil:
-    """Detection kernel: unblocked partial-pivoting LU of the small m x m column-major
-    ``a`` (overwritten), no BLAS (the calls would be tiny: set-up would dominate).  Returns the number of pivots with |re|+|im| > tol; a
-    matrix of rank r has a rounding-size Schur complement after r steps, so at most
-    about r pivots are large.  A column whose candidates are all below tol is skipped."""
-    cdef int i, j, l, p, count = 0
-    cdef double best, v
-    cdef lapack_t piv, f, tmp
-    for j in range(m):
-        p = j
-        best = -1.0
-        for i in range(j, m):
-            v = abs1(a[i + <size_t>j * lda])
-            if v > best:
-                best = v
-                p = i
-        if best <= tol:
-            continue            # a negligible column: no pivot, nothing to eliminate
-        count += 1
-        if p != j:
-            for l in range(m):
-                tmp = a[j + <size_t>l * lda]
-                a[j + <size_t>l * lda] = a[p + <size_t>l * lda]
-                a[p + <size_t>l * lda] = tmp
-        piv = a[j + <size_t>j * lda]
-        for i in range(j + 1, m):
-            a[i + <size_t>j * lda] = a[i + <size_t>j * lda] / piv
-        for l in range(j + 1, m):
-            f = a[j + <size_t>l * lda]
-            if f != 0:
-                for i in range(j + 1, m):
-                    a[i + <size_t>l * lda] -= a[i + <size_t>j * lda] * f
-    return count
-
-
 # ------------------------------------------------------------------ Python wrappers
 
 def factor(bint hpd, const lapack_t[::1] d, const lapack_t[::1, :] u,
@@ -262,19 +227,6 @@ def residual(int trans, const lapack_t[::1] d, const lapack_t[::1, :] u,
         woodbury_residual(trans, n, k, nrhs, <lapack_t *>&d[0], <lapack_t *>&u[0, 0], max(n, 1), <lapack_t *>&v[0, 0],
                           max(k, 1), &x[0, 0], n, &r[0, 0], n, &t[0, 0], max(k, 1))
     return 0
-
-
-def pivot_rank(lapack_t[::1, :] a, double tol):
-    """Number of partial-pivoting LU pivots of the square F-contiguous ``a`` (which is
-    overwritten) with |re|+|im| > tol."""
-    cdef int m = a.shape[0], r
-    if a.shape[1] != m:
-        raise ValueError("pivot_rank: a must be square")
-    if m == 0:
-        return 0
-    with nogil:
-        r = lu_pivot_rank(m, &a[0, 0], m, tol)
-    return r
 
 
 # ------------------------------------------------------------------ detection kernels

@@ -43,22 +43,16 @@ class BatchedStackFactorization:
 
     kind = "batched"
 
-    def __init__(self, a, batch_shape, check_finite, offset=()):
+    def __init__(self, a, batch_shape, check_finite, flat_index=None):
         self.a = a
         self.shape = a.shape
         self.dtype = a.dtype
         self.batch_shape = tuple(batch_shape)
         self.check_finite = bool(check_finite)
         self.rcond = None
-        # index of slice 0 in a larger batch (a Dask chunk's place), added to the
-        # indices errors name
-        self.global_index = bool(offset)
-        self.offset = tuple(offset) or (0,) * len(self.batch_shape)
-
-    def index(self, s):
-        """The (global) batch index of slice ``s`` of the stack."""
-        return tuple(int(i) + o for i, o in zip(np.unravel_index(s, self.batch_shape),
-                                                self.offset))
+        # maps the stack's flat slice indices to those errors name (a Dask chunk's
+        # place in the whole batch); None: the stack's own
+        self.flat_index = flat_index
 
     def solve(self, b, trans=False):
         from hybridsolve._kernels.small import solve_batched
@@ -72,12 +66,11 @@ class BatchedStackFactorization:
         if (info < 0).any():
             raise ValueError("array must not contain infs or NaNs")
         bad = np.flatnonzero(info)
-        if bad.size:
-            if self.global_index:     # a chunk of a Dask stack: global batch indices
-                idx = ", ".join(str(self.index(s)) for s in bad)
-            else:                     # scipy's wording: flat indices into the batch
-                idx = str(list(map(int, bad)))
-            raise LinAlgError(f"A singular matrix detected: slice(s) {idx} are singular.")
+        if bad.size:       # scipy's wording: flat indices into the batch
+            if self.flat_index is not None:
+                bad = self.flat_index(bad)
+            raise LinAlgError(f"A singular matrix detected: slice(s) "
+                              f"{list(map(int, bad))} are singular.")
         self.rcond = rcond
         return x
 

@@ -20,6 +20,7 @@ from numpy.linalg import LinAlgError
 from hybridsolve._kernels import cholesky as _k
 from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
                                    fortran_view)
+from hybridsolve._threads import blas_threads
 
 __all__ = ["CholeskySolver", "CholeskyFactorization"]
 
@@ -100,7 +101,8 @@ class CholeskySolver(Solver):
         n = buf.shape[0]
         known = structure.norm1 if not pos and structure.norm1 is not None else -1.0
         diag = None if pos else buf.diagonal().copy()
-        info, anorm = _k.factor_array(buf, lower, known)
+        with blas_threads():     # the thread policy's count, where BLAS allows per thread
+            info, anorm = _k.factor_array(buf, lower, known)
         if info > 0:
             if pos:
                 # "singular" as scipy says for a failed 'pos' solve (its tests match it)

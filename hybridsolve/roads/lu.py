@@ -10,8 +10,9 @@ import numpy as np
 
 from hybridsolve._kernels import lu as _lu
 from hybridsolve._protocol import (
-    Factorization, Solver, Structure, fortran_view, lapack_dtype, singular_error,
+    Factorization, Solver, Structure, fortran_view, result_dtype, singular_error,
 )
+from hybridsolve._threads import blas_threads
 
 __all__ = ["LUSolver", "LUFactorization"]
 
@@ -87,7 +88,7 @@ class LUSolver(Solver):
         which is then copied).  Raises LinAlgError ("singular") on an exactly zero pivot."""
         if not isinstance(a, np.ndarray) or a.dtype.char not in _LAPACK_CHARS:
             a = np.asarray(a)
-            a = np.array(a, dtype=lapack_dtype(a.dtype), order="F", copy=True)
+            a = np.array(a, dtype=result_dtype(a.dtype), order="F", copy=True)
         if a.ndim != 2 or a.shape[0] != a.shape[1]:
             raise ValueError(f"expected a square matrix, got shape {a.shape}")
         if not (a.flags.writeable and a.flags.aligned and a.dtype.isnative):
@@ -96,8 +97,9 @@ class LUSolver(Solver):
         ipiv = np.empty(buf.shape[0], dtype=_INTC)
         anorm = None if structure is None else structure.norm1
         eager = self.eager_rcond
-        info, anorm, rcond = _factor_array(buf, ipiv, -1.0 if anorm is None else anorm,
-                                           transposed, eager)
+        with blas_threads():     # the thread policy's count, where BLAS allows per thread
+            info, anorm, rcond = _factor_array(buf, ipiv, -1.0 if anorm is None else anorm,
+                                               transposed, eager)
         if info > 0:
             raise singular_error(f"U[{info - 1}, {info - 1}] is exactly zero")
         return LUFactorization(buf, ipiv, transposed, anorm, rcond if eager else None)

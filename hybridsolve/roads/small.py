@@ -102,10 +102,13 @@ class SmallSolver(Solver):
 
     def factorize(self, a, structure: Structure | None = None, *,
                   check_finite=True) -> SmallFactorization:
-        """Factor ``a`` (any strides; only read).  Raises LinAlgError for an exactly
-        singular A.  Without a structure (the front door's short-circuit, which skips
-        the inspection) NaN/inf raise ValueError when ``check_finite``; with one, the
-        inspection has already checked (or was told not to)."""
+        """Factor ``a`` (any strides).  Raises LinAlgError for an exactly singular A.
+
+        Without a structure (the front door's short-circuit, which skips the
+        inspection) ``a`` is the caller's array: it is only read, and NaN/inf raise
+        ValueError when ``check_finite``.  With one, ``a`` is the front door's work
+        array (the inspection has checked finiteness, or was told not to): an
+        F-contiguous one then holds the factors, as with the LAPACK-style roads."""
         a = np.asarray(a)
         fac, ipiv, kind, info, anorm = _k.small_factor(
             a, structure is None and check_finite)

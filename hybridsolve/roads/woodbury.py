@@ -43,9 +43,10 @@ import warnings
 
 import numpy as np
 from numpy.linalg import LinAlgError
-from scipy.linalg import LinAlgWarning
+from scipy.linalg import LinAlgWarning, get_lapack_funcs
 
 from hybridsolve._kernels import woodbury as _wb
+from hybridsolve._kernels.condest import norm1_estimate
 from hybridsolve._lowrank import (DETECT_MIN_N, DiagonalPlusLowRank, LowRankNotFound,
                                   _dense_norm1, _mm, dense_matvec_sub,
                                   detect_lowrank, max_rank)
@@ -55,7 +56,7 @@ from hybridsolve._threads import blas_threads
 from hybridsolve._tuning import value as _tuned
 
 __all__ = ["WoodburySolver", "WoodburyFactorization", "DenseLUFallback",
-           "onenormest", "woodbury_factorize"]
+           "woodbury_factorize"]
 
 #: An operator with n above this is never formed as a dense matrix (hybridsolve._tuning).
 FORM_MAX = _tuned("woodbury_form_max")
@@ -78,64 +79,6 @@ def _fro(x):
 
 class _Fallback(Exception):
     """Woodbury cannot be trusted for this A (reason in str())."""
-
-
-# ------------------------------------------------------------------ 1-norm estimator
-
-def onenormest(apply, apply_h, n, dtype, itmax=2, apply_unit=None):
-    """Hager / Higham estimate of ||B||_1 for a linear map given by ``apply(X) = B X``
-    and ``apply_h(X) = B^H X`` (X of shape (n, m)).
-
-    LAPACK xLACN2's algorithm: x = ones/n, then unit vectors e_j at the largest entry of
-    B^H sign(B x), plus Higham's alternating vector (applied in the same call as the
-    first x: the cost is memory-bound, two columns cost about one).  ``itmax`` sweeps
-    (LAPACK uses up to 5; the estimate nearly always settles after the first unit
-    vector).  ``apply_unit(j)`` (optional) computes B e_j cheaply.  A lower bound on
-    ||B||_1, almost always within a factor 3 of it.
-    """
-    if n == 0:
-        return 0.0
-    cplx = np.dtype(dtype).kind == "c"
-
-    def sgn(y):
-        if cplx:
-            a = np.abs(y)
-            out = np.ones_like(y)
-            nz = a > 0
-            out[nz] = y[nz] / a[nz]
-            return out
-        return np.where(y >= 0, 1.0, -1.0).astype(dtype)
-
-    x = np.empty((n, 2), dtype=dtype, order="F")
-    x[:, 0] = 1.0 / n
-    alt = np.arange(n, dtype=np.float64)
-    x[:, 1] = np.where(alt % 2 == 0, 1.0, -1.0) * (1.0 + alt / max(n - 1, 1))
-    y = apply(x)
-    est = float(np.abs(y[:, 0]).sum())
-    alt_est = 2.0 * float(np.abs(y[:, 1]).sum()) / (3.0 * n)
-    if n == 1:
-        return est
-    z = apply_h(sgn(y[:, :1]))[:, 0]
-    j = int(np.argmax(np.abs(z)))
-    for it in range(itmax - 1):
-        if apply_unit is not None:
-            y = apply_unit(j)
-        else:
-            e = np.zeros((n, 1), dtype=dtype)
-            e[j] = 1
-            y = apply(e)[:, 0]
-        new = float(np.abs(y).sum())
-        if new <= est:
-            break
-        est = new
-        if it == itmax - 2:
-            break
-        z = apply_h(sgn(y)[:, None])[:, 0]
-        jn = int(np.argmax(np.abs(z)))
-        if jn == j:
-            break
-        j = jn
-    return max(est, alt_est)
 
 
 # ------------------------------------------------------------------ factorizations
@@ -220,10 +163,10 @@ class WoodburyFactorization(Factorization):
         if dense is not None:
             anorm = self._normA
         else:
-            anorm = onenormest(lambda x: self._matvec(0, x), lambda x: self._matvec(2, x),
-                               n, dtype, apply_unit=self._matvec_unit)
-        ainv = onenormest(lambda x: self._raw_solve(0, x), lambda x: self._raw_solve(2, x),
-                          n, dtype, apply_unit=self._solve_unit)
+            anorm = norm1_estimate(
+                lambda x, adj: self._matvec(2 if adj else 0, x[:, None])[:, 0], n, dtype)
+        ainv = norm1_estimate(
+            lambda x, adj: self._raw_solve(2 if adj else 0, x[:, None])[:, 0], n, dtype)
         self.norm1 = float(anorm)
         self.rcond = (1.0 / (anorm * ainv)) if anorm > 0 and ainv > 0 else 0.0
         self.notes = tuple(notes)
@@ -251,12 +194,14 @@ class WoodburyFactorization(Factorization):
         return float(np.abs(c).sum(0).max(initial=0.0))
 
     def _capacitance_solve(self, t):
-        from hybridsolve._kernels.cholesky import potrs
-        from hybridsolve._kernels.lu import getrs
+        """t := C^-1 t with the k x k factors of the capacitance matrix (LAPACK)."""
         if self.hpd:
-            potrs(self.C, t, True)
+            potrs, = get_lapack_funcs(("potrs",), (self.C,))
+            x, info = potrs(self.C, t, lower=1)
         else:
-            getrs(self.C, self.ipiv, t, 0)
+            getrs, = get_lapack_funcs(("getrs",), (self.C,))
+            x, info = getrs(self.C, self.ipiv - 1, t)
+        t[...] = x
 
     def _matvec(self, trans, x):
         """op(A) x for x of shape (n, m)."""
@@ -266,20 +211,6 @@ class WoodburyFactorization(Factorization):
         if trans == 1:
             return d * x + _mm(self.V, _mm(self.U, x, 1), 1)
         return d.conj() * x + _mm(self.V, _mm(self.U, x, 2), 2)
-
-    def _matvec_unit(self, j):
-        """A e_j = U V[:, j] + d_j e_j (one pass over U)."""
-        y = _mm(self.U, self.V[:, j:j + 1])[:, 0]
-        y[j] += self.d[j]
-        return y
-
-    def _solve_unit(self, j):
-        """A^-1 e_j = e_j / d_j - W C^-1 V[:, j] / d_j (one pass over W)."""
-        t = np.array(self.V[:, j:j + 1] / self.d[j], dtype=self.dtype, order="F")
-        self._capacitance_solve(t)
-        y = -_mm(self.W, t)[:, 0]
-        y[j] += 1 / self.d[j]
-        return y
 
     def _raw_apply(self, trans, b):
         t = np.empty((self.rank, b.shape[1]), dtype=self.dtype, order="F")
@@ -368,31 +299,25 @@ class WoodburyFactorization(Factorization):
 
 
 class DenseLUFallback(Factorization):
-    """Dense pivoted LU (our LU kernel) of a formed diagonal-plus-low-rank matrix, used
+    """Dense pivoted LU (the LU road) of a formed diagonal-plus-low-rank matrix, used
     when Woodbury cannot be trusted; ``notes`` says why."""
 
     kind = "woodbury"
 
     def __init__(self, a, notes=()):
-        from scipy.linalg import lapack
-        from hybridsolve._kernels.lu import getrf
+        from hybridsolve.roads.lu import LUSolver
         n = a.shape[0]
         super().__init__((n, n), a.dtype)
-        self.lu = np.asfortranarray(a)
-        anorm = float(np.abs(self.lu).sum(0).max(initial=0.0))
-        self.ipiv = np.zeros(max(n, 1), dtype=np.intc)
-        info = getrf(self.lu, self.ipiv)
-        if info > 0:
-            raise singular_error(f"U[{info - 1}, {info - 1}] is exactly zero "
-                                 f"(dense LU fallback of a diagonal-plus-low-rank A)")
-        gecon = lapack.get_lapack_funcs("gecon", (self.lu,))
-        rc, _ = gecon(self.lu, anorm, norm="1")
-        self.rcond = float(rc)
+        try:
+            self.lu = LUSolver().factorize(a)
+        except LinAlgError as exc:
+            raise singular_error(f"{exc} (dense LU fallback of a diagonal-plus-low-rank "
+                                 f"A)") from None
+        self.rcond = float(self.lu.rcond)
         self.notes = tuple(notes) + ("fell back to dense LU of the formed matrix",)
 
     def _solve_inplace(self, b, trans):
-        from hybridsolve._kernels.lu import getrs
-        getrs(self.lu, self.ipiv, b, trans)
+        self.lu._solve_inplace(b, trans)
 
 
 def woodbury_factorize(op: DiagonalPlusLowRank) -> Factorization:

@@ -28,22 +28,21 @@ import warnings
 
 import numpy as np
 
+from hybridsolve._tuning import value as _tuned
+
 # --------------------------------------------------------------------------- prices
 # Prices are in the registry's unit (flop-equivalents of the in-process roads).
 
-#: One task's scheduling overhead: distributed documents about 1 ms per task; at the
-#: ~1-10 Gflop/s one core sustains in a tile kernel that is ~1e6-1e7 flops.  The upper
-#: end, so that small problems stay with the in-process roads.
-TASK_COST = 1e7
-#: One byte moved between workers: ~1 GB/s of network against ~10 Gflop/s per core.
-BYTE_COST = 10.0
+# Values, and the reasons for them, in hybridsolve._tuning (dask_* names).
+#: One task's scheduling overhead, in flop-equivalents.
+TASK_COST = _tuned("dask_task_cost")
+#: One byte moved between workers, in flop-equivalents.
+BYTE_COST = _tuned("dask_byte_cost")
 #: The largest A (bytes) the one-matrix road gathers onto a single worker to factor
-#: in-process: it needs A, its factors and workspace in one worker's memory.
-IN_PROCESS_MAX_BYTES = 2 ** 31
-#: Default tile size when A's chunks are not square (rechunked to square tiles): large
-#: enough that the tile kernels run at level-3 speed, small enough for a 16-tile panel
-#: of a 16000 matrix to spread over workers.
-DEFAULT_TILE = 1000
+#: in-process.
+IN_PROCESS_MAX_BYTES = _tuned("dask_in_process_max_bytes")
+#: Default tile size when A's chunks are not square (rechunked to square tiles).
+DEFAULT_TILE = _tuned("dask_default_tile")
 
 
 def parallelism() -> int:

@@ -4,7 +4,8 @@ One task per chunk runs the in-process batched road's stack factorization
 (``hybridsolve.roads.batched.BatchedStackFactorization``: one nogil kernel call, every
 slice inspected, SPD -> Cholesky, else LU, no Python per slice), with ``b``'s chunks
 aligned to ``a``'s.  A chunk with a
-singular slice or NaN/inf raises in its task, naming the global slice indices; the slices
+singular slice or NaN/inf raises in its task, naming flat indices into the whole batch
+(as scipy); the slices
 whose rcond < eps are gathered (a few numbers per chunk) into one check task, which the
 last chunk of ``x`` waits for, and reported in one LinAlgWarning.  No chunk waits for
 another otherwise, so ``da.store`` streams a batch larger than memory chunk by chunk.
@@ -22,19 +23,25 @@ from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, after,
 __all__ = ["DaskBatchSolver", "DaskBatchFactorization"]
 
 
-def solve_chunk(a, b, offset, trans, check_finite, dtype):
-    """Solve one chunk with the in-process batched road's stack factorization; returns
-    ``(x, ill)``, ``ill`` the [(global index, rcond)] of the slices whose rcond < eps.
-    NaN/inf or singular slices raise (naming global indices)."""
+def solve_chunk(a, b, offset, batch, trans, check_finite, dtype):
+    """Solve one chunk (its first slice at ``offset`` in the whole ``batch``) with the
+    in-process batched road's stack factorization; returns ``(x, ill)``, ``ill`` the
+    [(flat index in the batch, rcond)] of the slices whose rcond < eps.  NaN/inf or
+    singular slices raise (naming flat indices into the whole batch, as scipy)."""
     from hybridsolve.roads.batched import BatchedStackFactorization
     shape = a.shape[:-2]
     n, k = b.shape[-2:]
+
+    def flat_index(local):
+        idx = np.unravel_index(np.asarray(local), shape)
+        return np.ravel_multi_index(tuple(i + o for i, o in zip(idx, offset)), batch)
+
     stack = BatchedStackFactorization(a.reshape((-1, n, n)).astype(dtype, copy=False),
-                                      shape, check_finite, offset)
+                                      shape, check_finite, flat_index)
     x = stack.solve(b.reshape((-1, n, k)).astype(dtype, copy=False), trans)
     ill = np.flatnonzero(stack.rcond < np.finfo(dtype).eps)
     return (x.reshape(shape + (n, k)),
-            [(stack.index(s), float(stack.rcond[s])) for s in ill])
+            list(zip(flat_index(ill).tolist(), stack.rcond[ill].tolist())))
 
 
 def check(dtype, *ills):
@@ -84,7 +91,7 @@ class DaskBatchFactorization(DaskFactorization):
             offset = tuple(s[i] for s, i in zip(starts, idx))
             raw = (name + "-raw",) + idx
             g.add(raw, (solve_chunk, (a.name,) + idx + (0, 0), (b.name,) + idx + (0, 0),
-                        offset, trans, check_finite, dtype))
+                        offset, batch, trans, check_finite, dtype))
             g.add((name + "-ill",) + idx, (operator.getitem, raw, 1))
             ills.append((name + "-ill",) + idx)
         g.add(name + "-check", (check, dtype) + tuple(ills))
