@@ -85,6 +85,21 @@ PARAMS: dict[str, Param] = {
         "next to it, small enough that a thread that is descheduled leaves its remaining "
         "chunks to the others (a choice, not a measurement); `hybridsolve tune` picks "
         "the fastest of a few values at 100000 x 3 x 3."),
+    # ------------------------------------------------ batched road (roads/batched.py)
+    "batch_compact_n": Param(
+        8, int, 0, 16,
+        "Largest order the batched road hands to the compact kernel (batched.pyx: W "
+        "slices per group, one SIMD lane each; float32/float64, at most COMPACT_K = 16 "
+        "right-hand sides; 0: never; 16 is the kernel's capacity).  Measured against "
+        "solve_batched, one thread, b (m, n, 1), AVX-512 EPYC, medians of 7 interleaved "
+        "runs: 100000x3x3 3.7 vs 10.3 ms, 10000x8x8 3.0 vs 4.9 ms, but 4000x16x16 6.1 "
+        "vs 5.3 ms (float64); n = 9..15 not measured."),
+    "batch_interrupt_work": Param(
+        2.0e7, float, 1, _INF,
+        "Work (flops, solve_batched's per-slice count) per call of the batched road's "
+        "kernels: a longer batch is solved in chunks, and KeyboardInterrupt (Ctrl-C) is "
+        "honoured between them.  2e7 flops is a few milliseconds at 1-10 Gflop/s, while "
+        "a call costs microseconds (a choice, not a measurement)."),
     # ------------------------------------------------ dense LU kernel (_kernels/lu.pyx)
     "lu_unblocked_n": Param(
         32, int, 1, _IMAX,

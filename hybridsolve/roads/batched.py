@@ -1,11 +1,21 @@
-"""The batched road: a stack ``a[..., n, n]`` solved by one nogil kernel call.
+"""The batched road: a stack ``a[..., n, n]`` solved by nogil kernel calls.
 
-``hybridsolve._kernels.small.solve_batched`` loops over the slices without the GIL (over
-the cores when built with OpenMP), inspecting each slice on its own (Hermitian with a
-real positive diagonal -> Cholesky with LU fallback, triangular -> substitution, else
-pivoted LU), with no Python per slice.  Factor and solve are fused per slice (the stack
-is read once, which is what bounds the speed), so this road's "factorization" keeps the
-stack and runs the fused kernel on each ``solve``.
+Real stacks of order n <= tuning ``batch_compact_n`` (at most 16 right-hand sides per
+slice) go to ``hybridsolve._kernels.batched.solve_compact``: W slices per group, one SIMD
+lane each (L D L^T for groups of symmetric positive-diagonal slices, else partial-
+pivoting LU), with a rigorous rcond bound per slice.  Every slice it does not settle
+(singular, ill-conditioned, non-finite) -- and every other stack (complex ones: their
+per-slice kernel is already arithmetic-bound, larger n) -- goes to
+``hybridsolve._kernels.small.solve_batched``, which loops over the slices without the
+GIL (over the cores when built with OpenMP), inspecting each slice on its own (Hermitian
+with a real positive diagonal -> Cholesky with LU fallback, triangular -> substitution,
+else pivoted LU), with no Python per slice.  So info codes, rcond estimates and warnings
+are always that kernel's.  Factor and solve are fused per slice (the stack is read once,
+which is what bounds the speed), so this road's "factorization" keeps the stack and runs
+the fused kernels on each ``solve``.
+
+A long batch is solved in chunks of about tuning ``batch_interrupt_work`` flops each;
+KeyboardInterrupt is honoured between them.
 
 A batch reaches the registry as a ``Structure`` of format ``'batch'``: ``n`` the order of
 each slice, ``extra['batch_shape']`` the broadcast batch shape and ``extra['nrhs']`` the
@@ -18,8 +28,15 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._protocol import Solver, Structure
+from hybridsolve._threads import num_threads
+from hybridsolve._tuning import value as _tuned
 
 __all__ = ["BatchedSolver", "BatchedStackFactorization", "batch_structure"]
+
+# Tuning (defaults and reasons in hybridsolve._tuning), read at import: largest order
+# for the compact kernel, and work per kernel call of a long batch.
+_COMPACT_N = int(_tuned("batch_compact_n"))
+_INTERRUPT_WORK = float(_tuned("batch_interrupt_work"))
 
 
 def batch_structure(n, dtype, batch_shape, nrhs, check_finite=True, assume_a=None):
@@ -55,14 +72,40 @@ class BatchedStackFactorization:
         self.flat_index = flat_index
 
     def solve(self, b, trans=False):
+        from hybridsolve._kernels.batched import COMPACT_K, COMPACT_N, solve_compact
         from hybridsolve._kernels.small import solve_batched
 
         b = np.asarray(b, dtype=self.dtype)
         if b.ndim != 3 or b.shape[:2] != self.a.shape[:2]:
             raise ValueError(f"b must have shape (m, n, k) matching a {self.a.shape}, "
                              f"got {b.shape}")
+        a, trans = self.a, bool(trans)
+        m, n, _ = a.shape
+        k = b.shape[2]
         eps = float(np.finfo(self.dtype).eps)
-        x, info, rcond = solve_batched(self.a, b, bool(trans), self.check_finite, eps)
+        compact = (self.dtype.kind == "f" and 0 < n <= min(COMPACT_N, _COMPACT_N)
+                   and 0 < k <= COMPACT_K)
+        work = n ** 3 / 3.0 + 2.0 * n * n * (k + 4)        # solve_batched's count per slice
+        step = max(1, int(_INTERRUPT_WORK / max(work, 1.0)))
+        if not compact and m <= step:                       # one call, its own result
+            x, info, rcond = solve_batched(a, b, trans, self.check_finite, eps)
+        else:
+            x = np.empty(b.shape, self.dtype)
+            info = np.zeros(m, np.int32)
+            rcond = np.empty(m)
+            nthreads = num_threads()
+            for s0 in range(0, m, step):                    # KeyboardInterrupt between
+                s1 = min(m, s0 + step)
+                if compact:
+                    _, done, _ = solve_compact(a[s0:s1], b[s0:s1], trans, eps, nthreads,
+                                               x[s0:s1], rcond[s0:s1])
+                    redo = s0 + np.flatnonzero(done == 0)
+                    if redo.size:           # singular, ill-conditioned, non-finite
+                        x[redo], info[redo], rcond[redo] = solve_batched(
+                            a[redo], b[redo], trans, self.check_finite, eps)
+                else:
+                    x[s0:s1], info[s0:s1], rcond[s0:s1] = solve_batched(
+                        a[s0:s1], b[s0:s1], trans, self.check_finite, eps)
         if (info < 0).any():
             raise ValueError("array must not contain infs or NaNs")
         bad = np.flatnonzero(info)

@@ -1,0 +1,464 @@
+# cython: language_level=3
+"""Compact (lane-interleaved) batch kernels: W slices of a stack solved together, one
+SIMD lane per slice (the "compact" batched layout of MKL and of the batched-BLAS papers,
+here without changing the caller's layout).
+
+``solve_compact(a, b, transposed, rcond_tol, nthreads)`` takes a real stack a[m, n, n],
+b[m, n, k] (n <= COMPACT_N, k <= COMPACT_K, any strides, broadcast zero strides
+included) and solves W slices at a time (W = LANES_F64 = 8 for float64, LANES_F32 = 16
+for float32: one AVX-512 vector, two AVX2 or four SSE2 vectors) in [row][column][lane]
+blocks on the stack:
+
+1. load W slices of op(A) (A^T when ``transposed``) and of B, each entry read once (the
+   tail group's unused lanes hold the identity);
+2. per lane ||A||_1, a finiteness test, and whether the slice is exactly symmetric with
+   a positive diagonal (the Cholesky candidates, as the per-slice kernel's test);
+3. a group whose lanes are all candidates is factored L D L^T without pivoting; when a
+   lane meets a non-positive pivot the group's A is reloaded and the whole group redone
+   by LU.  Other groups: Gaussian elimination with partial pivoting on [op(A) | B] -- the
+   pivot row per lane by compare + select, the row swap by selects, one reciprocal per
+   pivot;
+4. back substitution, x written C-contiguous;
+5. per lane a rigorous upper bound on ||A^{-1}||_1 from the comparison matrices of the
+   factors (as ``small.pyx``'s bound): rcond >= lo = 1 / (||A||_1 bound).  A slice with
+   lo >= 4 rcond_tol cannot be one the per-slice kernel warns about.
+
+The C is written once for both dtypes (the ``HS_DEFINE`` macro) with the order a
+compile-time constant for n <= 8 (every loop unrolled) and a run-time one above.  Every
+loop over the lanes is fixed-width arithmetic and selects, vectorised by the C compiler at
+-O3; on x86-64 Linux with GCC or Clang each entry point is built three times
+(``target_clones``: AVX-512F, AVX2, baseline SSE2) and the loader picks one for the CPU,
+so no -march flag is needed.
+
+A slice is *not settled* (``done[s] = 0``) when its A or x is not finite, a pivot is
+exactly zero, or the bound cannot prove rcond >= 4 rcond_tol (singular, ill-conditioned
+or non-finite slices): the caller solves those slices again with
+``small.solve_batched``, so that info codes, rcond estimates and the ill-conditioning
+verdicts are exactly that kernel's.
+"""
+cimport numpy as cnp
+from cython.parallel cimport prange
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+#include <stddef.h>
+#include <math.h>
+
+/* Function multi-versioning: each entry point is compiled for AVX-512F, AVX2 and the
+   baseline (SSE2 on x86-64); the dynamic loader picks one for the CPU at run time.
+   Elsewhere: one plain build. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define HS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HS_CLONES
+#endif
+#if defined(__GNUC__)
+#define HS_INLINE static inline __attribute__((always_inline))
+#else
+#define HS_INLINE static inline
+#endif
+
+/* "vectorise the loop over the lanes" (if-conversion of its selects included), where
+   the compiler runs with OpenMP; ignored otherwise (then the vectoriser decides). */
+#if defined(_OPENMP)
+#define HS_LANES _Pragma("omp simd")
+#else
+#define HS_LANES
+#endif
+
+#define HS_NMAX 16
+#define HS_KMAX 16
+#define HS_LANES_D 8
+#define HS_LANES_F 16
+#define HS_MARGIN 4.0
+
+/* hs_group_<SUF>: one group of up to W slices, one lane each, in [row][column][lane]
+   scratch blocks on the stack.  Every loop over w is a fixed-width loop of arithmetic
+   and selects (no branch on a lane), which the compiler vectorises; branches depend on
+   the group only.  NN is a compile-time constant where the caller passes one. */
+#define HS_DEFINE(SUF, T, W, ABS)                                                       \
+HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,             \
+        const int trans, const char *a0, ptrdiff_t as, ptrdiff_t r0, ptrdiff_t r1,     \
+        const char *b0, ptrdiff_t bs, ptrdiff_t q0, ptrdiff_t q1, T *x, double tol,    \
+        char *done, double *rcond)                                                     \
+{                                                                                      \
+    T A[HS_NMAX][HS_NMAX][W], B[HS_NMAX][HS_KMAX][W], y[HS_NMAX][W], l[HS_NMAX][W];   \
+    T anorm[W], bad[W], spd[W], mx[W], piv[W], s[W], t0[W], nj[W], rr[W], bnd[W];     \
+    int i, j, c, w, chol, tried;                                                       \
+    for (w = 0; w < lanes; w++) {                                                      \
+        const char *p = a0 + w * as;                                                   \
+        for (i = 0; i < NN; i++)                                                       \
+            for (j = 0; j < NN; j++)                                                   \
+                A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                        \
+        p = b0 + w * bs;                                                               \
+        for (i = 0; i < NN; i++)                                                       \
+            for (c = 0; c < k; c++)                                                    \
+                B[i][c][w] = *(const T *)(p + i * q0 + c * q1);                        \
+    }                                                                                  \
+    for (w = lanes; w < W; w++)                                                        \
+        for (i = 0; i < NN; i++) {                                                     \
+            for (j = 0; j < NN; j++)                                                   \
+                A[i][j][w] = (T)(i == j);                                              \
+            for (c = 0; c < k; c++)                                                    \
+                B[i][c][w] = 0;                                                        \
+        }                                                                              \
+    /* ||A||_1 (row sums of the loaded A^T when trans); finiteness: x * 0 is NaN      \
+       exactly for inf / NaN; symmetric with a positive diagonal */                    \
+    HS_LANES for (w = 0; w < W; w++) { anorm[w] = 0; bad[w] = 0; spd[w] = 1; }                 \
+    for (j = 0; j < NN; j++) {                                                         \
+        HS_LANES for (w = 0; w < W; w++) s[w] = 0;                                              \
+        for (i = 0; i < NN; i++)                                                       \
+            HS_LANES for (w = 0; w < W; w++) {                                                  \
+                T v = trans ? A[j][i][w] : A[i][j][w];                                 \
+                s[w] += ABS(v);                                                        \
+                bad[w] += v * 0;                                                       \
+            }                                                                          \
+        HS_LANES for (w = 0; w < W; w++) {                                                      \
+            anorm[w] = s[w] > anorm[w] ? s[w] : anorm[w];                              \
+            spd[w] = A[j][j][w] > 0 ? spd[w] : 0;                                      \
+        }                                                                              \
+        for (i = j + 1; i < NN; i++)                                                   \
+            HS_LANES for (w = 0; w < W; w++)                                                    \
+                spd[w] = A[i][j][w] == A[j][i][w] ? spd[w] : 0;                        \
+    }                                                                                  \
+    chol = 1;                                                                          \
+    HS_LANES for (w = 0; w < W; w++) chol &= spd[w] != 0;                                       \
+    tried = chol;                                                                      \
+    if (chol) {                                                                        \
+        /* L D L^T, no pivoting: reciprocal D on the diagonal, unit L below it */      \
+        HS_LANES for (w = 0; w < W; w++) spd[w] = 0;                                            \
+        for (j = 0; j < NN; j++) {                                                     \
+            HS_LANES for (w = 0; w < W; w++) {                                                  \
+                T d = A[j][j][w];                                                      \
+                spd[w] += d > 0 ? 0 : 1;                                               \
+                rr[w] = 1 / (d > 0 ? d : 1);                                           \
+                A[j][j][w] = rr[w];                                                    \
+            }                                                                          \
+            for (i = j + 1; i < NN; i++)                                               \
+                HS_LANES for (w = 0; w < W; w++) l[i][w] = A[i][j][w] * rr[w];                  \
+            for (i = j + 1; i < NN; i++)                                               \
+                for (c = j + 1; c <= i; c++)                                           \
+                    HS_LANES for (w = 0; w < W; w++)                                            \
+                        A[i][c][w] -= l[i][w] * A[c][j][w];                            \
+            for (i = j + 1; i < NN; i++)                                               \
+                HS_LANES for (w = 0; w < W; w++) A[i][j][w] = l[i][w];                          \
+        }                                                                              \
+        for (w = 0; w < lanes; w++) chol &= spd[w] == 0;                               \
+    }                                                                                  \
+    if (chol) {                                                                        \
+        for (j = 0; j < NN; j++)                                                       \
+            for (i = j + 1; i < NN; i++)                                               \
+                for (c = 0; c < k; c++)                                                \
+                    HS_LANES for (w = 0; w < W; w++)                                            \
+                        B[i][c][w] -= A[i][j][w] * B[j][c][w];                         \
+        for (j = NN - 1; j >= 0; j--)                                                  \
+            for (c = 0; c < k; c++) {                                                  \
+                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w] * A[j][j][w];                \
+                for (i = j + 1; i < NN; i++)                                           \
+                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * B[i][c][w];           \
+                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w];                             \
+            }                                                                          \
+        /* ||A^-1||_1 <= max of e^T M(L)^-T |D^-1| M(L)^-1 (M: comparison matrix) */   \
+        for (j = 0; j < NN; j++) {                                                     \
+            HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                          \
+            for (i = 0; i < j; i++)                                                    \
+                HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[j][i][w]) * y[i][w];             \
+            HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w];                                    \
+        }                                                                              \
+        HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                            \
+        for (j = NN - 1; j >= 0; j--) {                                                \
+            HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * ABS(A[j][j][w]);                  \
+            for (i = j + 1; i < NN; i++)                                               \
+                HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[i][j][w]) * y[i][w];             \
+            HS_LANES for (w = 0; w < W; w++) {                                                  \
+                y[j][w] = s[w];                                                        \
+                bnd[w] = s[w] > bnd[w] ? s[w] : bnd[w];                                \
+            }                                                                          \
+        }                                                                              \
+    } else {                                                                           \
+        if (tried)  /* a lane is not positive definite: LU for the whole group */      \
+            for (w = 0; w < lanes; w++) {                                              \
+                const char *p = a0 + w * as;                                           \
+                for (i = 0; i < NN; i++)                                               \
+                    for (j = 0; j < NN; j++)                                           \
+                        A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                \
+            }                                                                          \
+        /* partial pivoting per lane: pivot index by compare + select, the row swap   \
+           by selects under "this lane picked row i", one reciprocal per pivot */      \
+        for (j = 0; j < NN; j++) {                                                     \
+            HS_LANES for (w = 0; w < W; w++) { mx[w] = ABS(A[j][j][w]); piv[w] = (T)j; }        \
+            for (i = j + 1; i < NN; i++)                                               \
+                HS_LANES for (w = 0; w < W; w++) {                                              \
+                    T v = ABS(A[i][j][w]);                                             \
+                    piv[w] = v > mx[w] ? (T)i : piv[w];                                \
+                    mx[w] = v > mx[w] ? v : mx[w];                                     \
+                }                                                                      \
+            for (c = 0; c < NN && j + 1 < NN; c++) {                                   \
+                HS_LANES for (w = 0; w < W; w++) { t0[w] = A[j][c][w]; nj[w] = t0[w]; }         \
+                for (i = j + 1; i < NN; i++)                                           \
+                    HS_LANES for (w = 0; w < W; w++) {                                          \
+                        T ai = A[i][c][w];                                             \
+                        nj[w] = piv[w] == (T)i ? ai : nj[w];                           \
+                        A[i][c][w] = piv[w] == (T)i ? t0[w] : ai;                      \
+                    }                                                                  \
+                HS_LANES for (w = 0; w < W; w++) A[j][c][w] = nj[w];                            \
+            }                                                                          \
+            for (c = 0; c < k && j + 1 < NN; c++) {                                    \
+                HS_LANES for (w = 0; w < W; w++) { t0[w] = B[j][c][w]; nj[w] = t0[w]; }         \
+                for (i = j + 1; i < NN; i++)                                           \
+                    HS_LANES for (w = 0; w < W; w++) {                                          \
+                        T bi = B[i][c][w];                                             \
+                        nj[w] = piv[w] == (T)i ? bi : nj[w];                           \
+                        B[i][c][w] = piv[w] == (T)i ? t0[w] : bi;                      \
+                    }                                                                  \
+                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = nj[w];                            \
+            }                                                                          \
+            HS_LANES for (w = 0; w < W; w++) {                                                  \
+                T p = A[j][j][w];                                                      \
+                bad[w] += mx[w] == 0 ? 1 : 0;                                          \
+                rr[w] = 1 / (p == 0 ? 1 : p);                                          \
+                A[j][j][w] = rr[w];                                                    \
+            }                                                                          \
+            for (i = j + 1; i < NN; i++) {                                             \
+                HS_LANES for (w = 0; w < W; w++) {                                              \
+                    t0[w] = A[i][j][w] * rr[w];                                        \
+                    A[i][j][w] = t0[w];                                                \
+                }                                                                      \
+                for (c = j + 1; c < NN; c++)                                           \
+                    HS_LANES for (w = 0; w < W; w++) A[i][c][w] -= t0[w] * A[j][c][w];          \
+                for (c = 0; c < k; c++)                                                \
+                    HS_LANES for (w = 0; w < W; w++) B[i][c][w] -= t0[w] * B[j][c][w];          \
+            }                                                                          \
+        }                                                                              \
+        for (j = NN - 1; j >= 0; j--)                                                  \
+            for (c = 0; c < k; c++) {                                                  \
+                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w];                             \
+                for (i = j + 1; i < NN; i++)                                           \
+                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * B[i][c][w];           \
+                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w] * A[j][j][w];                \
+            }                                                                          \
+        /* P op(A) = L U.  ||A^-1||_1 <= max of e^T M(U)^-1 M(L)^-1 (not trans), of    \
+           M(U)^-1 M(L)^-1 e (trans: ||op(A)^-1||_inf) */                              \
+        HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                            \
+        if (!trans) {                                                                  \
+            for (j = 0; j < NN; j++) {                                                 \
+                HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                      \
+                for (i = 0; i < j; i++)                                                \
+                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[i][j][w]) * y[i][w];         \
+                HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * ABS(A[j][j][w]);              \
+            }                                                                          \
+            for (j = NN - 1; j >= 0; j--) {                                            \
+                HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w];                                \
+                for (i = j + 1; i < NN; i++)                                           \
+                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[i][j][w]) * y[i][w];         \
+                HS_LANES for (w = 0; w < W; w++) {                                              \
+                    y[j][w] = s[w];                                                    \
+                    bnd[w] = s[w] > bnd[w] ? s[w] : bnd[w];                            \
+                }                                                                      \
+            }                                                                          \
+        } else {                                                                       \
+            for (j = 0; j < NN; j++) {                                                 \
+                HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                      \
+                for (i = 0; i < j; i++)                                                \
+                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[j][i][w]) * y[i][w];         \
+                HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w];                                \
+            }                                                                          \
+            for (j = NN - 1; j >= 0; j--) {                                            \
+                HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w];                                \
+                for (i = j + 1; i < NN; i++)                                           \
+                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[j][i][w]) * y[i][w];         \
+                HS_LANES for (w = 0; w < W; w++) {                                              \
+                    y[j][w] = s[w] * ABS(A[j][j][w]);                                  \
+                    bnd[w] = y[j][w] > bnd[w] ? y[j][w] : bnd[w];                      \
+                }                                                                      \
+            }                                                                          \
+        }                                                                              \
+    }                                                                                  \
+    for (i = 0; i < NN; i++)                                                           \
+        for (c = 0; c < k; c++)                                                        \
+            HS_LANES for (w = 0; w < W; w++) bad[w] += B[i][c][w] * 0;                          \
+    for (w = 0; w < lanes; w++) {                                                      \
+        double lo = 0;                                                                 \
+        T *xs = x + (ptrdiff_t)w * NN * k;                                             \
+        if (bad[w] == 0 && anorm[w] > 0 && bnd[w] > 0)                                 \
+            lo = (1.0 / (double)anorm[w]) / (double)bnd[w];                            \
+        rcond[w] = lo;                                                                 \
+        done[w] = bad[w] == 0 && lo >= HS_MARGIN * tol;                                \
+        for (i = 0; i < NN; i++)                                                       \
+            for (c = 0; c < k; c++) xs[i * k + c] = B[i][c][w];                        \
+    }                                                                                  \
+}                                                                                      \
+                                                                                       \
+HS_CLONES void hs_compact_##SUF(int n, int k, ptrdiff_t s0, ptrdiff_t s1, int trans,   \
+        const char *a, ptrdiff_t as, ptrdiff_t as0, ptrdiff_t as1, const char *b,      \
+        ptrdiff_t bs, ptrdiff_t bs0, ptrdiff_t bs1, T *x, double tol, char *done,      \
+        double *rcond)                                                                 \
+{                                                                                      \
+    ptrdiff_t s, r0 = trans ? as1 : as0, r1 = trans ? as0 : as1;                       \
+    for (s = s0; s < s1; s += W) {                                                     \
+        int lanes = s1 - s < W ? (int)(s1 - s) : W;                                    \
+        const char *ap = a + s * as, *bp = b + s * bs;                                 \
+        T *xp = x + s * n * k;                                                         \
+        switch (n) {                                                                   \
+        case 1: hs_group_##SUF(1, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        case 2: hs_group_##SUF(2, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        case 3: hs_group_##SUF(3, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        case 4: hs_group_##SUF(4, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        case 5: hs_group_##SUF(5, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        case 6: hs_group_##SUF(6, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        case 7: hs_group_##SUF(7, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        case 8: hs_group_##SUF(8, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
+                               xp, tol, done + s, rcond + s); break;                   \
+        default: hs_group_##SUF(n, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,  \
+                                xp, tol, done + s, rcond + s);                         \
+        }                                                                              \
+    }                                                                                  \
+}
+
+HS_DEFINE(d, double, HS_LANES_D, fabs)
+HS_DEFINE(f, float, HS_LANES_F, fabsf)
+    """
+    int HS_NMAX
+    int HS_KMAX
+    int HS_LANES_D
+    int HS_LANES_F
+    void hs_compact_d(int n, int k, Py_ssize_t s0, Py_ssize_t s1, int trans,
+                      const char *a, Py_ssize_t as_, Py_ssize_t as0, Py_ssize_t as1,
+                      const char *b, Py_ssize_t bs, Py_ssize_t bs0, Py_ssize_t bs1,
+                      double *x, double tol, char *done, double *rcond) noexcept nogil
+    void hs_compact_f(int n, int k, Py_ssize_t s0, Py_ssize_t s1, int trans,
+                      const char *a, Py_ssize_t as_, Py_ssize_t as0, Py_ssize_t as1,
+                      const char *b, Py_ssize_t bs, Py_ssize_t bs0, Py_ssize_t bs1,
+                      float *x, double tol, char *done, double *rcond) noexcept nogil
+
+#: Largest order and number of right-hand sides the compact kernels take.
+COMPACT_N = HS_NMAX
+COMPACT_K = HS_KMAX
+#: Slices per group (one SIMD lane each) for float64 / float32.
+LANES_F64 = HS_LANES_D
+LANES_F32 = HS_LANES_F
+LANE_COUNT = HS_LANES_D
+
+# Slices per task of the parallel loop: whole groups, at least this many flops of the
+# per-slice count (tuning batch_par_grain: a thread is started per that much work).
+from hybridsolve._tuning import value as _tuned
+cdef double PAR_GRAIN = _tuned("batch_par_grain")
+
+
+def solve_compact(cnp.ndarray a, cnp.ndarray b, bint transposed, double rcond_tol,
+                  int nthreads=1, cnp.ndarray x=None, cnp.ndarray rcond=None):
+    """solve_compact(a, b, transposed, rcond_tol, nthreads=1, x=None, rcond=None) -> (x, done, rcond)
+
+    Solve ``a[s] @ x[s] = b[s]`` (``a[s].T`` when ``transposed``) W slices at a time.
+
+    Parameters
+    ----------
+    a : ndarray (m, n, n), float32 or float64, 1 <= n <= COMPACT_N, any strides
+        (broadcast zero strides included).  Never modified.
+    b : ndarray (m, n, k), same dtype, k <= COMPACT_K, any strides.  Never modified.
+    transposed : bool
+    rcond_tol : float > 0
+        The caller's ill-conditioning threshold (the front door's eps).
+    nthreads : int
+        At most this many OpenMP threads (the caller's thread policy); fewer when the
+        batch is too small to pay for them (tuning ``batch_par_grain``).
+    x, rcond : optional outputs, C-contiguous (m, n, k) of a's dtype / (m,) float64
+        (e.g. views of a larger result); new arrays when None.
+
+    Returns
+    -------
+    x : ndarray (m, n, k), C-contiguous.
+    done : ndarray (m,) uint8: 1 where the slice is settled -- x solved, finite, and
+        rcond[s] a rigorous lower bound >= 4 rcond_tol of its reciprocal 1-norm condition
+        number (no warning due).  0: not finite, a zero pivot, or the bound did not
+        settle it: solve that slice again with ``small.solve_batched`` (x[s] and
+        rcond[s] unspecified).
+    rcond : ndarray (m,) float64.
+    """
+    cdef int typ = cnp.PyArray_TYPE(a)
+    cdef cnp.npy_intp *ad
+    cdef cnp.npy_intp *bd
+    cdef cnp.npy_intp *ast
+    cdef cnp.npy_intp *bst
+    cdef cnp.npy_intp dims[1]
+    cdef int n, k, w, nt
+    cdef Py_ssize_t m, per, ntask, t, s0, s1
+    cdef cnp.ndarray done
+    cdef char *ap
+    cdef char *bp
+    cdef char *xp
+    cdef char *dp
+    cdef double *rp
+    if cnp.PyArray_NDIM(a) != 3 or cnp.PyArray_NDIM(b) != 3:
+        raise ValueError("solve_compact: a must be (m, n, n) and b (m, n, k)")
+    ad = cnp.PyArray_DIMS(a)
+    bd = cnp.PyArray_DIMS(b)
+    if ad[1] != ad[2] or bd[0] != ad[0] or bd[1] != ad[1]:
+        raise ValueError("solve_compact: a must be (m, n, n) and b (m, n, k)")
+    if ad[1] < 1 or ad[1] > HS_NMAX or bd[2] > HS_KMAX:
+        raise ValueError("solve_compact: needs 1 <= n <= COMPACT_N and k <= COMPACT_K")
+    if cnp.PyArray_TYPE(b) != typ or not (typ == cnp.NPY_FLOAT or typ == cnp.NPY_DOUBLE):
+        raise TypeError("solve_compact: a and b must both be float32 or both float64")
+    if not rcond_tol > 0:
+        raise ValueError("solve_compact: rcond_tol must be > 0")
+    m = ad[0]
+    n = <int>ad[1]
+    k = <int>bd[2]
+    if x is None:
+        x = cnp.PyArray_EMPTY(3, bd, typ, 0)
+    elif (cnp.PyArray_TYPE(x) != typ or cnp.PyArray_NDIM(x) != 3
+          or not cnp.PyArray_IS_C_CONTIGUOUS(x) or cnp.PyArray_DIMS(x)[0] != m
+          or cnp.PyArray_DIMS(x)[1] != n or cnp.PyArray_DIMS(x)[2] != k):
+        raise ValueError("solve_compact: x must be C-contiguous, b's shape, a's dtype")
+    dims[0] = m
+    if rcond is None:
+        rcond = cnp.PyArray_EMPTY(1, dims, cnp.NPY_DOUBLE, 0)
+    elif (cnp.PyArray_TYPE(rcond) != cnp.NPY_DOUBLE or cnp.PyArray_NDIM(rcond) != 1
+          or cnp.PyArray_DIMS(rcond)[0] != m or not cnp.PyArray_IS_C_CONTIGUOUS(rcond)):
+        raise ValueError("solve_compact: rcond must be C-contiguous float64 (m,)")
+    done = cnp.PyArray_ZEROS(1, dims, cnp.NPY_UINT8, 0)
+    if m == 0 or k == 0:
+        done[...] = 1
+        rcond[...] = 1.0
+        return x, done, rcond
+    w = HS_LANES_F if typ == cnp.NPY_FLOAT else HS_LANES_D
+    # tasks of whole groups, each about PAR_GRAIN flops (solve_batched's per-slice count)
+    per = <Py_ssize_t>(PAR_GRAIN / (n * n * n / 3.0 + 2.0 * n * n * (k + 4)))
+    per = max(w, (per + w - 1) // w * w)
+    ntask = (m + per - 1) // per
+    nt = <int>max(1, min(<Py_ssize_t>nthreads, ntask))
+    ast = cnp.PyArray_STRIDES(a)
+    bst = cnp.PyArray_STRIDES(b)
+    ap = cnp.PyArray_BYTES(a)
+    bp = cnp.PyArray_BYTES(b)
+    xp = cnp.PyArray_BYTES(x)
+    dp = <char *>cnp.PyArray_DATA(done)
+    rp = <double *>cnp.PyArray_DATA(rcond)
+    with nogil:
+        if nt == 1:
+            if typ == cnp.NPY_FLOAT:
+                hs_compact_f(n, k, 0, m, transposed, ap, ast[0], ast[1], ast[2], bp, bst[0],
+                             bst[1], bst[2], <float *>xp, rcond_tol, dp, rp)
+            else:
+                hs_compact_d(n, k, 0, m, transposed, ap, ast[0], ast[1], ast[2], bp, bst[0],
+                             bst[1], bst[2], <double *>xp, rcond_tol, dp, rp)
+        else:
+            for t in prange(ntask, num_threads=nt, schedule="dynamic"):
+                s0 = t * per
+                s1 = min(s0 + per, m)
+                if typ == cnp.NPY_FLOAT:
+                    hs_compact_f(n, k, s0, s1, transposed, ap, ast[0], ast[1], ast[2], bp,
+                                 bst[0], bst[1], bst[2], <float *>xp, rcond_tol, dp, rp)
+                else:
+                    hs_compact_d(n, k, s0, s1, transposed, ap, ast[0], ast[1], ast[2], bp,
+                                 bst[0], bst[1], bst[2], <double *>xp, rcond_tol, dp, rp)
+    return x, done, rcond
