@@ -138,7 +138,7 @@ def speed(n_big, repeat):
         b = rng.standard_normal(n)
         with_p = lambda: apply(plan(a, transient=True), b, 0)     # noqa: E731
         without = lambda: apply(plan(a, transient=False), b, 0)   # noqa: E731
-        test = lambda: WoodburySolver().preview(a)                # noqa: E731
+        test = lambda: WoodburySolver().preview(a, {"precision": "auto"})  # noqa: E731
         assert plan(a, transient=True).chosen.name == "lu"
         s = interleaved_samples({"previews": with_p, "none": without, "test": test},
                                 repeat=repeat)

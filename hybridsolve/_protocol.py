@@ -212,12 +212,13 @@ class Solver:
         dense array it is given, during the call, and never to keep a reference to it
         (it may then be handed the caller's own array).
     preview : callable, optional
-        ``preview(a)``, for a road that can tell cheaply (far below one pass over A)
-        whether it may want a dense A *before* the inspection copies it.  Called by the
-        one-shot calls (``solve``, ``explain``: the factorization does not outlive the
-        call) with the caller's own C- or F-contiguous A, of the LAPACK dtype, when no
-        ``assume_a`` is given and the road's declared ``formats``/size range take it;
-        ``a`` must only be read.  Returns None (nothing to say) or a dict, kept in
+        ``preview(a, request)``, for a road that can tell cheaply (far below one pass
+        over A) whether it may want a dense A *before* the inspection copies it.  Called
+        by the one-shot calls (``solve``, ``explain``: the factorization does not
+        outlive the call) with the caller's own C- or F-contiguous A, of the LAPACK
+        dtype, when no ``assume_a`` is given and the road's declared ``formats``/size
+        range take it; ``a`` must only be read.  ``request``: the call's options, a
+        dict (``'precision'``: 'auto', 'mixed' or 'double').  Returns None (nothing to say) or a dict, kept in
         ``structure.extra['previews'][name]`` for the road's ``cost`` and
         ``factorize``; ``{'borrow': True, ...}`` asks the front door to make no working
         copy: the inspection only reads A, this road is then handed the caller's array

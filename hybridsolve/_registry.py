@@ -170,12 +170,14 @@ def gets_copy(solver, structure) -> bool:
     return needs_copy(solver) and solver.name not in structure.extra.get("borrowers", ())
 
 
-def previews(a, method=None):
+def previews(a, method=None, request=None):
     """Ask every road that has a ``preview`` hook and may take this dense ``a`` (by its
     declared ``formats`` and size range; only ``method`` when given) about it, before
-    the inspection copies it.  Returns ``{name: what preview returned}`` for the
+    the inspection copies it: ``hook(a, request)``, ``request`` the call's options
+    (``{'precision': ...}``).  Returns ``{name: what preview returned}`` for the
     non-None answers.  A third-party hook that raises is skipped with a
     RuntimeWarning naming it."""
+    request = {"precision": "auto"} if request is None else request
     n = a.shape[0]
     eligible = _split_by_format([get(method)], "dense")[0] if method is not None \
         else _pool("dense")[0]
@@ -188,7 +190,7 @@ def previews(a, method=None):
         if not lo <= n <= hi:
             continue
         try:
-            said = hook(a)
+            said = hook(a, request)
         except Exception as exc:
             if not is_foreign(solver):
                 raise

@@ -213,7 +213,7 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
     said = None
     if (transient and hint is None and not inplace
             and (a2.flags.f_contiguous or a2.flags.c_contiguous)):
-        said = _registry.previews(a2, method)
+        said = _registry.previews(a2, method, {"precision": precision})
     borrowers = [name for name, what in (said or {}).items()
                  if isinstance(what, dict) and what.get("borrow")]
     structure, work = _structure_for(a2, hint, lower, not inplace, check_finite, capture,

@@ -189,8 +189,9 @@ class BorrowingSolver(Solver):
         self.previewed = []
         self.handed = []
 
-    def preview(self, a):
+    def preview(self, a, request):
         self.previewed.append(a)
+        self.request = request
         return {"borrow": True}
 
     def cost(self, structure):
@@ -205,7 +206,7 @@ class BorrowingSolver(Solver):
 class RaisingPreview(BorrowingSolver):
     name = "fake-raising-preview"
 
-    def preview(self, a):
+    def preview(self, a, request):
         raise RuntimeError("preview exploded")
 
     def cost(self, structure):

@@ -277,8 +277,14 @@ def test_one_shot_solve_borrows_a_and_never_writes_it(monkeypatch, order):
 def test_general_a_is_not_borrowed():
     rng = np.random.default_rng(17)
     n = 2 * mx._PREVIEW_MIN_N
-    assert mx.MixedSolver().preview(rng.standard_normal((n, n))) is None
-    assert mx.MixedSolver().preview(sdd(rng, 100, np.float64)) is None    # too small
+    g = rng.standard_normal((n, n))
+    auto, mixed, double = ({"precision": p} for p in ("auto", "mixed", "double"))
+    assert mx.MixedSolver().preview(g, auto) is None
+    assert mx.MixedSolver().preview(sdd(rng, 100, np.float64), auto) is None  # too small
+    assert mx.MixedSolver().preview(sdd(rng, n, np.float64), double) is None
+    assert mx.MixedSolver().preview(g, mixed)["source"] is g    # asked for: borrowed
+    p = hs._solve.plan(g, transient=True, precision="mixed")
+    assert p.chosen.name == "mixed" and p.factorization.borrowed
 
 
 def test_warnings_and_errors_as_scipy():

@@ -331,6 +331,7 @@ def test_preview_borrows_a_without_a_copy_and_the_next_road_gets_one():
             a0 = a.copy()
             x = hybridsolve.solve(a, b)
             assert s.previewed[-1] is a and s.handed[-1] is a
+            assert s.request == {"precision": "auto"}
             assert s.priced_with == {"borrow": True}
             np.testing.assert_array_equal(a, a0)
             np.testing.assert_allclose(x, scipy.linalg.solve(a0, b), rtol=1e-8)

@@ -214,15 +214,19 @@ class MixedSolver(Solver):
         if text not in structure.notes:
             structure.notes.append(text)
 
-    def preview(self, a):
-        """Before the front door copies A: a few rows (8, spread over A) tested for
-        strict diagonal dominance, O(8 n) reads.  All dominant: the road may be proven
-        to converge by the inspection's margin (Varah / Gershgorin), and it only reads
-        A (to round it to single precision, and for the residuals), so it borrows A:
-        the solve makes no double-precision n x n copy.  Otherwise nothing to say."""
+    def preview(self, a, request):
+        """Before the front door copies A.  The road only reads A (to round it to
+        single precision, and for the residuals), so where it is likely to be taken it
+        borrows A and the solve makes no double-precision n x n copy: always with
+        ``precision='mixed'``; with 'auto' where a few rows (8, spread over A; O(8 n)
+        reads) are strictly diagonally dominant -- the inspection's margin may then
+        prove convergence (Varah / Gershgorin).  Otherwise nothing to say."""
         n = a.shape[0]
-        if a.dtype not in _SINGLE or n < _PREVIEW_MIN_N:
+        precision = request.get("precision", "auto")
+        if a.dtype not in _SINGLE or n < _PREVIEW_MIN_N or precision == "double":
             return None
+        if precision == "mixed":
+            return {"borrow": True, "source": a}
         rows = (np.arange(8) * 2 + 1) * n // 16
         block = np.abs(a[rows])                      # (8, n) gathered rows
         diag = block[np.arange(8), rows]

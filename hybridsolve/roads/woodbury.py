@@ -370,7 +370,7 @@ class WoodburySolver(Solver):
         # the n^2 inspection the front door already paid); priced at a few passes
         return float(8 * n * n + 4 * n * k * k)
 
-    def preview(self, a):
+    def preview(self, a, request):
         """The rank test of the detection (O((n/10)^2) entries read, a few small LUs)
         before the front door copies A: a matrix that fails it is declined without
         detection; one that passes is borrowed -- read in place, so a solve by
