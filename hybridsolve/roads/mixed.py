@@ -254,7 +254,11 @@ class MixedSolver(Solver):
             lower_a = bool(structure.lower) if pos else not transposed
             fac.lower = lower_a != transposed
             fac.conjugated = transposed
-            info, anorm = single_cholesky(single, fac.lower)
+            # ||A||_1 from the inspection when it measured A's (no hint: every entry);
+            # under 'pos' it read one triangle only, so the kernel measures it
+            known = structure.norm1 if structure.assume_a is None else None
+            info, anorm = single_cholesky(single, fac.lower,
+                                          -1.0 if known is None else float(known))
             fac.anorm1 = fac.anorm_inf = float(anorm)
             if info > 0:
                 lost = time.perf_counter() - t0
