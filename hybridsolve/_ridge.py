@@ -98,11 +98,21 @@ def _mixed_primal(X, y2, lam):
         if not np.isfinite(xs).all():
             return None  # NaN / inf, or beyond single's range: the double form decides
         xsh = xs.conj().T
-        gs = xsh @ xs                        # ssyrk / cherk-sized work
+        if xs.dtype.kind == "f":
+            # ssyrk through scipy's BLAS (half gemm's flops; the same library as the
+            # Cholesky that follows, whose threads would otherwise compete with numpy's
+            # still-spinning ones): the lower triangle of X_s^T X_s, F-ordered
+            from scipy.linalg import blas
+            if xs.flags.c_contiguous:          # X_s^T is F-ordered: (X_s^T)(X_s^T)^T
+                fx, trans = xs.T, 0
+            else:                              # X_s F-ordered (or made so): X_s^T X_s
+                fx, trans = np.asfortranarray(xs), 1
+            gs = blas.ssyrk(1.0, fx, trans=trans, lower=1)
+        else:
+            gs = np.asfortranarray(xsh @ xs)  # cherk-sized work (full Hermitian G_s)
         gs[np.diag_indices(p)] += lam
-    # F-ordered for the Cholesky kernel; a real G_s is symmetric, so its transpose is it
-    gs = gs.T if gs.dtype.kind != "c" else np.asfortranarray(gs)
-    gnorm = float(np.abs(gs).sum(axis=0, dtype=np.float64).max())
+    # ||G_s||_1 from the lower triangle (the matrix the Cholesky below factors)
+    gnorm = float(_chol.hermitian_norm1(gs, True))
     if not (np.isfinite(gnorm) and gnorm / lam * mixed.U_SINGLE
             <= mixed.CONVERGENCE_LIMIT):
         return None

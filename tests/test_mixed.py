@@ -348,11 +348,13 @@ def _ridge_oracle(X, y, lam):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
 @pytest.mark.parametrize("ycols", [None, 2])
-def test_ridge_mixed_primal_taken_and_verified(dtype, ycols):
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_ridge_mixed_primal_taken_and_verified(dtype, ycols, layout):
     from hybridsolve import _ridge
     rng = np.random.default_rng(3)
     n, p = 900, 400
-    X = rand(rng, (n, p), dtype)
+    X = rand(rng, (n, 2 * p), dtype)[:, ::2] if layout == "strided" else np.array(
+        rand(rng, (n, p), dtype), order=layout)
     y = rand(rng, n if ycols is None else (n, ycols), dtype)
     y2 = y if y.ndim == 2 else y[:, None]
     X_in = X.copy()
