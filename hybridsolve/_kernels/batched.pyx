@@ -78,6 +78,26 @@ cdef extern from *:
    scratch blocks on the stack.  Every loop over w is a fixed-width loop of arithmetic
    and selects (no branch on a lane), which the compiler vectorises; branches depend on
    the group only.  NN is a compile-time constant where the caller passes one. */
+/* Rows j and piv[w] of the lane block M (its columns 0..NC-1) exchanged in every lane
+   by selects under "this lane picked row i" (inside hs_group_*: its i, j, c, w, t0,
+   nj, piv, NN); used on A and on B. */
+#define HS_SWAP_ROWS(T, W, M, NC)                                                      \
+    for (c = 0; c < (NC) && j + 1 < NN; c++) {                                         \
+        HS_LANES for (w = 0; w < W; w++) { t0[w] = M[j][c][w]; nj[w] = t0[w]; }        \
+        for (i = j + 1; i < NN; i++)                                                   \
+            HS_LANES for (w = 0; w < W; w++) {                                         \
+                T mi = M[i][c][w];                                                     \
+                nj[w] = piv[w] == (T)i ? mi : nj[w];                                   \
+                M[i][c][w] = piv[w] == (T)i ? t0[w] : mi;                              \
+            }                                                                          \
+        HS_LANES for (w = 0; w < W; w++) M[j][c][w] = nj[w];                           \
+    }
+
+/* One case of the order switch in hs_run_*: the group kernel with NN a constant. */
+#define HS_CASE(SUF, N)                                                                \
+    case N: hs_group_##SUF(N, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp, tol, \
+                           done + s, rcond + s); break;
+
 #define HS_DEFINE(SUF, T, W, ABS)                                                       \
 HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,             \
         const int trans, const char *a0, ptrdiff_t as, ptrdiff_t r0, ptrdiff_t r1,     \
@@ -195,26 +215,8 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
                     piv[w] = v > mx[w] ? (T)i : piv[w];                                \
                     mx[w] = v > mx[w] ? v : mx[w];                                     \
                 }                                                                      \
-            for (c = 0; c < NN && j + 1 < NN; c++) {                                   \
-                HS_LANES for (w = 0; w < W; w++) { t0[w] = A[j][c][w]; nj[w] = t0[w]; }         \
-                for (i = j + 1; i < NN; i++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) {                                          \
-                        T ai = A[i][c][w];                                             \
-                        nj[w] = piv[w] == (T)i ? ai : nj[w];                           \
-                        A[i][c][w] = piv[w] == (T)i ? t0[w] : ai;                      \
-                    }                                                                  \
-                HS_LANES for (w = 0; w < W; w++) A[j][c][w] = nj[w];                            \
-            }                                                                          \
-            for (c = 0; c < k && j + 1 < NN; c++) {                                    \
-                HS_LANES for (w = 0; w < W; w++) { t0[w] = B[j][c][w]; nj[w] = t0[w]; }         \
-                for (i = j + 1; i < NN; i++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) {                                          \
-                        T bi = B[i][c][w];                                             \
-                        nj[w] = piv[w] == (T)i ? bi : nj[w];                           \
-                        B[i][c][w] = piv[w] == (T)i ? t0[w] : bi;                      \
-                    }                                                                  \
-                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = nj[w];                            \
-            }                                                                          \
+            HS_SWAP_ROWS(T, W, A, NN)                                                  \
+            HS_SWAP_ROWS(T, W, B, k)                                                   \
             HS_LANES for (w = 0; w < W; w++) {                                                  \
                 T p = A[j][j][w];                                                      \
                 bad[w] += mx[w] == 0 ? 1 : 0;                                          \
@@ -302,22 +304,8 @@ HS_CLONES void hs_compact_##SUF(int n, int k, ptrdiff_t s0, ptrdiff_t s1, int tr
         const char *ap = a + s * as, *bp = b + s * bs;                                 \
         T *xp = x + s * n * k;                                                         \
         switch (n) {                                                                   \
-        case 1: hs_group_##SUF(1, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
-        case 2: hs_group_##SUF(2, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
-        case 3: hs_group_##SUF(3, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
-        case 4: hs_group_##SUF(4, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
-        case 5: hs_group_##SUF(5, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
-        case 6: hs_group_##SUF(6, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
-        case 7: hs_group_##SUF(7, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
-        case 8: hs_group_##SUF(8, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,   \
-                               xp, tol, done + s, rcond + s); break;                   \
+        HS_CASE(SUF, 1) HS_CASE(SUF, 2) HS_CASE(SUF, 3) HS_CASE(SUF, 4)              \
+        HS_CASE(SUF, 5) HS_CASE(SUF, 6) HS_CASE(SUF, 7) HS_CASE(SUF, 8)              \
         default: hs_group_##SUF(n, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,  \
                                 xp, tol, done + s, rcond + s);                         \
         }                                                                              \
