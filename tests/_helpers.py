@@ -44,3 +44,34 @@ def same_error_type(ours, ref):
     if ours is ref:
         return True
     return issubclass(ref, np.exceptions.DTypePromotionError) and ours is TypeError
+
+
+def assert_interrupt_stops(run, sample, sample_fraction, delay):
+    """A real SIGINT-style interrupt (``_thread.interrupt_main``) fired ``delay`` s
+    into the long call ``run()`` raises KeyboardInterrupt out of it, and -- where
+    ``run`` would clearly have outlasted the interrupt (its time estimated from
+    ``sample()``, that fraction of the work) -- before it finished."""
+    import _thread
+    import threading
+    import time
+
+    import pytest
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("interrupt_main reaches the main thread only")
+    t0 = time.perf_counter()
+    sample()
+    estimate = (time.perf_counter() - t0) / sample_fraction
+    done = {"finished": False}
+    timer = threading.Timer(delay, _thread.interrupt_main)
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        timer.start()
+        run()
+        done["finished"] = True
+        deadline = time.perf_counter() + 30          # (the interrupt is still due)
+        while time.perf_counter() < deadline:
+            time.sleep(0.01)
+    timer.join(5)
+    elapsed = time.perf_counter() - t0
+    if estimate > 4 * elapsed:
+        assert not done["finished"], "the batch ran to its end despite the interrupt"

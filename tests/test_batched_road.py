@@ -1,9 +1,6 @@
 """The batched road through the front door, on the orders the compact kernel takes and
 just above: numpy as the oracle (n eps backward error), the errors and warnings of the
 per-slice kernel, and KeyboardInterrupt between the chunks of a long unhinted batch."""
-import _thread
-import threading
-import time
 import warnings
 
 import numpy as np
@@ -14,7 +11,7 @@ from scipy.linalg import LinAlgWarning
 import hybridsolve
 from hybridsolve import solve
 from hybridsolve._kernels.batched import COMPACT_K
-from _helpers import rand
+from _helpers import assert_interrupt_stops, rand
 from test_batched import make, KINDS
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -100,27 +97,10 @@ def test_singular_ill_and_non_finite_slices_named(dtype):
 def test_real_interrupt_stops_a_long_unhinted_batch():
     """As tests/test_faults.py's hinted-batch test, for the compiled road (no hint): a
     real interrupt from another thread stops the batch between its chunks."""
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("interrupt_main reaches the main thread only")
     rng = np.random.default_rng(2)
     n, count = 24, 8000                      # above the compact orders: solve_batched
     a = rng.standard_normal((count, n, n)) + n * np.eye(n)
     b = rng.standard_normal((count, n, 1))
     with hybridsolve.threads(1):
-        t0 = time.perf_counter()
-        solve(a[:400], b[:400])
-        per_slice = (time.perf_counter() - t0) / 400
-        done = {"finished": False}
-        timer = threading.Timer(0.01, _thread.interrupt_main)
-        t0 = time.perf_counter()
-        with pytest.raises(KeyboardInterrupt):
-            timer.start()
-            solve(a, b)
-            done["finished"] = True
-            deadline = time.perf_counter() + 30      # (the interrupt is still due)
-            while time.perf_counter() < deadline:
-                time.sleep(0.01)
-        timer.join(5)
-        elapsed = time.perf_counter() - t0
-    if per_slice * count > 4 * elapsed:
-        assert not done["finished"], "the batch ran to its end despite the interrupt"
+        assert_interrupt_stops(lambda: solve(a, b), lambda: solve(a[:400], b[:400]),
+                               400 / count, 0.01)

@@ -2,16 +2,15 @@
 that returns the wrong shape.  Each surfaces as what it is (MemoryError,
 KeyboardInterrupt, a ValueError naming the plugin), never as a wrong answer, a warning
 or a swallowed error; the caller's arrays stay intact and nothing is left behind."""
-import _thread
 import gc
-import threading
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 import scipy.linalg
+
+from _helpers import assert_interrupt_stops
 
 import hybridsolve
 from hybridsolve import Factorization, Solver, solve
@@ -111,29 +110,12 @@ def test_real_interrupt_stops_a_long_batch_between_slices():
     """A real SIGINT-style interrupt (``_thread.interrupt_main``) from another thread
     while the main thread runs a long hinted batch: KeyboardInterrupt is raised between
     slices, long before the batch would have finished."""
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("interrupt_main reaches the main thread only")
     rng = np.random.default_rng(2)
     n, count = 24, 4000
     a = rng.standard_normal((count, n, n)) + n * np.eye(n)
     b = rng.standard_normal((n,))
-    t0 = time.perf_counter()
-    solve(a[:200], b, assume_a="gen")
-    per_slice = (time.perf_counter() - t0) / 200
-    done = {"finished": False}
-    timer = threading.Timer(0.05, _thread.interrupt_main)
-    t0 = time.perf_counter()
-    with pytest.raises(KeyboardInterrupt):
-        timer.start()
-        solve(a, b, assume_a="gen")
-        done["finished"] = True
-        deadline = time.perf_counter() + 30          # (the interrupt is still due)
-        while time.perf_counter() < deadline:
-            time.sleep(0.01)
-    timer.join(5)
-    elapsed = time.perf_counter() - t0
-    if per_slice * count > 4 * elapsed:
-        assert not done["finished"], "the batch ran to its end despite the interrupt"
+    assert_interrupt_stops(lambda: solve(a, b, assume_a="gen"),
+                           lambda: solve(a[:200], b, assume_a="gen"), 200 / count, 0.05)
 
 
 class _WrongShape(Factorization):
