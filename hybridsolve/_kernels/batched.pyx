@@ -98,6 +98,30 @@ cdef extern from *:
     case N: hs_group_##SUF(N, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp, tol, \
                            done + s, rcond + s); break;
 
+/* The two triangular sweeps of the rigorous rcond bound (inside hs_group_*: its i, j,
+   w, s, y, bnd, NN; W its lane count): y := M^-1 e forward with M's entries |E| (E an expression in i, j,
+   w) below the diagonal, each y_j then scaled by POST; backward, y_j scaled by PRE
+   before and POST after the sum of |E| y_i over i > j, bnd the largest y_j.  (A scale
+   of 1 is exact.) */
+#define HS_BOUND_FORWARD(W, E, POST)                                                   \
+    for (j = 0; j < NN; j++) {                                                         \
+        HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                     \
+        for (i = 0; i < j; i++)                                                        \
+            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
+        HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * (POST);                      \
+    }
+#define HS_BOUND_BACKWARD(W, E, PRE, POST)                                             \
+    HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                       \
+    for (j = NN - 1; j >= 0; j--) {                                                    \
+        HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * (PRE);                       \
+        for (i = j + 1; i < NN; i++)                                                   \
+            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
+        HS_LANES for (w = 0; w < W; w++) {                                             \
+            y[j][w] = s[w] * (POST);                                                   \
+            bnd[w] = y[j][w] > bnd[w] ? y[j][w] : bnd[w];                              \
+        }                                                                              \
+    }
+
 #define HS_DEFINE(SUF, T, W, ABS)                                                       \
 HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,             \
         const int trans, const char *a0, ptrdiff_t as, ptrdiff_t r0, ptrdiff_t r1,     \
@@ -181,22 +205,8 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
                 HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w];                             \
             }                                                                          \
         /* ||A^-1||_1 <= max of e^T M(L)^-T |D^-1| M(L)^-1 (M: comparison matrix) */   \
-        for (j = 0; j < NN; j++) {                                                     \
-            HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                          \
-            for (i = 0; i < j; i++)                                                    \
-                HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[j][i][w]) * y[i][w];             \
-            HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w];                                    \
-        }                                                                              \
-        HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                            \
-        for (j = NN - 1; j >= 0; j--) {                                                \
-            HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * ABS(A[j][j][w]);                  \
-            for (i = j + 1; i < NN; i++)                                               \
-                HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[i][j][w]) * y[i][w];             \
-            HS_LANES for (w = 0; w < W; w++) {                                                  \
-                y[j][w] = s[w];                                                        \
-                bnd[w] = s[w] > bnd[w] ? s[w] : bnd[w];                                \
-            }                                                                          \
-        }                                                                              \
+        HS_BOUND_FORWARD(W, ABS(A[j][i][w]), 1)                                        \
+        HS_BOUND_BACKWARD(W, ABS(A[i][j][w]), ABS(A[j][j][w]), 1)                      \
     } else {                                                                           \
         if (tried)  /* a lane is not positive definite: LU for the whole group */      \
             for (w = 0; w < lanes; w++) {                                              \
@@ -243,39 +253,12 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
             }                                                                          \
         /* P op(A) = L U.  ||A^-1||_1 <= max of e^T M(U)^-1 M(L)^-1 (not trans), of    \
            M(U)^-1 M(L)^-1 e (trans: ||op(A)^-1||_inf) */                              \
-        HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                            \
         if (!trans) {                                                                  \
-            for (j = 0; j < NN; j++) {                                                 \
-                HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                      \
-                for (i = 0; i < j; i++)                                                \
-                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[i][j][w]) * y[i][w];         \
-                HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * ABS(A[j][j][w]);              \
-            }                                                                          \
-            for (j = NN - 1; j >= 0; j--) {                                            \
-                HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w];                                \
-                for (i = j + 1; i < NN; i++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[i][j][w]) * y[i][w];         \
-                HS_LANES for (w = 0; w < W; w++) {                                              \
-                    y[j][w] = s[w];                                                    \
-                    bnd[w] = s[w] > bnd[w] ? s[w] : bnd[w];                            \
-                }                                                                      \
-            }                                                                          \
+            HS_BOUND_FORWARD(W, ABS(A[i][j][w]), ABS(A[j][j][w]))                      \
+            HS_BOUND_BACKWARD(W, ABS(A[i][j][w]), 1, 1)                                \
         } else {                                                                       \
-            for (j = 0; j < NN; j++) {                                                 \
-                HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                      \
-                for (i = 0; i < j; i++)                                                \
-                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[j][i][w]) * y[i][w];         \
-                HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w];                                \
-            }                                                                          \
-            for (j = NN - 1; j >= 0; j--) {                                            \
-                HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w];                                \
-                for (i = j + 1; i < NN; i++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) s[w] += ABS(A[j][i][w]) * y[i][w];         \
-                HS_LANES for (w = 0; w < W; w++) {                                              \
-                    y[j][w] = s[w] * ABS(A[j][j][w]);                                  \
-                    bnd[w] = y[j][w] > bnd[w] ? y[j][w] : bnd[w];                      \
-                }                                                                      \
-            }                                                                          \
+            HS_BOUND_FORWARD(W, ABS(A[j][i][w]), 1)                                    \
+            HS_BOUND_BACKWARD(W, ABS(A[j][i][w]), 1, ABS(A[j][j][w]))                  \
         }                                                                              \
     }                                                                                  \
     for (i = 0; i < NN; i++)                                                           \
