@@ -188,7 +188,9 @@ def table(rows, headers):
 # ------------------------------------------------------------------------ cases
 
 
-def _poisson2d(m):
+def poisson2d(m):
+    """The 2-D Poisson matrix on an m x m grid (5-point stencil), CSR (also what
+    ``hybridsolve tune`` measures the sparse crossovers on)."""
     import scipy.sparse as sp
     t = sp.diags_array([-1.0, 2.0, -1.0], offsets=[-1, 0, 1], shape=(m, m))
     i = sp.eye_array(m)
@@ -205,7 +207,7 @@ def case(area, n, seed=0):
     rng = np.random.default_rng(seed)
     if area == "sparse":
         from scipy.sparse.linalg import spsolve
-        a = _poisson2d(n)
+        a = poisson2d(n)
         b = rng.standard_normal(a.shape[0])
         return a, b, {OURS: lambda: hybridsolve.solve(a, b),
                       "scipy.sparse.linalg.spsolve": lambda: spsolve(a, b)}

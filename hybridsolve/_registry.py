@@ -179,8 +179,7 @@ def previews(a, method=None, request=None):
     RuntimeWarning naming it."""
     request = {"precision": "auto"} if request is None else request
     n = a.shape[0]
-    eligible = _split_by_format([get(method)], "dense")[0] if method is not None \
-        else _pool("dense")[0]
+    eligible = _eligible("dense", method)[0]
     out = {}
     for _, solver in eligible:
         hook = getattr(solver, "preview", None)
@@ -310,6 +309,14 @@ def _pool(fmt):
     return pool[0], pool[1]
 
 
+def _eligible(fmt, method):
+    """``(eligible, rejected)`` by declared formats: only ``method`` when given, else
+    every registered solver (the cached pool)."""
+    if method is not None:
+        return _split_by_format([get(method)], fmt)
+    return _pool(fmt)
+
+
 def price(structure, method=None, *, uncopied=False):
     """Price ``structure`` with every solver (or only ``method``).
 
@@ -323,11 +330,7 @@ def price(structure, method=None, *, uncopied=False):
     ``register()`` calls; ``rejected`` a list of ``(solver, reason)``
     for the roads that cannot take this matrix (cost None) or failed while pricing (those
     also raise a RuntimeWarning naming the plugin)."""
-    fmt = structure.format
-    if method is not None:
-        eligible, rejected = _split_by_format([get(method)], fmt)
-    else:
-        eligible, rejected = _pool(fmt)
+    eligible, rejected = _eligible(structure.format, method)
     candidates, rejected = [], list(rejected)
     for order, solver in eligible:
         try:

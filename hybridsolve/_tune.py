@@ -336,28 +336,17 @@ def _batch(cfg, rec, progress):
     return out
 
 
-def _poisson_sparse(m):
-    """The 2-D Poisson matrix on an m x m grid (5-point stencil), CSR."""
-    import scipy.sparse as sp
-    t = sp.diags_array([-1.0, 4.0, -1.0], offsets=[-1, 0, 1], shape=(m, m))
-    s = sp.diags_array([-1.0, -1.0], offsets=[-1, 1], shape=(m, m))
-    return sp.csr_array(sp.kron(sp.eye_array(m), t) + sp.kron(s, sp.eye_array(m)))
-
-
-def _poisson(m):
-    return _poisson_sparse(m).toarray()
-
-
 def _banded_sparse(cfg, rec, progress):
     import hybridsolve
     from hybridsolve import _tuning
+    from hybridsolve._bench import poisson2d
     ms = cfg["poisson_ms"]
     progress.step(f"banded road vs sparse_dense road, 2-D Poisson n = {[m * m for m in ms]}")
     overhead = _tuning.value("sparse_dense_factor_overhead")
     rng = np.random.default_rng(5)
     ns, wins, equal = [], [], []
     for m in ms:
-        a = _poisson(m)
+        a = poisson2d(m).toarray()
         n = m * m
         b = rng.standard_normal(n)
         costs = {s.name: c for c, s in hybridsolve.explain(a).candidates}
@@ -387,6 +376,7 @@ def _banded_sparse(cfg, rec, progress):
 
 
 def _sparse_backends(cfg, rec, progress):
+    from hybridsolve._bench import poisson2d
     from hybridsolve._sparse import prepare_sparse
     from hybridsolve.roads.sparse._common import importable
     from hybridsolve.roads.sparse.cholesky import _BACKENDS, SparseCholeskySolver
@@ -401,7 +391,7 @@ def _sparse_backends(cfg, rec, progress):
     rng = np.random.default_rng(7)
     nnzs, wins = [], {name: [] for name, _ in here}
     for m in ms:
-        st, work = prepare_sparse(_poisson_sparse(m), check_finite=True)
+        st, work = prepare_sparse(poisson2d(m), check_finite=True)
         b = rng.standard_normal(m * m)
         contenders = {name: (_nothing, lambda name=name: SparseCholeskySolver(name)
                              .factorize(work, st).solve(b))
