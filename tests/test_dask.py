@@ -147,6 +147,23 @@ def test_batch_one_warning_for_all_chunks():
     assert len(msgs) == 1 and "slice 1 has" in msgs[0] and "slice 10 has" in msgs[0]
 
 
+def test_batch_graph_tasks_per_chunk():
+    """One solve task per chunk, an output and an ``ill`` task for every chunk but the
+    last, whose output task gathers the others' ``ill`` (no separate check task); the
+    count is the one ``explain`` reports."""
+    from hybridsolve.roads.dask.batch import task_count
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((20, 3, 3)) + 3 * np.eye(3)
+    A = da.from_array(a, chunks=(5, 3, 3))
+    x = hybridsolve.solve(A, da.from_array(np.ones((20, 3, 1)), chunks=(5, 3, 1)))
+    ours = [k for k in dict(x.__dask_graph__())
+            if str(k[0] if isinstance(k, tuple) else k).startswith("hybridsolve-batch")]
+    assert len(ours) == task_count(4) == 11
+    assert f"{task_count(4)} tasks" in str(hybridsolve.explain(A))
+    np.testing.assert_allclose(compute(x, "sync"), np.linalg.solve(a, np.ones((20, 3, 1))),
+                               rtol=1e-10)
+
+
 def test_batch_out_of_core(tmp_path):
     """A memory-mapped .npy in, da.store into a memory-mapped .npy out."""
     rng = np.random.default_rng(4)
