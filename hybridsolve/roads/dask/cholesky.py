@@ -39,7 +39,7 @@ def potrf(a, offset, detected):
                 f"definite; solve it with assume_a='gen'")
         raise LinAlgError(f"A singular or not positive definite matrix detected: the "
                           f"leading minor of order {minor} is not positive definite")
-    w[np.triu_indices(w.shape[0], 1)] = 0
+    T.zero_strict_upper(w)
     return w
 
 
@@ -55,7 +55,7 @@ def tile_sums(tile, diagonal, upper, check_finite):
     if upper:
         m = m.T
     if diagonal:
-        m = np.tril(m)
+        T.zero_strict_upper(m)       # m is tile's private |.|
         return m.sum(axis=0), m.sum(axis=1) - np.diagonal(m)
     return m.sum(axis=0), m.sum(axis=1)
 
