@@ -341,6 +341,31 @@ def test_cholesky_pos_reads_one_triangle(scheduler, dtype, lower):
     assert backward_error(h, compute(x, scheduler), b) < tol(n, dtype)
 
 
+@pytest.mark.parametrize("trans", [0, 1, 2])
+def test_cholesky_solve_column_steps(trans):
+    """Each solve is a forward and a backward step per tile column (uneven tiles, b in
+    two column chunks), each step reading only its column of L."""
+    from hybridsolve.roads.dask.cholesky import solve_tasks
+    rng = np.random.default_rng(17)
+    n = 26
+    g = rand(rng, (n, n), np.complex128)
+    h = g @ g.conj().T + n * np.eye(n)
+    b = rand(rng, (n, 5), np.complex128)
+    fac = hybridsolve.factorize(da.from_array(h, chunks=7), assume_a="pos",
+                                method="dask_cholesky")
+    raw = fac._solve_raw(da.from_array(b, chunks=(n, 3)), trans)
+    steps = {k for k in dict(raw.__dask_graph__())
+             if isinstance(k, tuple) and str(k[0]).startswith("hybridsolve-cholsolve-")}
+    assert len(steps) == 2 * solve_tasks(4) == 16
+    for k in steps:         # a step of column j reads L's column j only
+        task = dict(raw.__dask_graph__())[k]
+        cols = {d[2] for d in getattr(task, "dependencies", ())
+                if isinstance(d, tuple) and str(d[0]).endswith("-L")}
+        assert cols <= {k[1]}
+    op = h.conj() if trans == 1 else h
+    assert backward_error(op, compute(fac.solve(b, trans), "sync"), b) < tol(n)
+
+
 def test_cholesky_ill_conditioned_warns_at_compute():
     a = np.diag(np.logspace(0, -18, 12))       # exactly SPD, rcond 1e-18 < eps
     x = hybridsolve.solve(da.from_array(a, chunks=4), np.ones(12), assume_a="pos",
@@ -462,6 +487,31 @@ def test_cluster_numpy_a_factorization_scattered_not_in_graph(client):
     # the factorization went to the workers (a Future), not into the graph
     assert not any(hasattr(v, "solve") for v in dict(x.__dask_graph__()).values())
     assert backward_error(m, client.compute(x).result(), B) < tol(n)
+
+
+def test_cluster_cholesky_columns_stay_on_their_worker(client):
+    """L's tile column k is made, and solved with, on worker k mod 2."""
+    from hybridsolve.roads.dask.cholesky import ColumnOwner
+    rng = np.random.default_rng(18)
+    n = 40
+    g = rng.standard_normal((n, n))
+    h = g @ g.T + n * np.eye(n)
+    fac = hybridsolve.factorize(da.from_array(h, chunks=10), assume_a="pos",
+                                method="dask_cholesky")
+    raw = fac._solve_raw(da.from_array(np.ones((n, 1)), chunks=(n, 1)), 0)
+    owners = [layer.annotations["workers"] for layer in raw.dask.layers.values()
+              if layer.annotations and "workers" in layer.annotations]
+    assert owners and all(isinstance(o, ColumnOwner) for o in owners)
+    workers = sorted(client.scheduler_info()["workers"])
+    assert owners[0]((fac.name + "-L", 3, 1)) == [workers[1]]
+    assert owners[0]((fac.name + "-A0", 2, 2)) == [workers[0]]
+    assert owners[0](("rechunk-merge", 0, 0)) is None
+    from distributed import wait
+    persisted = client.persist(raw)
+    wait(persisted)
+    held = client.who_has(persisted)
+    assert {tuple(v) for v in held.values()} == {(workers[0],)}    # column 0's step
+    assert backward_error(h, persisted.compute(), np.ones((n, 1))) < tol(n)
 
 
 def _probe_threads():

@@ -43,6 +43,99 @@ def potrf(a, offset, detected):
     return w
 
 
+@task
+def forward_column(y, lkk, *lik):
+    """One column step of ``L y = b`` (left-looking in ``b``): ``y`` the whole column
+    block of the right-hand side, its tile rows before ``k`` solved; rows ``k`` (by
+    ``lkk``, the diagonal tile) and the updates of the rows below it (``lik``, the tiles
+    of L's column ``k`` under the diagonal) -- every tile one task reads lives in L's
+    column ``k``, so on the worker that owns it.  Returns a new array."""
+    from hybridsolve._kernels import tiles
+    w = T.fcopy(y)
+    s = w.shape[0] - lkk.shape[0] - sum(t.shape[0] for t in lik)
+    e = s + lkk.shape[0]
+    yk = T.fcopy(w[s:e])
+    tiles.trsm(np.asfortranarray(lkk), yk, True, True, 0, False)
+    w[s:e] = yk
+    for t in lik:
+        r = T.fcopy(w[e:e + t.shape[0]])
+        tiles.gemm(r, np.asfortranarray(t), yk, 0, 0)
+        w[e:e + t.shape[0]] = r
+        e += t.shape[0]
+    return w
+
+
+@task
+def backward_column(x, lkk, *lik):
+    """One column step of ``L^H x = y``: ``x``'s tile rows after ``k`` solved, row ``k``
+    becomes ``L[k,k]^-H (y_k - sum_i L[i,k]^H x_i)`` over the tiles ``lik`` of L's column
+    ``k`` under the diagonal (as ``forward_column``, all on the column's worker)."""
+    from hybridsolve._kernels import tiles
+    w = T.fcopy(x)
+    s = w.shape[0] - lkk.shape[0] - sum(t.shape[0] for t in lik)
+    e = s + lkk.shape[0]
+    xk = T.fcopy(w[s:e])
+    for t in lik:
+        tiles.gemm(xk, np.asfortranarray(t), T.fcopy(w[e:e + t.shape[0]]), 2, 0)
+        e += t.shape[0]
+    tiles.trsm(np.asfortranarray(lkk), xk, True, True, 2, False)
+    w[s:s + lkk.shape[0]] = xk
+    return w
+
+
+class ColumnOwner:
+    """The ``workers`` annotation of the Cholesky graph: the tasks that write L's tile
+    column ``k`` (potrf, trsm, the trailing updates of tiles in column ``k``) and the
+    solve's column steps of ``k`` run on worker ``k mod W`` of the active distributed
+    client (its workers in address order), so a column's tiles stay where they were
+    made and a solve step reads them there; other keys (and no client): None, the
+    scheduler's choice.  Loose (``allow_other_workers``): a lost worker's columns go
+    elsewhere."""
+
+    def __init__(self, name):
+        self.name = name
+        self._workers = None
+
+    def __getstate__(self):
+        return {"name": self.name, "_workers": None}
+
+    def column(self, key):
+        """L's tile column a key of the graph writes or reads, or None."""
+        if not isinstance(key, tuple) or not isinstance(key[0], str):
+            return None
+        head = key[0]
+        if head == self.name + "-L" or head.startswith(self.name + "-A"):
+            return int(key[2])
+        if head.startswith("hybridsolve-cholsolve-"):     # the steps, the output
+            return int(key[1])
+        return None
+
+    def __call__(self, key):
+        k = self.column(key)
+        if k is None:
+            return None
+        if self._workers is None:
+            from hybridsolve.roads.dask import active_client
+            client = active_client()
+            try:
+                self._workers = sorted(client.scheduler_info()["workers"]) if client \
+                    else []
+            except Exception:        # closed cluster, ...
+                self._workers = []
+        return [self._workers[k % len(self._workers)]] if self._workers else None
+
+
+def owned(owner, build):
+    """``build()`` (a HighLevelGraph) with its layer annotated by ``owner`` when a
+    distributed client is active (the annotation is for its scheduler only)."""
+    from hybridsolve.roads.dask import active_client
+    if active_client() is None:
+        return build()
+    import dask
+    with dask.annotate(workers=owner, allow_other_workers=True):
+        return build()
+
+
 def tile_sums(tile, diagonal, upper, check_finite):
     """Column and row sums of |lower tile| (a diagonal tile: of its lower triangle, the
     rows without the diagonal): the two places the tile sits in the Hermitian A.
@@ -163,40 +256,48 @@ class DaskCholeskyFactorization(T.TiledFactorization):
             if checks:
                 layer[(nname,)] = (after, layer[(nname,)]) + tuple(checks)
         from dask.highlevelgraph import HighLevelGraph
-        anorm = da.Array(HighLevelGraph.from_collections(nname, layer, dependencies=[a2]),
-                         nname, chunks=(), dtype=float)
+        self.owner = ColumnOwner(name)
+        anorm = da.Array(owned(self.owner, lambda: HighLevelGraph.from_collections(
+            nname, layer, dependencies=[a2])), nname, chunks=(), dtype=float)
         super().__init__(a2, g, dtype, check_finite, anorm)
         self.notes = (describe(g, max(sizes), p, "tiled right-looking Cholesky "
-                               "(potrf/trsm/herk/gemm tiles)"),)
+                               "(potrf/trsm/herk/gemm tiles; tile column k on worker k "
+                               "mod W)", solve_tasks(p)),)
 
     def _solve_raw(self, b, trans):
-        """L L^H x = b per column chunk (trans 1 of a complex A: conj(A) x = b)."""
+        """L L^H x = b per column chunk of b (trans 1 of a complex A: conj(A) x = b):
+        ``2p`` column steps (``forward_column`` then ``backward_column``), each on the
+        worker of its tile column, passing the chunk's whole column block along (one
+        row block: x is chunked in rows as one block)."""
         import dask.array as da
         from dask.base import tokenize
         from dask.highlevelgraph import HighLevelGraph
         if trans == 1 and self.dtype.kind == "c":
             return self._solve_raw(b.conj(), 0).conj()
-        b = self._rhs(b)
+        b = self._rhs(b).rechunk({0: -1})
         p, L = self.p, self.L
         name = "hybridsolve-cholsolve-" + tokenize(self.name, b)
         layer = dict(self.graph.layer)
         for c in range(b.numblocks[1]):
-            Y = {i: (b.name, i, c) for i in range(p)}
+            y = (b.name, 0, c)
             for k in range(p):
-                yk = (f"{name}-y", k, c)
-                layer[yk] = (T.trsm, L[k, k], Y[k], True, True, 0, False)
-                for i in range(k + 1, p):
-                    layer[(f"{name}-yu{k}", i, c)] = (T.gemm, Y[i], L[i, k], yk, 0, 0)
-                    Y[i] = (f"{name}-yu{k}", i, c)
-                Y[k] = yk
+                layer[(f"{name}-f", k, c)] = (forward_column, y, L[k, k]) + tuple(
+                    L[i, k] for i in range(k + 1, p))
+                y = (f"{name}-f", k, c)
             for k in reversed(range(p)):
-                xk = (name, k, c)
-                layer[xk] = (T.trsm, L[k, k], Y[k], True, True, 2, False)
-                for i in range(k):
-                    layer[(f"{name}-xu{k}", i, c)] = (T.gemm, Y[i], L[k, i], xk, 2, 0)
-                    Y[i] = (f"{name}-xu{k}", i, c)
-        graph = HighLevelGraph.from_collections(name, layer, dependencies=[b, self.a2])
+                key = (name, 0, c) if k == 0 else (f"{name}-b", k, c)
+                layer[key] = (backward_column, y, L[k, k]) + tuple(
+                    L[i, k] for i in range(k + 1, p))
+                y = key
+        graph = owned(self.owner, lambda: HighLevelGraph.from_collections(
+            name, layer, dependencies=[b, self.a2]))
         return da.Array(graph, name, chunks=b.chunks, dtype=b.dtype)
+
+
+def solve_tasks(p):
+    """Tasks of one Cholesky solve per column chunk of b: a forward and a backward step
+    per tile column."""
+    return 2 * p
 
 
 class DaskCholeskySolver(Solver):
