@@ -19,7 +19,8 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._protocol import NotApplicable, Solver, Structure
-from hybridsolve.roads.dask import Graph, after, describe, task, tile_bounds
+from hybridsolve.roads.dask import (Graph, after, annotated, describe, task,
+                                    tile_bounds)
 from hybridsolve.roads.dask import _tiled as T
 
 __all__ = ["DaskCholeskySolver", "DaskCholeskyFactorization"]
@@ -123,17 +124,6 @@ class ColumnOwner:
             except Exception:        # closed cluster, ...
                 self._workers = []
         return [self._workers[k % len(self._workers)]] if self._workers else None
-
-
-def owned(owner, build):
-    """``build()`` (a HighLevelGraph) with its layer annotated by ``owner`` when a
-    distributed client is active (the annotation is for its scheduler only)."""
-    from hybridsolve.roads.dask import active_client
-    if active_client() is None:
-        return build()
-    import dask
-    with dask.annotate(workers=owner, allow_other_workers=True):
-        return build()
 
 
 def tile_sums(tile, diagonal, upper, check_finite):
@@ -257,8 +247,10 @@ class DaskCholeskyFactorization(T.TiledFactorization):
                 layer[(nname,)] = (after, layer[(nname,)]) + tuple(checks)
         from dask.highlevelgraph import HighLevelGraph
         self.owner = ColumnOwner(name)
-        anorm = da.Array(owned(self.owner, lambda: HighLevelGraph.from_collections(
-            nname, layer, dependencies=[a2])), nname, chunks=(), dtype=float)
+        hlg = annotated(lambda: HighLevelGraph.from_collections(
+            nname, layer, dependencies=[a2]), workers=self.owner,
+            allow_other_workers=True)
+        anorm = da.Array(hlg, nname, chunks=(), dtype=float)
         super().__init__(a2, g, dtype, check_finite, anorm)
         self.notes = (describe(g, max(sizes), p, "tiled right-looking Cholesky "
                                "(potrf/trsm/herk/gemm tiles; tile column k on worker k "
@@ -289,8 +281,9 @@ class DaskCholeskyFactorization(T.TiledFactorization):
                 layer[key] = (backward_column, y, L[k, k]) + tuple(
                     L[i, k] for i in range(k + 1, p))
                 y = key
-        graph = owned(self.owner, lambda: HighLevelGraph.from_collections(
-            name, layer, dependencies=[b, self.a2]))
+        graph = annotated(lambda: HighLevelGraph.from_collections(
+            name, layer, dependencies=[b, self.a2]), workers=self.owner,
+            allow_other_workers=True)
         return da.Array(graph, name, chunks=b.chunks, dtype=b.dtype)
 
 
