@@ -23,7 +23,8 @@
              n = 100 000 in 5000 tiles, as used by docs/dask.rst.
 
 Cluster timings include scheduling (graph submission to result in worker memory); inputs
-are generated on the workers and persisted before the clock starts.  --quick shrinks
+are generated on the workers and persisted before the clock starts (the batch's a and b
+chunk by chunk together, so a chunk's systems sit on one worker).  --quick shrinks
 every size (a smoke run, not a measurement).
 """
 from __future__ import annotations
@@ -128,14 +129,30 @@ def _persist(client, x):
 
 
 def batch(client, quick, repeat):
+    from collections import Counter
+    import dask
     import dask.array as da
+    from distributed import wait
     import hybridsolve
     m = 400_000 if quick else 4_000_000
     chunk = m // 8
     rs = da.random.default_rng(1)
-    A = _persist(client, rs.standard_normal((m, 3, 3), chunks=(chunk, 3, 3))
-                 + 3 * np.eye(3))
-    B = _persist(client, rs.standard_normal((m, 3, 1), chunks=(chunk, 3, 1)))
+    # a chunk's a and b are made together, on one worker (as a per-chunk generator
+    # would), chunk i on worker i mod W: two independent arrays put a chunk's a and b
+    # on different workers (and a fast generation can leave most chunks on one), and
+    # each solve then waits for its inputs to move
+    workers = sorted(client.scheduler_info()["workers"])
+    with dask.annotate(workers=lambda key: [workers[key[1] % len(workers)]]):
+        G = client.persist(rs.standard_normal((m, 3, 4), chunks=(chunk, 3, 4)))
+    A, B = client.persist([G[..., :3] + 3 * np.eye(3),
+                           G[..., 3:].map_blocks(np.ascontiguousarray, dtype=G.dtype)])
+    wait([A, B])
+    del G
+    ha, hb = client.who_has(A), client.who_has(B)
+    together = sum(ha[k] == hb[j] for k, j in zip(sorted(ha), sorted(hb)))
+    print(f"batch inputs: chunks per worker "
+          f"{sorted(Counter(w for v in ha.values() for w in v).values())}, a and b of a "
+          f"chunk on one worker: {together} of {len(ha)}")
     a, b = client.compute([A, B], sync=True)          # the same systems, in-process
 
     def on_cluster():

@@ -514,6 +514,21 @@ def test_cluster_cholesky_columns_stay_on_their_worker(client):
     assert backward_error(h, persisted.compute(), np.ones((n, 1))) < tol(n)
 
 
+def test_cluster_batch_hand_on_tasks_first(client):
+    """With a client, the batch graph's small hand-on tasks outrank the solves."""
+    from hybridsolve.roads.dask.batch import hand_on_first
+    a = np.stack([np.eye(3) * (i + 2) for i in range(6)])
+    x = hybridsolve.solve(da.from_array(a, chunks=(2, 3, 3)), np.ones((3, 1)))
+    prio = [layer.annotations["priority"] for layer in x.dask.layers.values()
+            if layer.annotations and "priority" in layer.annotations]
+    assert prio == [hand_on_first]
+    keys = dict(x.__dask_graph__())
+    ours = [k for k in keys if str(k[0]).startswith("hybridsolve-batch")]
+    assert sorted(hand_on_first(k) for k in ours) == [0] * 3 + [1] * 5
+    np.testing.assert_allclose(client.compute(x).result()[:, :, 0],
+                               1.0 / (np.arange(6)[:, None] + 2) * np.ones((6, 3)))
+
+
 def _probe_threads():
     from hybridsolve._threads import num_threads
     return num_threads()
