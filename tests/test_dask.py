@@ -489,46 +489,6 @@ def test_cluster_numpy_a_factorization_scattered_not_in_graph(client):
     assert backward_error(m, client.compute(x).result(), B) < tol(n)
 
 
-def test_cluster_cholesky_columns_stay_on_their_worker(client):
-    """L's tile column k is made, and solved with, on worker k mod 2."""
-    from hybridsolve.roads.dask.cholesky import ColumnOwner
-    rng = np.random.default_rng(18)
-    n = 40
-    g = rng.standard_normal((n, n))
-    h = g @ g.T + n * np.eye(n)
-    fac = hybridsolve.factorize(da.from_array(h, chunks=10), assume_a="pos",
-                                method="dask_cholesky")
-    raw = fac._solve_raw(da.from_array(np.ones((n, 1)), chunks=(n, 1)), 0)
-    owners = [layer.annotations["workers"] for layer in raw.dask.layers.values()
-              if layer.annotations and "workers" in layer.annotations]
-    assert owners and all(isinstance(o, ColumnOwner) for o in owners)
-    workers = sorted(client.scheduler_info()["workers"])
-    assert owners[0]((fac.name + "-L", 3, 1)) == [workers[1]]
-    assert owners[0]((fac.name + "-A0", 2, 2)) == [workers[0]]
-    assert owners[0](("rechunk-merge", 0, 0)) is None
-    from distributed import wait
-    persisted = client.persist(raw)
-    wait(persisted)
-    held = client.who_has(persisted)
-    assert {tuple(v) for v in held.values()} == {(workers[0],)}    # column 0's step
-    assert backward_error(h, persisted.compute(), np.ones((n, 1))) < tol(n)
-
-
-def test_cluster_batch_hand_on_tasks_first(client):
-    """With a client, the batch graph's small hand-on tasks outrank the solves."""
-    from hybridsolve.roads.dask.batch import hand_on_first
-    a = np.stack([np.eye(3) * (i + 2) for i in range(6)])
-    x = hybridsolve.solve(da.from_array(a, chunks=(2, 3, 3)), np.ones((3, 1)))
-    prio = [layer.annotations["priority"] for layer in x.dask.layers.values()
-            if layer.annotations and "priority" in layer.annotations]
-    assert prio == [hand_on_first]
-    keys = dict(x.__dask_graph__())
-    ours = [k for k in keys if str(k[0]).startswith("hybridsolve-batch")]
-    assert sorted(hand_on_first(k) for k in ours) == [0] * 3 + [1] * 5
-    np.testing.assert_allclose(client.compute(x).result()[:, :, 0],
-                               1.0 / (np.arange(6)[:, None] + 2) * np.ones((6, 3)))
-
-
 def _probe_threads():
     from hybridsolve._threads import num_threads
     return num_threads()

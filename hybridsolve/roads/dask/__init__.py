@@ -144,17 +144,6 @@ class Graph:
         return len(self.layer)
 
 
-def annotated(build, **annotations):
-    """``build()`` (a HighLevelGraph) with its layer annotated by ``annotations`` (dask's
-    ``workers``, ``priority``, ..., plain values or callables of the key) when a
-    distributed client is active: they are for its scheduler only."""
-    if active_client() is None:
-        return build()
-    import dask
-    with dask.annotate(**annotations):
-        return build()
-
-
 def tile_bounds(chunks):
     """Start offsets of the blocks of one axis (``chunks`` a tuple of sizes)."""
     return tuple(int(x) for x in np.concatenate([[0], np.cumsum(chunks)[:-1]]))

@@ -19,8 +19,8 @@ import operator
 import numpy as np
 
 from hybridsolve._protocol import Solver, Structure
-from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, annotated,
-                                    parallelism, reissue, task, tile_bounds)
+from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, parallelism,
+                                    reissue, task, tile_bounds)
 
 __all__ = ["DaskBatchSolver", "DaskBatchFactorization"]
 
@@ -57,12 +57,6 @@ def finish(raw, dtype, *ills):
         items.sort()
         reissue(_warn_ill_conditioned, items, 0)
     return raw[0]
-
-
-def hand_on_first(key):
-    """The scheduler priority of a key of the batch graph: 1 for the small tasks that
-    hand a solved chunk on, 0 for the solves."""
-    return 0 if str(key[0]).endswith("-raw") else 1
 
 
 def task_count(nchunks):
@@ -117,10 +111,7 @@ class DaskBatchFactorization(DaskFactorization):
             g.add((name,) + idx + (0, 0), (operator.getitem, raw, 0))
             ills.append(g.add((name + "-ill",) + idx, (operator.getitem, raw, 1)))
         g.add((name,) + blocks[-1] + (0, 0), (finish, raws[-1], dtype) + tuple(ills))
-        # the small tasks that hand a chunk's x and ill on run as soon as their chunk is
-        # solved (before the next chunk): the last chunk's finish waits for no backlog
-        graph = annotated(lambda: HighLevelGraph.from_collections(
-            name, g.layer, dependencies=[a, b]), priority=hand_on_first)
+        graph = HighLevelGraph.from_collections(name, g.layer, dependencies=[a, b])
         return da.Array(graph, name, chunks=b.chunks, dtype=dtype)
 
 

@@ -19,8 +19,7 @@ import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._protocol import NotApplicable, Solver, Structure
-from hybridsolve.roads.dask import (Graph, after, annotated, describe, task,
-                                    tile_bounds)
+from hybridsolve.roads.dask import Graph, after, describe, task, tile_bounds
 from hybridsolve.roads.dask import _tiled as T
 
 __all__ = ["DaskCholeskySolver", "DaskCholeskyFactorization"]
@@ -49,8 +48,9 @@ def forward_column(y, lkk, *lik):
     """One column step of ``L y = b`` (left-looking in ``b``): ``y`` the whole column
     block of the right-hand side, its tile rows before ``k`` solved; rows ``k`` (by
     ``lkk``, the diagonal tile) and the updates of the rows below it (``lik``, the tiles
-    of L's column ``k`` under the diagonal) -- every tile one task reads lives in L's
-    column ``k``, so on the worker that owns it.  Returns a new array."""
+    of L's column ``k`` under the diagonal): one task per tile column instead of one
+    per tile, and only the small column block of b moves between them.  Returns a new
+    array."""
     from hybridsolve._kernels import tiles
     w = T.fcopy(y)
     s = w.shape[0] - lkk.shape[0] - sum(t.shape[0] for t in lik)
@@ -70,7 +70,7 @@ def forward_column(y, lkk, *lik):
 def backward_column(x, lkk, *lik):
     """One column step of ``L^H x = y``: ``x``'s tile rows after ``k`` solved, row ``k``
     becomes ``L[k,k]^-H (y_k - sum_i L[i,k]^H x_i)`` over the tiles ``lik`` of L's column
-    ``k`` under the diagonal (as ``forward_column``, all on the column's worker)."""
+    ``k`` under the diagonal (as ``forward_column``)."""
     from hybridsolve._kernels import tiles
     w = T.fcopy(x)
     s = w.shape[0] - lkk.shape[0] - sum(t.shape[0] for t in lik)
@@ -82,48 +82,6 @@ def backward_column(x, lkk, *lik):
     tiles.trsm(np.asfortranarray(lkk), xk, True, True, 2, False)
     w[s:s + lkk.shape[0]] = xk
     return w
-
-
-class ColumnOwner:
-    """The ``workers`` annotation of the Cholesky graph: the tasks that write L's tile
-    column ``k`` (potrf, trsm, the trailing updates of tiles in column ``k``) and the
-    solve's column steps of ``k`` run on worker ``k mod W`` of the active distributed
-    client (its workers in address order), so a column's tiles stay where they were
-    made and a solve step reads them there; other keys (and no client): None, the
-    scheduler's choice.  Loose (``allow_other_workers``): a lost worker's columns go
-    elsewhere."""
-
-    def __init__(self, name):
-        self.name = name
-        self._workers = None
-
-    def __getstate__(self):
-        return {"name": self.name, "_workers": None}
-
-    def column(self, key):
-        """L's tile column a key of the graph writes or reads, or None."""
-        if not isinstance(key, tuple) or not isinstance(key[0], str):
-            return None
-        head = key[0]
-        if head == self.name + "-L" or head.startswith(self.name + "-A"):
-            return int(key[2])
-        if head.startswith("hybridsolve-cholsolve-"):     # the steps, the output
-            return int(key[1])
-        return None
-
-    def __call__(self, key):
-        k = self.column(key)
-        if k is None:
-            return None
-        if self._workers is None:
-            from hybridsolve.roads.dask import active_client
-            client = active_client()
-            try:
-                self._workers = sorted(client.scheduler_info()["workers"]) if client \
-                    else []
-            except Exception:        # closed cluster, ...
-                self._workers = []
-        return [self._workers[k % len(self._workers)]] if self._workers else None
 
 
 def tile_sums(tile, diagonal, upper, check_finite):
@@ -246,21 +204,17 @@ class DaskCholeskyFactorization(T.TiledFactorization):
             if checks:
                 layer[(nname,)] = (after, layer[(nname,)]) + tuple(checks)
         from dask.highlevelgraph import HighLevelGraph
-        self.owner = ColumnOwner(name)
-        hlg = annotated(lambda: HighLevelGraph.from_collections(
-            nname, layer, dependencies=[a2]), workers=self.owner,
-            allow_other_workers=True)
-        anorm = da.Array(hlg, nname, chunks=(), dtype=float)
+        anorm = da.Array(HighLevelGraph.from_collections(nname, layer, dependencies=[a2]),
+                         nname, chunks=(), dtype=float)
         super().__init__(a2, g, dtype, check_finite, anorm)
         self.notes = (describe(g, max(sizes), p, "tiled right-looking Cholesky "
-                               "(potrf/trsm/herk/gemm tiles; tile column k on worker k "
-                               "mod W)", solve_tasks(p)),)
+                               "(potrf/trsm/herk/gemm tiles)", solve_tasks(p)),)
 
     def _solve_raw(self, b, trans):
         """L L^H x = b per column chunk of b (trans 1 of a complex A: conj(A) x = b):
-        ``2p`` column steps (``forward_column`` then ``backward_column``), each on the
-        worker of its tile column, passing the chunk's whole column block along (one
-        row block: x is chunked in rows as one block)."""
+        ``2p`` column steps (``forward_column`` then ``backward_column``), each reading
+        only its tile column of L (where the scheduler put it) and passing the chunk's
+        whole column block along (x is one row block)."""
         import dask.array as da
         from dask.base import tokenize
         from dask.highlevelgraph import HighLevelGraph
@@ -281,9 +235,7 @@ class DaskCholeskyFactorization(T.TiledFactorization):
                 layer[key] = (backward_column, y, L[k, k]) + tuple(
                     L[i, k] for i in range(k + 1, p))
                 y = key
-        graph = annotated(lambda: HighLevelGraph.from_collections(
-            name, layer, dependencies=[b, self.a2]), workers=self.owner,
-            allow_other_workers=True)
+        graph = HighLevelGraph.from_collections(name, layer, dependencies=[b, self.a2])
         return da.Array(graph, name, chunks=b.chunks, dtype=b.dtype)
 
 
