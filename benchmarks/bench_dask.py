@@ -30,6 +30,7 @@ every size (a smoke run, not a measurement).
 from __future__ import annotations
 
 import argparse
+import operator
 import os
 import sys
 import threading
@@ -128,26 +129,33 @@ def _persist(client, x):
     return x
 
 
+def _systems(n, m, seed):
+    """m systems of order n, diagonally dominant, and one right-hand side each."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, n, n)) + n * np.eye(n), rng.standard_normal((m, n, 1))
+
+
 def batch(client, quick, repeat):
     from collections import Counter
-    import dask
     import dask.array as da
     from distributed import wait
     import hybridsolve
     m = 400_000 if quick else 4_000_000
     chunk = m // 8
-    rs = da.random.default_rng(1)
-    # a chunk's a and b are made together, on one worker (as a per-chunk generator
-    # would), chunk i on worker i mod W: two independent arrays put a chunk's a and b
-    # on different workers (and a fast generation can leave most chunks on one), and
-    # each solve then waits for its inputs to move
+    # a chunk's a and b are made together on one worker, chunk i on worker i mod W (as
+    # a per-chunk generator would): two independent dask.random arrays put a chunk's a
+    # and b on different workers (and a fast generation can leave most chunks on one),
+    # and each solve then waits for its inputs to move
     workers = sorted(client.scheduler_info()["workers"])
-    with dask.annotate(workers=lambda key: [workers[key[1] % len(workers)]]):
-        G = client.persist(rs.standard_normal((m, 3, 4), chunks=(chunk, 3, 4)))
-    A, B = client.persist([G[..., :3] + 3 * np.eye(3),
-                           G[..., 3:].map_blocks(np.ascontiguousarray, dtype=G.dtype)])
+    parts = [client.submit(_systems, 3, chunk, 1000 + i, pure=False,
+                           workers=[workers[i % len(workers)]]) for i in range(m // chunk)]
+    pick = [[client.submit(operator.getitem, f, j, pure=False) for f in parts]
+            for j in (0, 1)]
+    A, B = (da.concatenate([da.from_delayed(f, (chunk, 3, k), dtype=np.float64)
+                            for f in fs]) for fs, k in zip(pick, (3, 1)))
+    A, B = client.persist([A, B])
     wait([A, B])
-    del G
+    del parts, pick
     ha, hb = client.who_has(A), client.who_has(B)
     together = sum(ha[k] == hb[j] for k, j in zip(sorted(ha), sorted(hb)))
     print(f"batch inputs: chunks per worker "
