@@ -45,12 +45,12 @@ def potrf(a, offset, detected):
 
 @task
 def forward_column(y, lkk, *lik):
-    """One column step of ``L y = b`` (left-looking in ``b``): ``y`` the whole column
-    block of the right-hand side, its tile rows before ``k`` solved; rows ``k`` (by
-    ``lkk``, the diagonal tile) and the updates of the rows below it (``lik``, the tiles
-    of L's column ``k`` under the diagonal): one task per tile column instead of one
-    per tile, and only the small column block of b moves between them.  Returns a new
-    array."""
+    """One column step of ``L y = b``: ``y`` is the whole column block of the
+    right-hand side with its tile rows before ``k`` solved; this step solves tile row
+    ``k`` with ``lkk`` (the diagonal tile) and updates the rows below it with ``lik``
+    (the tiles of L's column ``k`` under the diagonal).  One task per tile column
+    instead of one per tile; only the column block of b moves between steps.  Returns
+    a new array."""
     from hybridsolve._kernels import tiles
     w = T.fcopy(y)
     s = w.shape[0] - lkk.shape[0] - sum(t.shape[0] for t in lik)
