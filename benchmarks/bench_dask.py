@@ -23,12 +23,14 @@
              n = 100 000 in 5000 tiles, as used by docs/dask.rst.
 
 Cluster timings include scheduling (graph submission to result in worker memory); inputs
-are generated on the workers and persisted before the clock starts.  --quick shrinks
+are generated on the workers and persisted before the clock starts (the batch's a and b
+chunk by chunk together, so a chunk's systems sit on one worker).  --quick shrinks
 every size (a smoke run, not a measurement).
 """
 from __future__ import annotations
 
 import argparse
+import operator
 import os
 import sys
 import threading
@@ -127,15 +129,38 @@ def _persist(client, x):
     return x
 
 
+def _systems(n, m, seed):
+    """m systems of order n, diagonally dominant, and one right-hand side each."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, n, n)) + n * np.eye(n), rng.standard_normal((m, n, 1))
+
+
 def batch(client, quick, repeat):
+    from collections import Counter
     import dask.array as da
+    from distributed import wait
     import hybridsolve
     m = 400_000 if quick else 4_000_000
     chunk = m // 8
-    rs = da.random.default_rng(1)
-    A = _persist(client, rs.standard_normal((m, 3, 3), chunks=(chunk, 3, 3))
-                 + 3 * np.eye(3))
-    B = _persist(client, rs.standard_normal((m, 3, 1), chunks=(chunk, 3, 1)))
+    # a chunk's a and b are made together on one worker, chunk i on worker i mod W (as
+    # a per-chunk generator would): two independent dask.random arrays put a chunk's a
+    # and b on different workers (and a fast generation can leave most chunks on one),
+    # and each solve then waits for its inputs to move
+    workers = sorted(client.scheduler_info()["workers"])
+    parts = [client.submit(_systems, 3, chunk, 1000 + i, pure=False,
+                           workers=[workers[i % len(workers)]]) for i in range(m // chunk)]
+    pick = [[client.submit(operator.getitem, f, j, pure=False) for f in parts]
+            for j in (0, 1)]
+    A, B = (da.concatenate([da.from_delayed(f, (chunk, 3, k), dtype=np.float64)
+                            for f in fs]) for fs, k in zip(pick, (3, 1)))
+    A, B = client.persist([A, B])
+    wait([A, B])
+    del parts, pick
+    ha, hb = client.who_has(A), client.who_has(B)
+    together = sum(ha[k] == hb[j] for k, j in zip(sorted(ha), sorted(hb)))
+    print(f"batch inputs: chunks per worker "
+          f"{sorted(Counter(w for v in ha.values() for w in v).values())}, a and b of a "
+          f"chunk on one worker: {together} of {len(ha)}")
     a, b = client.compute([A, B], sync=True)          # the same systems, in-process
 
     def on_cluster():

@@ -147,6 +147,23 @@ def test_batch_one_warning_for_all_chunks():
     assert len(msgs) == 1 and "slice 1 has" in msgs[0] and "slice 10 has" in msgs[0]
 
 
+def test_batch_graph_tasks_per_chunk():
+    """One solve task per chunk, an output and an ``ill`` task for every chunk but the
+    last, whose output task gathers the others' ``ill`` (no separate check task); the
+    count is the one ``explain`` reports."""
+    from hybridsolve.roads.dask.batch import task_count
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((20, 3, 3)) + 3 * np.eye(3)
+    A = da.from_array(a, chunks=(5, 3, 3))
+    x = hybridsolve.solve(A, da.from_array(np.ones((20, 3, 1)), chunks=(5, 3, 1)))
+    ours = [k for k in dict(x.__dask_graph__())
+            if str(k[0] if isinstance(k, tuple) else k).startswith("hybridsolve-batch")]
+    assert len(ours) == task_count(4) == 11
+    assert f"{task_count(4)} tasks" in str(hybridsolve.explain(A))
+    np.testing.assert_allclose(compute(x, "sync"), np.linalg.solve(a, np.ones((20, 3, 1))),
+                               rtol=1e-10)
+
+
 def test_batch_out_of_core(tmp_path):
     """A memory-mapped .npy in, da.store into a memory-mapped .npy out."""
     rng = np.random.default_rng(4)
@@ -322,6 +339,31 @@ def test_cholesky_pos_reads_one_triangle(scheduler, dtype, lower):
     anorm = np.linalg.norm(h, 1)
     assert abs(fac.anorm.compute(scheduler=scheduler) - anorm) <= tol(n) * anorm
     assert backward_error(h, compute(x, scheduler), b) < tol(n, dtype)
+
+
+@pytest.mark.parametrize("trans", [0, 1, 2])
+def test_cholesky_solve_column_steps(trans):
+    """Each solve is a forward and a backward step per tile column (uneven tiles, b in
+    two column chunks), each step reading only its column of L."""
+    from hybridsolve.roads.dask.cholesky import solve_tasks
+    rng = np.random.default_rng(17)
+    n = 26
+    g = rand(rng, (n, n), np.complex128)
+    h = g @ g.conj().T + n * np.eye(n)
+    b = rand(rng, (n, 5), np.complex128)
+    fac = hybridsolve.factorize(da.from_array(h, chunks=7), assume_a="pos",
+                                method="dask_cholesky")
+    raw = fac._solve_raw(da.from_array(b, chunks=(n, 3)), trans)
+    steps = {k for k in dict(raw.__dask_graph__())
+             if isinstance(k, tuple) and str(k[0]).startswith("hybridsolve-cholsolve-")}
+    assert len(steps) == 2 * solve_tasks(4) == 16
+    for k in steps:         # a step of column j reads L's column j only
+        task = dict(raw.__dask_graph__())[k]
+        cols = {d[2] for d in getattr(task, "dependencies", ())
+                if isinstance(d, tuple) and str(d[0]).endswith("-L")}
+        assert cols <= {k[1]}
+    op = h.conj() if trans == 1 else h
+    assert backward_error(op, compute(fac.solve(b, trans), "sync"), b) < tol(n)
 
 
 def test_cholesky_ill_conditioned_warns_at_compute():

@@ -224,9 +224,12 @@ class DaskFactorization:
                 f"dtype={self.dtype} (lazy)>")
 
 
-def describe(graph, tile, tiles, what):
-    """The note ``explain`` prints for a graph."""
+def describe(graph, tile, tiles, what, solve_tasks=None):
+    """The note ``explain`` prints for a graph (``solve_tasks``: of one solve per column
+    chunk of b, default one per tile)."""
     return (f"dask: {what}; tile {tile} x {tile}, {tiles} x {tiles} tiles; factor graph: "
             f"{len(graph)} tasks, ~{graph.flops / 1e9:.3g} Gflop, "
             f"~{graph.moved / 1e6:.3g} MB moved between tasks (upper bound: every edge "
-            f"counted); each solve adds ~{tiles * tiles} tasks per column chunk of b")
+            f"counted); each solve adds "
+            f"~{tiles * tiles if solve_tasks is None else solve_tasks} tasks per column "
+            f"chunk of b")

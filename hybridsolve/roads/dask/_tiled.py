@@ -46,6 +46,20 @@ def fcopy(x, dtype=None):
                     copy=True)
 
 
+def zero_strict_upper(m):
+    """Zero the strict upper triangle of the square ``m`` in place, one contiguous
+    column (F order) or row (C order) at a time: no index arrays of n^2 / 2 entries, as
+    ``m[np.triu_indices(n, 1)] = 0`` builds, and no second tile, as ``np.tril``."""
+    n = m.shape[0]
+    if m.flags.f_contiguous:
+        for j in range(1, n):
+            m[:j, j] = 0
+    else:
+        for i in range(n - 1):
+            m[i, i + 1:] = 0
+    return m
+
+
 def triangle(a, lower, k=0):
     """The lower (entries i - j >= -k... as numpy.tril(a, k)) or upper (numpy.triu(a, k))
     triangle of the square dask ``a`` (dask's own tril/triu warn on complex input)."""
@@ -185,5 +199,5 @@ def singular(detail):
     return LinAlgError(f"A singular matrix detected: {detail}")
 
 
-__all__ = ["price", "square_tiles", "triangle", "prep", "trsm", "gemm", "herk",
+__all__ = ["price", "square_tiles", "zero_strict_upper", "triangle", "prep", "trsm", "gemm", "herk",
            "rcond_estimate", "TiledFactorization"]

@@ -3,12 +3,14 @@
 One task per chunk runs the in-process batched road's stack factorization
 (``hybridsolve.roads.batched.BatchedStackFactorization``: one nogil kernel call, every
 slice inspected, SPD -> Cholesky, else LU, no Python per slice), with ``b``'s chunks
-aligned to ``a``'s.  A chunk with a
-singular slice or NaN/inf raises in its task, naming flat indices into the whole batch
-(as scipy); the slices
-whose rcond < eps are gathered (a few numbers per chunk) into one check task, which the
-last chunk of ``x`` waits for, and reported in one LinAlgWarning.  No chunk waits for
-another otherwise, so ``da.store`` streams a batch larger than memory chunk by chunk.
+aligned to ``a``'s.  A chunk with a singular slice or NaN/inf raises in its task, naming
+flat indices into the whole batch (as scipy).  The task returns ``(x, ill)``, ``ill`` the
+slices whose rcond < eps (a few numbers).  The last chunk's output task gathers every
+other chunk's ``ill`` and issues one LinAlgWarning (no separate check task, and no wait
+on another worker's result before the last chunk is out); the other chunks' outputs take
+``x`` from their own task's result on the worker that holds it.  So the graph has
+``3 * chunks - 1`` tasks and no chunk waits for another otherwise: ``da.store`` streams a
+batch larger than memory chunk by chunk.
 """
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ import operator
 import numpy as np
 
 from hybridsolve._protocol import Solver, Structure
-from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, after,
-                                    parallelism, reissue, task, tile_bounds)
+from hybridsolve.roads.dask import (TASK_COST, DaskFactorization, Graph, parallelism,
+                                    reissue, task, tile_bounds)
 
 __all__ = ["DaskBatchSolver", "DaskBatchFactorization"]
 
@@ -45,12 +47,22 @@ def solve_chunk(a, b, offset, batch, trans, check_finite, dtype):
             list(zip(flat_index(ill).tolist(), stack.rcond[ill].tolist())))
 
 
-def check(dtype, *ills):
-    """One LinAlgWarning for every ill-conditioned slice of every chunk."""
+def finish(raw, dtype, *ills):
+    """The last chunk's ``x`` once every chunk has run: one LinAlgWarning for every
+    ill-conditioned slice of every chunk (``raw`` is the last chunk's ``(x, ill)``,
+    ``ills`` the other chunks' ``ill``)."""
     from hybridsolve._solve import _warn_ill_conditioned
-    items = [(idx, rc, dtype) for ill in ills for idx, rc in ill]
+    items = [(idx, rc, dtype) for ill in ills + (raw[1],) for idx, rc in ill]
     if items:
+        items.sort()
         reissue(_warn_ill_conditioned, items, 0)
+    return raw[0]
+
+
+def task_count(nchunks):
+    """Tasks of the batch graph for ``nchunks`` chunks: one solve per chunk, for every
+    chunk but the last an output and an ``ill`` task, and the last chunk's ``finish``."""
+    return 3 * nchunks - 1
 
 
 class DaskBatchFactorization(DaskFactorization):
@@ -64,7 +76,7 @@ class DaskBatchFactorization(DaskFactorization):
         nchunks = int(np.prod(a.numblocks[:-2]))
         self.notes = (f"dask: batched kernel per chunk; {nchunks} chunks of up to "
                       f"{a.chunksize[:-2]} slices of {a.shape[-1]} x {a.shape[-1]}, "
-                      f"~{3 * nchunks + 1} tasks, no bytes moved between chunks "
+                      f"{task_count(nchunks)} tasks, no bytes moved between chunks "
                       f"(b is rechunked to a's chunks)",)
 
     def _solve(self, b, trans, check_finite):
@@ -87,20 +99,18 @@ class DaskBatchFactorization(DaskFactorization):
         g = Graph()
         starts = [tile_bounds(c) for c in a.chunks[:-2]]
         blocks = list(np.ndindex(*a.numblocks[:-2]))
-        ills = []
+        raws = []
         for idx in blocks:
             offset = tuple(s[i] for s, i in zip(starts, idx))
-            raw = (name + "-raw",) + idx
-            g.add(raw, (solve_chunk, (a.name,) + idx + (0, 0), (b.name,) + idx + (0, 0),
-                        offset, batch, trans, check_finite, dtype))
-            g.add((name + "-ill",) + idx, (operator.getitem, raw, 1))
-            ills.append((name + "-ill",) + idx)
-        g.add(name + "-check", (check, dtype) + tuple(ills))
-        for j, idx in enumerate(blocks):
-            x = (operator.getitem, (name + "-raw",) + idx, 0)
-            if j == len(blocks) - 1:
-                x = (after, x, name + "-check")
-            g.add((name,) + idx + (0, 0), x)
+            raws.append(g.add((name + "-raw",) + idx,
+                              (solve_chunk, (a.name,) + idx + (0, 0),
+                               (b.name,) + idx + (0, 0), offset, batch, trans,
+                               check_finite, dtype)))
+        ills = []
+        for idx, raw in zip(blocks[:-1], raws):
+            g.add((name,) + idx + (0, 0), (operator.getitem, raw, 0))
+            ills.append(g.add((name + "-ill",) + idx, (operator.getitem, raw, 1)))
+        g.add((name,) + blocks[-1] + (0, 0), (finish, raws[-1], dtype) + tuple(ills))
         graph = HighLevelGraph.from_collections(name, g.layer, dependencies=[a, b])
         return da.Array(graph, name, chunks=b.chunks, dtype=dtype)
 
@@ -125,7 +135,7 @@ class DaskBatchSolver(Solver):
         if structure.is_complex:
             flops *= 4.0
         chunks = structure.extra.get("chunks")
-        tasks = 3 * (int(np.prod([len(c) for c in chunks[:-2]])) if chunks else 1) + 1
+        tasks = task_count(int(np.prod([len(c) for c in chunks[:-2]])) if chunks else 1)
         return flops / parallelism() + tasks * TASK_COST
 
     def factorize(self, a, structure: Structure) -> DaskBatchFactorization:

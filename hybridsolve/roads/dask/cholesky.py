@@ -39,7 +39,48 @@ def potrf(a, offset, detected):
                 f"definite; solve it with assume_a='gen'")
         raise LinAlgError(f"A singular or not positive definite matrix detected: the "
                           f"leading minor of order {minor} is not positive definite")
-    w[np.triu_indices(w.shape[0], 1)] = 0
+    T.zero_strict_upper(w)
+    return w
+
+
+@task
+def forward_column(y, lkk, *lik):
+    """One column step of ``L y = b``: ``y`` is the whole column block of the
+    right-hand side with its tile rows before ``k`` solved; this step solves tile row
+    ``k`` with ``lkk`` (the diagonal tile) and updates the rows below it with ``lik``
+    (the tiles of L's column ``k`` under the diagonal).  One task per tile column
+    instead of one per tile; only the column block of b moves between steps.  Returns
+    a new array."""
+    from hybridsolve._kernels import tiles
+    w = T.fcopy(y)
+    s = w.shape[0] - lkk.shape[0] - sum(t.shape[0] for t in lik)
+    e = s + lkk.shape[0]
+    yk = T.fcopy(w[s:e])
+    tiles.trsm(np.asfortranarray(lkk), yk, True, True, 0, False)
+    w[s:e] = yk
+    for t in lik:
+        r = T.fcopy(w[e:e + t.shape[0]])
+        tiles.gemm(r, np.asfortranarray(t), yk, 0, 0)
+        w[e:e + t.shape[0]] = r
+        e += t.shape[0]
+    return w
+
+
+@task
+def backward_column(x, lkk, *lik):
+    """One column step of ``L^H x = y``: ``x``'s tile rows after ``k`` solved, row ``k``
+    becomes ``L[k,k]^-H (y_k - sum_i L[i,k]^H x_i)`` over the tiles ``lik`` of L's column
+    ``k`` under the diagonal (as ``forward_column``)."""
+    from hybridsolve._kernels import tiles
+    w = T.fcopy(x)
+    s = w.shape[0] - lkk.shape[0] - sum(t.shape[0] for t in lik)
+    e = s + lkk.shape[0]
+    xk = T.fcopy(w[s:e])
+    for t in lik:
+        tiles.gemm(xk, np.asfortranarray(t), T.fcopy(w[e:e + t.shape[0]]), 2, 0)
+        e += t.shape[0]
+    tiles.trsm(np.asfortranarray(lkk), xk, True, True, 2, False)
+    w[s:s + lkk.shape[0]] = xk
     return w
 
 
@@ -55,7 +96,7 @@ def tile_sums(tile, diagonal, upper, check_finite):
     if upper:
         m = m.T
     if diagonal:
-        m = np.tril(m)
+        T.zero_strict_upper(m)       # m is tile's private |.|
         return m.sum(axis=0), m.sum(axis=1) - np.diagonal(m)
     return m.sum(axis=0), m.sum(axis=1)
 
@@ -167,36 +208,41 @@ class DaskCholeskyFactorization(T.TiledFactorization):
                          nname, chunks=(), dtype=float)
         super().__init__(a2, g, dtype, check_finite, anorm)
         self.notes = (describe(g, max(sizes), p, "tiled right-looking Cholesky "
-                               "(potrf/trsm/herk/gemm tiles)"),)
+                               "(potrf/trsm/herk/gemm tiles)", solve_tasks(p)),)
 
     def _solve_raw(self, b, trans):
-        """L L^H x = b per column chunk (trans 1 of a complex A: conj(A) x = b)."""
+        """L L^H x = b per column chunk of b (trans 1 of a complex A: conj(A) x = b):
+        ``2p`` column steps (``forward_column`` then ``backward_column``), each reading
+        only its tile column of L (where the scheduler put it) and passing the chunk's
+        whole column block along (x is one row block)."""
         import dask.array as da
         from dask.base import tokenize
         from dask.highlevelgraph import HighLevelGraph
         if trans == 1 and self.dtype.kind == "c":
             return self._solve_raw(b.conj(), 0).conj()
-        b = self._rhs(b)
+        b = self._rhs(b).rechunk({0: -1})
         p, L = self.p, self.L
         name = "hybridsolve-cholsolve-" + tokenize(self.name, b)
         layer = dict(self.graph.layer)
         for c in range(b.numblocks[1]):
-            Y = {i: (b.name, i, c) for i in range(p)}
+            y = (b.name, 0, c)
             for k in range(p):
-                yk = (f"{name}-y", k, c)
-                layer[yk] = (T.trsm, L[k, k], Y[k], True, True, 0, False)
-                for i in range(k + 1, p):
-                    layer[(f"{name}-yu{k}", i, c)] = (T.gemm, Y[i], L[i, k], yk, 0, 0)
-                    Y[i] = (f"{name}-yu{k}", i, c)
-                Y[k] = yk
+                layer[(f"{name}-f", k, c)] = (forward_column, y, L[k, k]) + tuple(
+                    L[i, k] for i in range(k + 1, p))
+                y = (f"{name}-f", k, c)
             for k in reversed(range(p)):
-                xk = (name, k, c)
-                layer[xk] = (T.trsm, L[k, k], Y[k], True, True, 2, False)
-                for i in range(k):
-                    layer[(f"{name}-xu{k}", i, c)] = (T.gemm, Y[i], L[k, i], xk, 2, 0)
-                    Y[i] = (f"{name}-xu{k}", i, c)
+                key = (name, 0, c) if k == 0 else (f"{name}-b", k, c)
+                layer[key] = (backward_column, y, L[k, k]) + tuple(
+                    L[i, k] for i in range(k + 1, p))
+                y = key
         graph = HighLevelGraph.from_collections(name, layer, dependencies=[b, self.a2])
         return da.Array(graph, name, chunks=b.chunks, dtype=b.dtype)
+
+
+def solve_tasks(p):
+    """Tasks of one Cholesky solve per column chunk of b: a forward and a backward step
+    per tile column."""
+    return 2 * p
 
 
 class DaskCholeskySolver(Solver):
