@@ -71,6 +71,7 @@ class CholeskySolver(Solver):
     formats = ("dense",)
 
     name = "cholesky"
+    hints = (None, "pos")
 
     def cost(self, structure: Structure):
         if structure.format != "dense":
