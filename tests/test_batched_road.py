@@ -42,11 +42,16 @@ def test_stack_of_every_kind_matches_numpy(n, dtype):
         assert x.dtype == dtype and x.shape == b.shape
         be = backward_error(a.astype(np.complex128), x.astype(np.complex128),
                             b.astype(np.complex128), transposed)
-        assert (be < 10 * n * eps).all(), be.max()
+        # (in float32 at n = 2 and 3 both bounds hold with a margin of more than 40x,
+        # whichever kernel solves the slice: no rounding luck involved; the messages
+        # name the slice should one ever fail)
+        s = int(be.argmax())
+        assert (be < 10 * n * eps).all(), (transposed, s, be[s] / (n * eps))
         ref = np.linalg.solve(np.swapaxes(a, -1, -2) if transposed else a, b)
         cond = np.linalg.cond(a.astype(np.complex128), 1)
         err = np.abs(x - ref).max(axis=(1, 2)) / np.abs(ref).max(axis=(1, 2))
-        assert (err <= 50 * n * cond * eps).all()
+        s = int((err / cond).argmax())
+        assert (err <= 50 * n * cond * eps).all(), (transposed, s, err[s], cond[s])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
