@@ -18,7 +18,13 @@ __all__ = [
     "trans_code",
     "result_dtype",
     "singular_error",
+    "HINTS",
 ]
+
+#: The canonical ``assume_a`` values a road may see in ``Structure.assume_a`` (the
+#: front door maps scipy's long spellings onto these; None: no hint).
+HINTS = (None, "gen", "sym", "her", "pos", "diagonal", "tridiagonal", "banded",
+         "upper triangular", "lower triangular")
 
 
 class NotApplicable(Exception):
@@ -193,6 +199,11 @@ class Solver:
         The structure formats the road takes ('dense', 'sparse', 'operator', 'batch'
         -- a stack of dense systems, see `hybridsolve.roads.batched` --, 'dask');
         others are not priced.  None: ``cost`` is asked for every format.
+    hints : tuple, optional
+        The ``assume_a`` values the road takes, in their canonical spellings (see
+        `HINTS`; ``None`` in the tuple: no hint given); for others it is not priced
+        (``explain`` says so).  None: ``cost`` is asked whatever the hint.  A
+        declaration must not refuse a hint for which ``cost`` would give a price.
     min_n, max_n : int, optional
         The orders of A the road may take (default: any).  With ``formats`` they are
         the road's *declarations*: the front door's short-circuit for small dense
@@ -230,6 +241,9 @@ class Solver:
     #: Optional: the ``Structure.format`` values this road takes ('dense', 'sparse',
     #: 'operator'); the dispatcher skips pricing it for others.  None: ask ``cost``.
     formats: tuple | None = None
+    #: Optional: the canonical ``assume_a`` values (`HINTS`; None: no hint) this road
+    #: takes; the dispatcher skips pricing it for others.  None: ask ``cost``.
+    hints: tuple | None = None
     #: False: ``factorize`` only reads a dense ``a`` during the call and keeps no
     #: reference to it, so the front door need not copy A for it.  When the inspection
     #: found a sparse-looking dense A (``structure.extra['captured']`` holds its

@@ -282,39 +282,44 @@ def get(name: str) -> Solver:
                          f"{', '.join(table)}") from None
 
 
-_POOLS: dict = {}   # format -> (eligible [(order, solver)], rejected [(solver, why)])
+_POOLS: dict = {}   # (format, hint) -> (eligible [(order, solver)], rejected, table)
 
 
-def _split_by_format(pool, fmt):
-    """The solvers that may take this format (to be priced) and those whose declared
-    ``formats`` exclude it (rejected without a call)."""
+def _split(pool, fmt, hint):
+    """The solvers that may take this format and ``assume_a`` hint (to be priced) and
+    those whose declared ``formats`` or ``hints`` exclude them (rejected without a
+    call)."""
     eligible, rejected = [], []
     for order, solver in enumerate(pool):
         formats = getattr(solver, "formats", None)
+        hints = getattr(solver, "hints", None)
         if formats is not None and fmt not in formats:
             rejected.append((solver, f"takes {' or '.join(formats)} input, not {fmt}"))
+        elif hints is not None and hint not in hints:
+            rejected.append((solver, "takes no hint" if hint is None else
+                             f"does not take assume_a={hint!r}"))
         else:
             eligible.append((order, solver))
     return eligible, rejected
 
 
-def _pool(fmt):
-    """``_split_by_format`` of every registered solver, cached per format (the cache is
+def _pool(fmt, hint):
+    """``_split`` of every registered solver, cached per format and hint (the cache is
     dropped whenever the table changes)."""
     table = _table()
-    pool = _POOLS.get(fmt)
+    pool = _POOLS.get((fmt, hint))
     if pool is None or pool[2] is not table:
-        eligible, rejected = _split_by_format(list(table.values()), fmt)
-        pool = _POOLS[fmt] = (eligible, rejected, table)
+        eligible, rejected = _split(list(table.values()), fmt, hint)
+        pool = _POOLS[fmt, hint] = (eligible, rejected, table)
     return pool[0], pool[1]
 
 
-def _eligible(fmt, method):
-    """``(eligible, rejected)`` by declared formats: only ``method`` when given, else
-    every registered solver (the cached pool)."""
+def _eligible(fmt, method, hint=None):
+    """``(eligible, rejected)`` by declared formats and hints: only ``method`` when
+    given, else every registered solver (the cached pool)."""
     if method is not None:
-        return _split_by_format([get(method)], fmt)
-    return _pool(fmt)
+        return _split([get(method)], fmt, hint)
+    return _pool(fmt, hint)
 
 
 def price(structure, method=None, *, uncopied=False):
@@ -330,7 +335,8 @@ def price(structure, method=None, *, uncopied=False):
     ``register()`` calls; ``rejected`` a list of ``(solver, reason)``
     for the roads that cannot take this matrix (cost None) or failed while pricing (those
     also raise a RuntimeWarning naming the plugin)."""
-    eligible, rejected = _eligible(structure.format, method)
+    eligible, rejected = _eligible(structure.format, method,
+                                   getattr(structure, "assume_a", None))
     candidates, rejected = [], list(rejected)
     for order, solver in eligible:
         try:

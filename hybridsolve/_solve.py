@@ -15,23 +15,14 @@ from scipy.linalg import LinAlgWarning
 from hybridsolve import _registry
 from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
 from hybridsolve._protocol import Factorization as _Factorization
-from hybridsolve._protocol import _LAPACK_CHARS, NotApplicable, result_dtype
+from hybridsolve._protocol import _LAPACK_CHARS, HINTS, NotApplicable, result_dtype
 
 __all__ = ["solve", "factorize", "plan"]
 
 # scipy's spellings -> our canonical hint (the short form scipy also accepts).
-_HINTS = {
-    None: None,
-    "gen": "gen", "general": "gen",
-    "sym": "sym", "symmetric": "sym",
-    "her": "her", "hermitian": "her",
-    "pos": "pos", "positive definite": "pos",
-    "diagonal": "diagonal",
-    "tridiagonal": "tridiagonal",
-    "banded": "banded",
-    "upper triangular": "upper triangular",
-    "lower triangular": "lower triangular",
-}
+_HINTS = {h: h for h in HINTS}
+_HINTS.update({"general": "gen", "symmetric": "sym", "hermitian": "her",
+               "positive definite": "pos"})
 
 # The bandwidths a band-type hint declares (scipy reads only those entries of A).
 _HINT_BANDS = {

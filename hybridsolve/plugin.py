@@ -9,7 +9,7 @@ same names from here.
 =====================  ===============================================================
 name                   what
 =====================  ===============================================================
-`Solver`               a road: ``name``, ``formats``, ``cost(structure)``,
+`Solver`               a road: ``name``, ``formats``, ``hints``, ``cost(structure)``,
                        ``factorize(a, structure)``
 `Factorization`        reusable factors: ``solve(b, trans)``, ``rcond``
 `Structure`            what the inspection found out about A
@@ -20,6 +20,7 @@ name                   what
 `norm1_estimate`       LAPACK's xLACN2 estimate of ||B||_1 from B x and B^H x (the
                        condition estimator of every road)
 `trans_code`           ``trans`` (0/1/2, 'N'/'T'/'C', bool) as 0, 1 or 2
+`HINTS`                the canonical ``assume_a`` values, for ``Solver.hints``
 =====================  ===============================================================
 
 Examples
@@ -56,11 +57,12 @@ A road for matrices that are a multiple of the identity:
 array([0.5, 0.5, 0.5])
 """
 from hybridsolve._kernels.condest import norm1_estimate
-from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
-                                   fortran_view, result_dtype, singular_error,
-                                   trans_code)
+from hybridsolve._protocol import (HINTS, Factorization, NotApplicable, Solver,
+                                   Structure, fortran_view, result_dtype,
+                                   singular_error, trans_code)
 
 __all__ = [
     "Solver", "Factorization", "Structure", "NotApplicable",
     "result_dtype", "fortran_view", "singular_error", "norm1_estimate", "trans_code",
+    "HINTS",
 ]

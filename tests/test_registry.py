@@ -360,3 +360,53 @@ def test_plugin_raising_in_preview_is_skipped_with_a_warning():
         np.testing.assert_allclose(x, scipy.linalg.solve(a, b), rtol=1e-8)
     finally:
         hybridsolve.unregister("fake-raising-preview")
+
+
+def _hint_cases():
+    """Matrices of every structure a hint may meet (the inspection of each hint then
+    fills the Structure a road is priced on)."""
+    rng = np.random.default_rng(7)
+    g = rng.standard_normal((6, 6))
+    spd = g @ g.T + 6 * np.eye(6)
+    spd = np.triu(spd) + np.triu(spd, 1).T           # exactly symmetric
+    tri = np.diag(rng.standard_normal(6) + 3) + np.diag(np.ones(5), 1) + np.diag(
+        np.ones(5), -1)
+    return [np.eye(1), 2.0 * np.eye(3), np.triu(g) + 6 * np.eye(6), np.tril(g) + 6 *
+            np.eye(6), tri, spd, g, spd.astype(np.complex128)]
+
+
+def test_declared_hints_refuse_only_what_cost_refuses():
+    """A road's ``hints`` may only skip the pricing of hints its ``cost`` refuses: for
+    every built-in road that declares them and every hint outside them, ``cost``
+    gives no price on any structure that hint produces."""
+    from hybridsolve._protocol import HINTS
+    from hybridsolve._solve import _structure_for
+    roads = [s for s in hybridsolve.solvers() if getattr(s, "hints", None) is not None]
+    assert {"cholesky", "lu", "small", "triangular"} <= {s.name for s in roads}
+    for a in _hint_cases():
+        for hint in HINTS:
+            st, _ = _structure_for(a, hint, False, True, True)
+            for road in roads:
+                if hint in road.hints or "dense" not in (road.formats or ("dense",)):
+                    continue
+                cost = road.cost(st)
+                cost = cost[0] if isinstance(cost, tuple) else cost
+                assert cost is None, (road.name, hint, a.shape)
+
+
+def test_a_road_is_not_priced_for_a_hint_it_does_not_declare():
+    s = _fake_plugins.CheapSolver()
+    s.hints = (None, "gen")
+    hybridsolve.register(s)
+    try:
+        a, b = _system()
+        spd = a @ a.T + len(a) * np.eye(len(a))
+        spd = np.triu(spd) + np.triu(spd, 1).T
+        hybridsolve.solve(spd, b, assume_a="pos")
+        assert s.calls == 0
+        text = str(hybridsolve.explain(spd, assume_a="pos"))
+        assert "fake-cheap" in text and "does not take assume_a='pos'" in text
+        hybridsolve.solve(a, b, assume_a="gen")
+        assert s.calls == 1
+    finally:
+        hybridsolve.unregister("fake-cheap")

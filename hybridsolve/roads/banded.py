@@ -102,6 +102,7 @@ class TridiagonalSolver(Solver):
     needs_copy = False
 
     name = "tridiagonal"
+    hints = (None, "gen", "tridiagonal")
 
     def cost(self, structure):
         lb, ub = structure.lower_bandwidth, structure.upper_bandwidth
@@ -139,6 +140,7 @@ class BandedSolver(Solver):
     needs_copy = False
 
     name = "banded"
+    hints = (None, "gen", "banded")
 
     def cost(self, structure):
         lb, ub = structure.lower_bandwidth, structure.upper_bandwidth

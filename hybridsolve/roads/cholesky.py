@@ -63,6 +63,7 @@ class CholeskySolver(Solver):
     formats = ("dense",)
 
     name = "cholesky"
+    hints = (None, "pos")
 
     def cost(self, structure: Structure):
         if structure.assume_a != "pos":

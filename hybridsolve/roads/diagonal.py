@@ -48,6 +48,7 @@ class DiagonalSolver(Solver):
     needs_copy = False
 
     name = "diagonal"
+    hints = (None, "gen", "diagonal")
 
     def cost(self, structure):
         lb, ub = structure.lower_bandwidth, structure.upper_bandwidth

@@ -10,7 +10,7 @@ import numpy as np
 
 from hybridsolve._kernels import lu as _lu
 from hybridsolve._protocol import (
-    Factorization, Solver, Structure, fortran_view, result_dtype, singular_error,
+    HINTS, Factorization, Solver, Structure, fortran_view, result_dtype, singular_error,
 )
 from hybridsolve._threads import blas_threads
 
@@ -71,6 +71,7 @@ class LUSolver(Solver):
     formats = ("dense",)
 
     name = "lu"
+    hints = tuple(h for h in HINTS if h != "pos")   # 'pos' asks for Cholesky, as scipy
     #: Run gecon inside factorize (True) or on first access of ``.rcond`` (False).
     eager_rcond = False
 

@@ -162,6 +162,7 @@ class MixedSolver(Solver):
     """Single-precision factors, double-precision refinement; see the module docstring."""
 
     name = "mixed"
+    hints = (None, "gen", "sym", "her", "pos")
     formats = ("dense",)
 
     def cost(self, structure: Structure):

@@ -75,6 +75,7 @@ class SmallSolver(Solver):
     per-call overhead: it makes one C call (``call_overhead = 0``)."""
 
     name = "small"
+    hints = (None,)          # it classifies A itself
     formats = ("dense",)
     min_n = 1
     max_n = SMALL_N

@@ -67,6 +67,8 @@ class TriangularSolver(Solver):
     formats = ("dense",)
 
     name = "triangular"
+    # a hint whose band (or measured band) is triangular: n = 1 under "gen" too
+    hints = (None, "gen", "diagonal", "banded", "upper triangular", "lower triangular")
 
     def cost(self, structure: Structure):
         if structure.lower_bandwidth != 0 and structure.upper_bandwidth != 0:

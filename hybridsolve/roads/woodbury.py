@@ -343,6 +343,7 @@ class WoodburySolver(Solver):
     formats = ("dense", "operator")
 
     name = "woodbury"
+    hints = (None,)          # a hint is obeyed, as scipy: no detection
 
     def cost(self, structure: Structure):
         n = structure.n

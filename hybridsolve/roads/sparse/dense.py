@@ -46,6 +46,7 @@ class SparseStoredDenseSolver(Solver):
 
     formats = ("dense",)
     name = "sparse_dense"
+    hints = (None, "gen")    # another hint: the hinted road is kept
     needs_copy = False
 
     def cost(self, s):
