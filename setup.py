@@ -1,6 +1,10 @@
 """Build the Cython kernels; all metadata lives in pyproject.toml.
 
-Every ``hybridsolve/_kernels/*.pyx`` becomes one extension module.  Flags:
+Every ``hybridsolve/_kernels/*.pyx`` becomes one extension module.  A kernel whose
+Python faces switch on the dtype is written as ``*.pyx.in``: `generate_sources` expands
+it with Cython's Tempita into the ``.pyx`` beside it (git-ignored; rewritten only when
+its text changes, so cythonize's own staleness check still holds), the per-dtype ladder
+coming from the one template function `dispatch`.  Flags:
 
 * ``-O3`` always.
 * ``-march=native`` only when ``HYBRIDSOLVE_NATIVE=1`` (a wheel built with it dies with
@@ -46,8 +50,55 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+#: The types the fused kernels are instantiated for, in the order ``dispatch`` tests
+#: them: (NumPy type number, C type).
+LAPACK_TYPES = (("NPY_DOUBLE", "double"), ("NPY_FLOAT", "float"),
+                ("NPY_CDOUBLE", "double complex"), ("NPY_CFLOAT", "float complex"))
+
+
+def dispatch(indent, typenum, body, otherwise=None, nogil=True):
+    """The Tempita function of the ``*.pyx.in`` kernels: the ``if``/``elif`` ladder over
+    `LAPACK_TYPES` that runs ``body`` (Cython statements; ``{T}`` stands for the C type)
+    for the type whose NumPy type number the Cython expression ``typenum`` holds, each
+    branch inside ``with nogil:`` when ``nogil``; ``otherwise``: the statements for any
+    other type (none: nothing runs).  ``indent``: the column the call stands at (its
+    first line takes the template's own indentation)."""
+    lines = []
+    for i, (npy, ctype) in enumerate(LAPACK_TYPES):
+        lines.append(f"{'elif' if i else 'if'} {typenum} == cnp.{npy}:")
+        inner = "    "
+        if nogil:
+            lines.append("    with nogil:")
+            inner = "        "
+        lines += [inner + line for line in body.replace("{T}", ctype).splitlines()]
+    if otherwise:
+        lines.append("else:")
+        lines += ["    " + line for line in otherwise.splitlines()]
+    return ("\n" + " " * indent).join(lines)
+
+
+def generate_sources(directory=os.path.join("hybridsolve", "_kernels")):
+    """Expand every ``*.pyx.in`` in ``directory`` into the ``.pyx`` beside it."""
+    from Cython import Tempita
+
+    for template in sorted(glob(os.path.join(directory, "*.pyx.in"))):
+        with open(template) as f:
+            text = Tempita.Template(f.read(), name=template).substitute(dispatch=dispatch)
+        target = template[:-len(".in")]
+        text = (f"# Generated from {os.path.basename(template)} by setup.py: edit that "
+                "file, not this one.\n" + text)
+        if os.path.exists(target):
+            with open(target) as f:
+                if f.read() == text:
+                    continue
+        with open(target, "w") as f:
+            f.write(text)
+
+
 def extensions():
     from Cython.Build import cythonize
+
+    generate_sources()
 
     exts = [
         Extension(

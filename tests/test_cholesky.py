@@ -5,6 +5,7 @@ import scipy.linalg as sl
 import scipy.linalg.lapack as lapack
 from numpy.linalg import LinAlgError
 
+from hybridsolve import _registry
 from hybridsolve._kernels import cholesky as K
 from hybridsolve._protocol import NotApplicable, Structure
 from hybridsolve.roads.cholesky import CholeskyFactorization, CholeskySolver
@@ -209,11 +210,14 @@ def test_cost():
     assert s.cost(Structure(n, np.float64, assume_a="pos")) == pytest.approx(s.cost(st))
     for bad in (Structure(n, np.float64, hermitian=False, diag_real_positive=True),
                 Structure(n, np.float64, hermitian=True, diag_real_positive=False),
-                Structure(n, np.float64, hermitian=True, diag_real_positive=True,
-                          format="sparse"),
                 Structure(n, np.float64, assume_a="sym")):
         res = s.cost(bad)
         assert isinstance(res, tuple) and res[0] is None and isinstance(res[1], str)
+    # a sparse A never reaches cost(): the registry filters by the declared formats
+    sparse = Structure(n, np.float64, hermitian=True, diag_real_positive=True,
+                       format="sparse")
+    candidates, rejected = _registry.price(sparse, method="cholesky")
+    assert candidates == [] and [r.name for r, _ in rejected] == ["cholesky"]
 
 
 @pytest.mark.parametrize("dt", DTYPES)

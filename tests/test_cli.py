@@ -382,14 +382,16 @@ def test_numpy_contenders_are_isolated():
     assert [lib.num_threads for lib in ctl.lib_controllers] == before
 
 
-def test_unbuilt_kernels_give_a_clear_import_error(tmp_path):
-    """A source tree whose kernels are not compiled says so, and how to build them."""
+@pytest.mark.parametrize("source", ["lu.pyx", "lu.pyx.in"])
+def test_unbuilt_kernels_give_a_clear_import_error(tmp_path, source):
+    """A source tree whose kernels are not compiled (a .pyx, or the Tempita template
+    setup.py expands into one) says so, and how to build them."""
     import hybridsolve._kernels as kernels
     pkg = tmp_path / "hybridsolve"
     (pkg / "_kernels").mkdir(parents=True)
     (pkg / "__init__.py").write_text("from hybridsolve._kernels import lu\n")
     (pkg / "_kernels" / "__init__.py").write_text(open(kernels.__file__).read())
-    (pkg / "_kernels" / "lu.pyx").write_text("")
+    (pkg / "_kernels" / source).write_text("")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     p = subprocess.run([sys.executable, "-c", "import hybridsolve"], cwd=tmp_path,
                        capture_output=True, text=True, env=env)

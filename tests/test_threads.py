@@ -166,7 +166,7 @@ def test_no_load_average_or_proc_maps_in_library():
     report the load next to their measurements)."""
     import pathlib
     root = pathlib.Path(hybridsolve.__file__).parent
-    for path in list(root.rglob("*.py")) + list(root.rglob("*.pyx")):
+    for path in list(root.rglob("*.py")) + list(root.rglob("*.pyx*")):
         if path.name in ("_tune.py", "_bench.py"):
             continue      # they record the load average next to their measurements
         text = path.read_text()

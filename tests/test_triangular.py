@@ -5,6 +5,7 @@ import scipy.linalg as sl
 import scipy.linalg.lapack as lapack
 from numpy.linalg import LinAlgError
 
+from hybridsolve import _registry
 from hybridsolve._kernels import triangular as K
 from hybridsolve._protocol import Structure
 from hybridsolve.roads.triangular import TriangularFactorization, TriangularSolver
@@ -139,10 +140,13 @@ def test_cost():
     assert s.cost(Structure(100, np.complex64, lower_bandwidth=3,
                             upper_bandwidth=0)) == 4e4
     for bad in (Structure(100, np.float64, lower_bandwidth=1, upper_bandwidth=1),
-                Structure(100, np.float64),
-                Structure(100, np.float64, format="sparse", lower_bandwidth=0)):
+                Structure(100, np.float64)):
         res = s.cost(bad)
         assert isinstance(res, tuple) and res[0] is None and isinstance(res[1], str)
+    # a sparse A never reaches cost(): the registry filters by the declared formats
+    sparse = Structure(100, np.float64, format="sparse", lower_bandwidth=0)
+    candidates, rejected = _registry.price(sparse, method="triangular")
+    assert candidates == [] and [r.name for r, _ in rejected] == ["triangular"]
 
 
 @pytest.mark.parametrize("dt", DTYPES)

@@ -1,16 +1,18 @@
 """Cython kernels: typed-memoryview algorithms over float32/float64/complex64/complex128.
 
-Importing this package checks that every kernel whose source (``*.pyx``) sits beside it
-has been compiled, so a source tree without built kernels fails with one clear message
-instead of an ``ImportError`` naming some submodule.  (Installed wheels carry no ``.pyx``:
-nothing to check.)
+Importing this package checks that every kernel whose source (``*.pyx``, or the
+``*.pyx.in`` template setup.py expands into one) sits beside it has been compiled, so a
+source tree without built kernels fails with one clear message instead of an
+``ImportError`` naming some submodule.  (Installed wheels carry no sources: nothing to
+check.)
 """
 import os as _os
 from importlib.machinery import EXTENSION_SUFFIXES as _SUFFIXES
 
 
 def _unbuilt(directory):
-    sources = [f[:-len(".pyx")] for f in _os.listdir(directory) if f.endswith(".pyx")]
+    sources = {f.split(".")[0] for f in _os.listdir(directory)
+               if f.endswith((".pyx", ".pyx.in"))}
     return sorted(name for name in sources
                   if not any(_os.path.exists(_os.path.join(directory, name + suffix))
                              for suffix in _SUFFIXES))

@@ -15,3 +15,7 @@ cdef int lu_solve(int trans, int n, int nrhs, lapack_t *lu, int lda, int *ipiv,
 # ``a`` is a square F-contiguous, aligned, writeable, native 2-D array of order n;
 # returns its numpy type number.
 cdef int check_square_f(cnp.ndarray a, int n) except -1
+# ``b`` an F-contiguous, aligned, writeable, native (n, k) array of numpy type number t.
+cdef int check_rhs_f(cnp.ndarray b, int n, int t) except -1
+# ``ipiv`` a C-contiguous C-int array of length n (and writeable when ``writeable``).
+cdef int check_ipiv(cnp.ndarray ipiv, int n, bint writeable) except -1

@@ -14,18 +14,14 @@ instead of a transposing copy.
 """
 from __future__ import annotations
 
-import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._kernels import cholesky as _k
-from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
-                                   fortran_view)
+from hybridsolve._protocol import Factorization, NotApplicable, Solver, Structure
 from hybridsolve._threads import blas_threads
+from hybridsolve.roads._dense import conjugated_call, square_lapack_view
 
 __all__ = ["CholeskySolver", "CholeskyFactorization"]
-
-_SIG = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
-
 
 class CholeskyFactorization(Factorization):
     """``G = C C^H`` (lower) or ``G = C^H C`` (upper) of the Hermitian matrix G held in
@@ -59,11 +55,7 @@ class CholeskyFactorization(Factorization):
         # op(H) is H for trans 0 and 2 (H^H = H), conj(H) for trans 1 (H^T = conj(H)).
         # We hold G = conj(H) when conjugated: solve with conj when exactly one holds.
         flip = self.dtype.kind == "c" and (self.conjugated != (trans == 1))
-        if flip:
-            np.conjugate(b, out=b)
-        _k.solve_array(self.factor, b, self.lower)
-        if flip:
-            np.conjugate(b, out=b)
+        conjugated_call(flip, b, _k.solve_array, self.factor, b, self.lower)
 
 
 class CholeskySolver(Solver):
@@ -74,8 +66,6 @@ class CholeskySolver(Solver):
     hints = (None, "pos")
 
     def cost(self, structure: Structure):
-        if structure.format != "dense":
-            return None, "Cholesky needs a dense matrix"
         if structure.assume_a != "pos":
             if structure.assume_a is not None:
                 return None, f"assume_a={structure.assume_a!r} is not 'pos'"
@@ -88,11 +78,7 @@ class CholeskySolver(Solver):
         return 4.0 * flops if structure.is_complex else flops
 
     def factorize(self, a, structure: Structure) -> CholeskyFactorization:
-        buf, transposed = fortran_view(a)
-        if buf.ndim != 2 or buf.shape[0] != buf.shape[1]:
-            raise ValueError(f"expected a square matrix, got shape {buf.shape}")
-        if buf.dtype not in _SIG:
-            raise TypeError(f"Cholesky kernel needs a LAPACK dtype, got {buf.dtype}")
+        buf, transposed = square_lapack_view(a, "Cholesky")
         pos = structure.assume_a == "pos"
         # Triangle of A that is meaningful.  A detected Hermitian A: either one, and we
         # take the one that is the buffer's lower triangle (the faster kernel leaves).

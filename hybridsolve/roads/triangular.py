@@ -12,12 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from hybridsolve._kernels import triangular as _k
-from hybridsolve._protocol import (Factorization, Solver, Structure, fortran_view,
-                                   singular_error)
+from hybridsolve._protocol import Factorization, Solver, Structure, singular_error
+from hybridsolve.roads._dense import conjugated_call, square_lapack_view
 
 __all__ = ["TriangularSolver", "TriangularFactorization"]
 
-_SIG = {np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)}
 # Pre-selected specialisations of the fused kernel: skips the per-call type dispatch.
 _TRTRS = {np.dtype(np.float32): _k.trtrs["float"],
           np.dtype(np.float64): _k.trtrs["double"],
@@ -56,11 +55,8 @@ class TriangularFactorization(Factorization):
             else:                         # conj(M) x = b
                 trans = 0
                 flip = self.dtype.kind == "c"
-        if flip:
-            np.conjugate(b, out=b)
-        info = _TRTRS[self.dtype](self.t, b, self.lower, trans, False)
-        if flip:
-            np.conjugate(b, out=b)
+        info = conjugated_call(flip, b, _TRTRS[self.dtype], self.t, b, self.lower, trans,
+                               False)
         if info > 0:  # the diagonal was checked at factorize(); keep the contract anyway
             raise singular_error(f"diagonal entry {info - 1} of the triangular matrix "
                                  "is zero")
@@ -75,19 +71,13 @@ class TriangularSolver(Solver):
     hints = (None, "gen", "diagonal", "banded", "upper triangular", "lower triangular")
 
     def cost(self, structure: Structure):
-        if structure.format != "dense":
-            return None, "triangular road needs a dense matrix"
         if structure.lower_bandwidth != 0 and structure.upper_bandwidth != 0:
             return None, "not triangular"
         n = float(structure.n)
         return 4.0 * n * n if structure.is_complex else n * n
 
     def factorize(self, a, structure: Structure) -> TriangularFactorization:
-        buf, transposed = fortran_view(a)
-        if buf.ndim != 2 or buf.shape[0] != buf.shape[1]:
-            raise ValueError(f"expected a square matrix, got shape {buf.shape}")
-        if buf.dtype not in _SIG:
-            raise TypeError(f"triangular kernel needs a LAPACK dtype, got {buf.dtype}")
+        buf, transposed = square_lapack_view(a, "triangular")
         if structure.lower_bandwidth == 0:
             lower_a = False                # upper triangular A
         elif structure.upper_bandwidth == 0:
