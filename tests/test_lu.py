@@ -377,7 +377,11 @@ def test_cost():
     assert s.cost(Structure(30, np.float64)) == pytest.approx(flops)
     assert s.cost(Structure(30, np.complex64)) == pytest.approx(4 * flops)
     assert s.cost(Structure(30, np.float64, assume_a="pos"))[0] is None
-    assert s.cost(Structure(30, np.float64, format="sparse")) is None
+    # other formats are refused by the registry from the declared ``formats``
+    from hybridsolve import _registry
+    cands, rejected = _registry.price(Structure(30, np.float64, format="sparse"),
+                                      method="lu")
+    assert not cands and [r.name for r, _ in rejected] == ["lu"]
 
 
 def test_solver_bad_input(rng):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridsolve._protocol import fortran_view
+from hybridsolve._protocol import Solver, fortran_view
 
 _LAPACK = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64,
                                           np.complex128))
@@ -30,3 +30,11 @@ def conjugated_call(flip, b, kernel, *args):
     if flip:
         np.conjugate(b, out=b)
     return out
+
+
+class BandStorageRoad(Solver):
+    """The dense roads that copy A's band (diagonal, tridiagonal, general band) out into
+    their own storage: they only read the dense array, during factorize."""
+    formats = ("dense",)
+    #: factorize copies the band out and keeps no reference to ``a``
+    needs_copy = False

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from hybridsolve._kernels import banded as _k
-from hybridsolve._protocol import Factorization, Solver, singular_error
+from hybridsolve._protocol import Factorization, singular_error
+from hybridsolve.roads._dense import BandStorageRoad
 from hybridsolve._tuning import value as _tuned
 
 __all__ = ["TridiagonalSolver", "BandedSolver", "TridiagonalFactorization",
@@ -94,13 +95,9 @@ class BandedFactorization(Factorization):
             raise ValueError(f"illegal value in argument {-info} of gbtrs")
 
 
-class TridiagonalSolver(Solver):
+class TridiagonalSolver(BandStorageRoad):
     """Lower and upper bandwidth <= 1 (n >= 3, not diagonal), or
     ``assume_a='tridiagonal'`` (then only the three diagonals are read, as scipy)."""
-    formats = ("dense",)
-    #: factorize copies the three diagonals out and keeps no reference to ``a``
-    needs_copy = False
-
     name = "tridiagonal"
     hints = (None, "gen", "tridiagonal")
 
@@ -109,8 +106,6 @@ class TridiagonalSolver(Solver):
         if structure.assume_a is None and lb is not None and (lb > 1 or ub > 1):
             # the common rejection first: this is priced on every dense solve
             return None, f"not tridiagonal (bandwidths {lb}, {ub})"
-        if structure.format != "dense":
-            return None, f"dense road; this matrix is {structure.format}"
         n, scale, hint = _priced_terms(structure)
         if hint == "tridiagonal":
             return float(10 * n * scale)
@@ -131,14 +126,10 @@ class TridiagonalSolver(Solver):
         return TridiagonalFactorization(dl, d, du)
 
 
-class BandedSolver(Solver):
+class BandedSolver(BandStorageRoad):
     """General band (kl, ku) through LAPACK's band LU, when band storage pays
     (kl + ku <= n/3, see the measurement above); ``assume_a='banded'`` is always
     accepted (the bandwidth is then measured on the work array if unknown)."""
-    formats = ("dense",)
-    #: factorize packs the band into its own storage and keeps no reference to ``a``
-    needs_copy = False
-
     name = "banded"
     hints = (None, "gen", "banded")
 
@@ -148,8 +139,6 @@ class BandedSolver(Solver):
                 and lb + ub > _BAND_MAX_FRACTION * structure.n):
             # the common rejection first: this is priced on every dense solve
             return None, f"band too wide for band storage to pay (kl+ku={lb + ub} > n/3)"
-        if structure.format != "dense":
-            return None, f"dense road; this matrix is {structure.format}"
         n, scale, hint = _priced_terms(structure)
         if hint is not None and hint != "banded":
             return None, f"assume_a={hint!r}"

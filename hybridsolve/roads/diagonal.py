@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridsolve._protocol import Factorization, Solver, singular_error
+from hybridsolve._protocol import Factorization, singular_error
+from hybridsolve.roads._dense import BandStorageRoad
 
 __all__ = ["DiagonalSolver", "DiagonalFactorization"]
 
@@ -40,13 +41,9 @@ class DiagonalFactorization(Factorization):
         np.divide(b, d[:, None], out=b)
 
 
-class DiagonalSolver(Solver):
+class DiagonalSolver(BandStorageRoad):
     """A has nothing off the diagonal (or ``assume_a='diagonal'``: only the diagonal
     is read)."""
-    formats = ("dense",)
-    #: factorize copies the diagonal out and keeps no reference to ``a``
-    needs_copy = False
-
     name = "diagonal"
     hints = (None, "gen", "diagonal")
 
@@ -55,8 +52,6 @@ class DiagonalSolver(Solver):
         if structure.assume_a is None and lb is not None and (lb or ub):
             # the common rejection first: this is priced on every dense solve
             return None, f"not diagonal (bandwidths {lb}, {ub})"
-        if structure.format != "dense":
-            return None, f"dense road; this matrix is {structure.format}"
         n = structure.n
         scale = 4 if structure.is_complex else 1
         if structure.assume_a == "diagonal":

@@ -76,8 +76,6 @@ class LUSolver(Solver):
     eager_rcond = False
 
     def cost(self, structure: Structure):
-        if structure.format != "dense":
-            return None
         if structure.assume_a == "pos":
             return None, "assume_a='pos' asks for Cholesky (no fallback, as scipy)"
         n = float(structure.n)

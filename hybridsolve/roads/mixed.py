@@ -166,8 +166,6 @@ class MixedSolver(Solver):
     formats = ("dense",)
 
     def cost(self, structure: Structure):
-        if structure.format != "dense":
-            return None, "dense matrices only"
         if structure.dtype not in _SINGLE:
             return None, "float64 / complex128 only (single precision is already single)"
         pref = structure.extra.get("precision", "auto")
