@@ -177,10 +177,11 @@ def main(n=4000, repeat=5):
     eps = np.finfo(np.float64).eps
     sp = t["double"][0] / t["ridge"][0]
     extra = _ridge.mixed_memory(m, p)
+    gram = p * p * 4
     print(f"5. ridge X {m} x {p}, lam = {lam}, primal: mixed form "
-          f"{'taken' if taken else 'NOT taken'}; memory: single X copy "
-          f"{m * p * 4 / 2**20:.0f} MiB + single Gram {p * p * 4 / 2**20:.0f} MiB "
-          f"(net {extra / 2**20:+.0f} MiB against the double Gram)")
+          f"{'taken' if taken else 'NOT taken'}; memory: one single-precision block of X "
+          f"{(extra + p * p * 8 - gram) / 2**20:.0f} MiB + single Gram "
+          f"{gram / 2**20:.0f} MiB (net {extra / 2**20:+.0f} MiB against the double Gram)")
     print(f"   double form {fmt(t['double'])}   ridge {fmt(t['ridge'])}   speed-up "
           f"{sp:.2f}x   relative difference of beta {rel:.2g}")
     print(f"   {verdict(taken and sp >= 1.3 and rel <= 100 * p * eps)} (>= 1.3x, "

@@ -9,7 +9,8 @@ Cholesky road (the LU road if rounding makes Cholesky break down).
 
 **Mixed precision (primal form, float64 / complex128).**  The Gram matrix is the cost
 (n p^2 flops against p^3 / 3 for its Cholesky), so it is formed in single precision:
-X_s = fl32(X), G_s = X_s^H X_s + lam I (ssyrk through numpy), single Cholesky, then
+X_s = fl32(X), G_s = X_s^H X_s + lam I (syrk / herk on blocks of rows of X rounded
+into one reused buffer, tuning ``ridge_gram_block_bytes``), single Cholesky, then
 iterative refinement of G beta = X^H y with the true residual in double computed
 without forming G in double:
 
@@ -33,8 +34,8 @@ verified).  It is also tried only where the mixed road's own price model (tuning
 ``mixed_single_factor_weight`` and ``mixed_pass_weight``) says the single Gram pays
 for the extra passes over X.
 
-Memory: the single copy X_s (half of X: n p 4 bytes for float64 X) and the single
-Gram (p^2 4 bytes) instead of the double Gram (p^2 8 bytes); see `mixed_memory`.
+Memory: one block of X_s (``ridge_gram_block_bytes``) and the single Gram (p^2 4
+bytes for float64 X) instead of the double Gram (p^2 8 bytes); see `mixed_memory`.
 """
 from __future__ import annotations
 
@@ -44,10 +45,10 @@ from hybridsolve._protocol import NotApplicable, Structure, result_dtype
 
 __all__ = ["ridge", "mixed_memory"]
 
-#: Passes over X (double-entry equivalents) the mixed primal form adds: the single copy
-#: (one read, a half-size write), X_s^H y (half), about three fused residuals (one read
-#: each).
-_MIXED_PASSES = 1.5 + 0.5 + 3.0
+#: Passes over X (double-entry equivalents) the mixed primal form adds: the rounding
+#: into the cached block (one read; X_s^H y works on the block in cache), about three
+#: fused residuals (one read each).
+_MIXED_PASSES = 1.0 + 3.0
 
 
 def _hpd_solve(g, rhs):
@@ -66,10 +67,15 @@ def _hpd_solve(g, rhs):
 
 
 def mixed_memory(n, p, dtype=np.float64):
-    """Bytes the mixed-precision primal form holds beyond the double form's: the single
-    copy of X and the single Gram, minus the double Gram it does not form."""
+    """Bytes the mixed-precision primal form holds beyond the double form's: one block
+    of the single-precision X and the single Gram, minus the double Gram it does not
+    form."""
+    from hybridsolve import _tuning
+
     item = np.dtype(dtype).itemsize
-    return n * p * item // 2 + p * p * item // 2 - p * p * item
+    half = item // 2
+    block = min(n, max(1, _tuning.value("ridge_gram_block_bytes") // (p * half))) * p * half
+    return block + p * p * half - p * p * item
 
 
 def _mixed_pays(n, p, complex_):
@@ -79,6 +85,44 @@ def _mixed_pays(n, p, complex_):
     flops = (n * float(p) * p + p ** 3 / 3.0) * (4.0 if complex_ else 1.0)
     passes = mixed.PASS_WEIGHT * _MIXED_PASSES * n * p * (2.0 if complex_ else 1.0)
     return mixed.SINGLE_FACTOR_WEIGHT * flops + passes < flops
+
+
+def _single_gram(X, y2, single):
+    """``(G_s, c)``: the lower triangle of G_s = X_s^H X_s (F-ordered, ``single``) and
+    c = X_s^H y_s (X's dtype), X_s = fl(X) in single precision, or ``(None, None)`` when
+    a rounded entry is not finite.  X is rounded block by block of rows (tuning
+    ``ridge_gram_block_bytes``) into one reused buffer holding conj(X_b) (so that
+    syrk/herk of its transpose accumulates X_b^H X_b), never into a whole single copy."""
+    from scipy.linalg import blas
+
+    from hybridsolve import _tuning
+
+    n, p = X.shape
+    # every product through scipy's BLAS (the library the Cholesky below uses): another
+    # library's threads, still spinning after its call, would compete with each block's
+    rank_k, gemm = blas.get_blas_funcs(("herk" if single.kind == "c" else "syrk", "gemm"),
+                                       dtype=single)
+    rows = max(1, min(n, _tuning.value("ridge_gram_block_bytes") // (p * single.itemsize)))
+    buf = np.empty((rows, p), dtype=single)
+    gs = c = None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(0, n, rows):
+            xb = buf[:min(rows, n - i)]
+            if single.kind == "c":
+                np.conjugate(X[i:i + rows], out=xb, casting="same_kind")
+            else:
+                np.copyto(xb, X[i:i + rows], casting="same_kind")
+            if not np.isfinite(xb).all():
+                return None, None
+            yb = gemm(1.0, xb.T, y2[i:i + rows].astype(single)).astype(X.dtype)
+            if gs is None:       # xb.T is F-ordered: rank-k of it is X_b^H X_b
+                gs, c = rank_k(1.0, xb.T, lower=1), yb
+            else:
+                gs = rank_k(1.0, xb.T, beta=1.0, c=gs, lower=1, overwrite_c=1)
+                c += yb
+    if not np.isfinite(c).all():
+        return None, None
+    return gs, np.asfortranarray(c)
 
 
 def _mixed_primal(X, y2, lam):
@@ -92,25 +136,10 @@ def _mixed_primal(X, y2, lam):
     n, p = X.shape
     if single is None or not _mixed_pays(n, p, X.dtype.kind == "c"):
         return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        # beyond single's range: inf, and the double form takes over below
-        xs = X.astype(single, order="K")
-        if not np.isfinite(xs).all():
-            return None  # NaN / inf, or beyond single's range: the double form decides
-        xsh = xs.conj().T
-        if xs.dtype.kind == "f":
-            # ssyrk through scipy's BLAS (half gemm's flops; the same library as the
-            # Cholesky that follows, whose threads would otherwise compete with numpy's
-            # still-spinning ones): the lower triangle of X_s^T X_s, F-ordered
-            from scipy.linalg import blas
-            if xs.flags.c_contiguous:          # X_s^T is F-ordered: (X_s^T)(X_s^T)^T
-                fx, trans = xs.T, 0
-            else:                              # X_s F-ordered (or made so): X_s^T X_s
-                fx, trans = np.asfortranarray(xs), 1
-            gs = blas.ssyrk(1.0, fx, trans=trans, lower=1)
-        else:
-            gs = np.asfortranarray(xsh @ xs)  # cherk-sized work (full Hermitian G_s)
-        gs[np.diag_indices(p)] += lam
+    gs, c = _single_gram(X, y2, single)
+    if gs is None:
+        return None  # NaN / inf, or beyond single's range: the double form decides
+    gs[np.diag_indices(p)] += lam
     # ||G_s||_1 from the lower triangle (the matrix the Cholesky below factors)
     gnorm = float(_chol.hermitian_norm1(gs, True))
     if not (np.isfinite(gnorm) and gnorm / lam * mixed.U_SINGLE
@@ -122,12 +151,6 @@ def _mixed_primal(X, y2, lam):
     rc, info = _chol.pocon(gs, gnorm, True)
     if info != 0 or not (rc > 0 and mixed.U_SINGLE / rc <= mixed.CONVERGENCE_LIMIT):
         return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        c = xsh @ y2.astype(single)      # the first right-hand side (and ||c||)
-    if not np.isfinite(c).all():
-        return None
-    c = np.asfortranarray(c, dtype=X.dtype)
-    del xs, xsh
     from hybridsolve import _tuning
     rows = max(1, _tuning.value("ridge_residual_block_bytes") // (p * X.itemsize))
 

@@ -319,6 +319,14 @@ PARAMS: dict[str, Param] = {
         "double, where ours keeps up; in float32 it did not gain over float64 -- n = "
         "2000: 180 vs 185 ms min -- while spotrf did, n = 3000: 181 vs 234 ms min, 2 "
         "threads, OpenBLAS 0.3.31); 0: always ours."),
+    "ridge_gram_block_bytes": Param(
+        8 << 20, int, 1, _IMAX,
+        "ridge's mixed-precision Gram: bytes of single-precision X per row block, "
+        "rounded into one reused buffer and accumulated by syrk/herk (instead of a "
+        "whole single copy of X: half of X's memory, and a fresh half-size allocation "
+        "per call whose first touch cost 0.5 s at X 20000 x 2000 -- as much as the "
+        "single Gram itself, python -m benchmarks.bench_mixed); a block of a few "
+        "hundred rows keeps the rank-k update at the single-precision rate."),
     "ridge_residual_block_bytes": Param(
         1 << 20, int, 1, _IMAX,
         "ridge's mixed-precision refinement: bytes of X per row block of the fused "

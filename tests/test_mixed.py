@@ -401,10 +401,50 @@ def test_ridge_mixed_beyond_single_range_and_nonfinite():
         hs.ridge(X, y, 1.0)
 
 
-def test_ridge_mixed_memory_stated():
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_ridge_single_gram_is_blocked_and_stated(monkeypatch, dtype):
+    """The single Gram is accumulated block by block (here 7 blocks, the last one
+    short) without a whole single-precision copy of X: it matches X_s^H X_s and
+    X_s^H y_s within single rounding, its peak allocation stays far below the n p / 2
+    a single copy would take, and ``mixed_memory`` states that bound."""
+    import tracemalloc
+
+    from hybridsolve import _ridge, _tuning
+    n, p = 3000, 40
+    single = mx._SINGLE[np.dtype(dtype)]
+    block_rows = 450
+    monkeypatch.setitem(_tuning._IN_FORCE, "ridge_gram_block_bytes",
+                        _tuning._IN_FORCE["ridge_gram_block_bytes"]._replace(
+                            value=block_rows * p * single.itemsize))
+    rng = np.random.default_rng(5)
+    X, y = rand(rng, (n, p), dtype), rand(rng, (n, 2), dtype)
+    tracemalloc.start()
+    try:
+        g, c = _ridge._single_gram(X, y, single)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    xs, ys = X.astype(single), y.astype(single)
+    ref_g = (xs.conj().T @ xs).astype(dtype)
+    ref_c = xs.conj().T @ ys
+    eps = np.finfo(single).eps
+    scale = np.abs(X).T @ np.abs(X)
+    low = np.tril_indices(p)
+    assert g.dtype == single and c.dtype == np.dtype(dtype)
+    assert (np.abs(g[low] - ref_g[low]) <= 2 * n * eps * scale[low]).all()
+    assert (np.abs(c - ref_c) <= 2 * n * eps * (np.abs(X).T @ np.abs(y))).all()
+    whole_copy = n * p * single.itemsize
+    stated = _ridge.mixed_memory(n, p, dtype) + p * p * np.dtype(dtype).itemsize
+    assert peak < whole_copy / 2
+    assert peak <= 2 * stated + 64 * 1024
+    assert _ridge.mixed_memory(n, p, dtype) < whole_copy / 2
+
+
+def test_ridge_gram_with_a_non_finite_rounding_declines():
     from hybridsolve import _ridge
-    n, p = 20000, 2000
-    assert _ridge.mixed_memory(n, p) == n * p * 4 + p * p * 4 - p * p * 8
+    X = np.ones((50, 4))
+    X[37, 2] = 1e300                      # finite in double, inf in single
+    assert _ridge._single_gram(X, np.ones((50, 1)), np.dtype(np.float32)) == (None, None)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
