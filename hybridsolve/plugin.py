@@ -57,9 +57,15 @@ A road for matrices that are a multiple of the identity:
 array([0.5, 0.5, 0.5])
 """
 from hybridsolve._kernels.condest import norm1_estimate
-from hybridsolve._protocol import (HINTS, Factorization, NotApplicable, Solver,
-                                   Structure, fortran_view, result_dtype,
-                                   singular_error, trans_code)
+from hybridsolve import _protocol
+from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structure,
+                                   fortran_view, result_dtype, singular_error,
+                                   trans_code)
+
+#: The canonical ``assume_a`` values a road may see in ``Structure.assume_a`` and declare
+#: in ``Solver.hints`` (the front door maps scipy's long spellings onto these; None: no
+#: hint was given).
+HINTS = _protocol.HINTS
 
 __all__ = [
     "Solver", "Factorization", "Structure", "NotApplicable",
