@@ -70,12 +70,16 @@ def mixed_memory(n, p, dtype=np.float64):
     """Bytes the mixed-precision primal form holds beyond the double form's: one block
     of the single-precision X and the single Gram, minus the double Gram it does not
     form."""
-    from hybridsolve import _tuning
-
     item = np.dtype(dtype).itemsize
     half = item // 2
-    block = min(n, max(1, _tuning.value("ridge_gram_block_bytes") // (p * half))) * p * half
-    return block + p * p * half - p * p * item
+    return _gram_rows(n, p, half) * p * half + p * p * half - p * p * item
+
+
+def _gram_rows(n, p, itemsize):
+    """Rows of X per block of the single-precision Gram (``ridge_gram_block_bytes``)."""
+    from hybridsolve import _tuning
+
+    return max(1, min(n, _tuning.value("ridge_gram_block_bytes") // (p * itemsize)))
 
 
 def _mixed_pays(n, p, complex_):
@@ -95,14 +99,12 @@ def _single_gram(X, y2, single):
     syrk/herk of its transpose accumulates X_b^H X_b), never into a whole single copy."""
     from scipy.linalg import blas
 
-    from hybridsolve import _tuning
-
     n, p = X.shape
     # every product through scipy's BLAS (the library the Cholesky below uses): another
     # library's threads, still spinning after its call, would compete with each block's
     rank_k, gemm = blas.get_blas_funcs(("herk" if single.kind == "c" else "syrk", "gemm"),
                                        dtype=single)
-    rows = max(1, min(n, _tuning.value("ridge_gram_block_bytes") // (p * single.itemsize)))
+    rows = _gram_rows(n, p, single.itemsize)
     buf = np.empty((rows, p), dtype=single)
     gs = c = None
     with np.errstate(over="ignore", invalid="ignore"):
