@@ -24,13 +24,33 @@ from hybridsolve._protocol import Structure
 from hybridsolve._tuning import value as _tuned
 
 __all__ = ["inspect_dense", "symmetrize", "bandwidth", "dense_copy", "CAPTURE_MIN_N",
-           "CAPTURE_MAX_DENSITY"]
+           "CAPTURE_MAX_DENSITY", "capture_min_n"]
 
 #: ``inspect_dense(capture=True)`` reads a matrix of at least this order without copying
 #: it while at most this fraction of its entries is nonzero (the sparse_dense road's
 #: limits; hybridsolve._tuning capture_min_n / capture_max_density)
 CAPTURE_MIN_N = _tuned("capture_min_n")
 CAPTURE_MAX_DENSITY = _tuned("capture_max_density")
+_CAPTURE_FROM = {}
+
+
+def capture_min_n(dtype) -> int:
+    """The order from which ``inspect_dense(capture=True)`` captures an A of ``dtype``:
+    CAPTURE_MIN_N, or more where the capture cannot pay.  It serves only the
+    sparse_dense road, whose fixed price (tuning ``sparse_dense_overhead``) alone
+    exceeds a dense LU's whole price, 2/3 n^3 + 2 n^2 flops (4x for complex), below
+    the order where the two meet -- n = 165 for a real A with the default 3e6 (for a
+    complex one 104, under the floor) -- so there the capture would only read A
+    twice."""
+    dt = np.dtype(dtype)
+    n0 = _CAPTURE_FROM.get(dt.char)
+    if n0 is None:
+        floor = _tuned("sparse_dense_overhead") / (4.0 if dt.kind == "c" else 1.0)
+        n0 = int(CAPTURE_MIN_N)
+        while n0 < 2**20 and (2.0 / 3.0) * n0 ** 3 + 2.0 * n0 * n0 < floor:
+            n0 += 1
+        _CAPTURE_FROM[dt.char] = n0
+    return n0
 
 _LAPACK_CHARS = frozenset("fdFD")
 _FINITE_MSG = "array must not contain infs or NaNs"
@@ -113,7 +133,7 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
         True: every Structure field.  False (a structure hint was given): only the copy,
         ``finite`` and ``norm1``; the other fields stay None.
     capture : bool
-        With ``copy`` and ``full``, for n >= CAPTURE_MIN_N: read ``a`` without copying
+        With ``copy`` and ``full``, for n >= `capture_min_n`: read ``a`` without copying
         while at most CAPTURE_MAX_DENSITY of it is nonzero, capturing the nonzeros.  If
         the whole matrix qualifies, ``work`` is None and ``structure.extra['captured']``
         is ``(format, data, indices, indptr)``: A's nonzeros as canonical 'csc' (or
@@ -177,7 +197,8 @@ def inspect_dense(a, *, copy=True, check_finite=True, full=True, capture=False,
         return st, work
 
     prefix = None
-    if capture and full and (dst is not None or borrow) and n >= CAPTURE_MIN_N:
+    if (capture and full and (dst is not None or borrow)
+            and n >= capture_min_n(a.dtype)):
         cap = int(CAPTURE_MAX_DENSITY * n * n)
         if cap < 2**31 - 1:
             data, indices, indptr, ncols = _k.capture_pass(src, transposed, cap)

@@ -350,9 +350,9 @@ CAPTURE_KINDS = ["diagonal", "tridiagonal", "spd", "symmetric", "hermitian", "ge
 def test_capture_matches_the_fused_pass(dtype, kind):
     import scipy.sparse as sp
 
-    from hybridsolve._inspect import CAPTURE_MIN_N
+    from hybridsolve._inspect import capture_min_n
     rng = np.random.default_rng(abs(hash((kind, np.dtype(dtype).char))) % 2**32)
-    n = CAPTURE_MIN_N + 22
+    n = capture_min_n(dtype) + 22
     a = _sparse_looking(kind, n, dtype, rng)
     assert np.count_nonzero(a) <= 0.05 * n * n
     for name, view in layouts(a):
@@ -421,7 +421,8 @@ def test_capture_prefix_then_resume_statistics(order):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_capture_non_finite(dtype, bad):
-    n = 160
+    from hybridsolve._inspect import capture_min_n
+    n = capture_min_n(dtype) + 2
     a = np.eye(n, dtype=dtype)
     a[3, 100] = bad
     with pytest.raises(ValueError, match="infs or NaNs"):
@@ -432,10 +433,10 @@ def test_capture_non_finite(dtype, bad):
 
 
 def test_capture_only_when_asked_and_large_enough():
-    from hybridsolve._inspect import CAPTURE_MIN_N
-    a = np.eye(CAPTURE_MIN_N - 1)
+    from hybridsolve._inspect import capture_min_n
+    a = np.eye(capture_min_n(np.float64) - 1)
     assert inspect_dense(a, capture=True)[1] is not None          # too small
-    b = np.eye(CAPTURE_MIN_N)
+    b = np.eye(capture_min_n(np.float64))
     assert inspect_dense(b)[1] is not None                        # not asked
     assert inspect_dense(b, capture=True, full=False)[1] is not None   # a hint
     assert inspect_dense(b, capture=True)[1] is None
@@ -534,3 +535,19 @@ def test_symmetry_panels_in_the_sweep_large():
     for view in (s, np.asfortranarray(s)):
         st, _ = inspect_dense(view)
         assert not st.symmetric and not st.hermitian
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_capture_starts_where_the_stored_dense_road_can_pay(dtype):
+    """capture_min_n: the first order at which sparse_dense's fixed price alone is not
+    above the dense LU road's whole price (below, the capture only reads A twice)."""
+    from hybridsolve._inspect import CAPTURE_MIN_N, capture_min_n
+    from hybridsolve._protocol import Structure
+    from hybridsolve._tuning import value
+    from hybridsolve.roads.lu import LUSolver
+    n0 = capture_min_n(dtype)
+    fixed = value("sparse_dense_overhead")
+    assert n0 >= CAPTURE_MIN_N
+    assert LUSolver().cost(Structure(n0, np.dtype(dtype), "dense")) >= fixed
+    if n0 > CAPTURE_MIN_N:
+        assert LUSolver().cost(Structure(n0 - 1, np.dtype(dtype), "dense")) < fixed

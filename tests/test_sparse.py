@@ -489,9 +489,9 @@ def test_stored_dense_factorize(dtype, order):
 def test_stored_dense_uses_captured_nonzeros(dtype, order):
     """With the nonzeros captured by the inspection the road never reads the dense
     array (it is handed None here) and is priced without the conversion pass."""
-    from hybridsolve._inspect import inspect_dense
+    from hybridsolve._inspect import capture_min_n, inspect_dense
     rng = np.random.default_rng(11)
-    n = 150
+    n = capture_min_n(dtype) + 5
     for a in (general(n, dtype, rng, 0.01), spd(n, dtype, rng, 0.005)):
         d = np.array(a.toarray(), order=order)
         assert np.count_nonzero(d) <= 0.05 * n * n
