@@ -16,17 +16,18 @@ blocks on the stack:
 3. a group whose lanes are all candidates is factored L D L^T without pivoting; when a
    lane meets a non-positive pivot the group's A is reloaded and the whole group redone
    by LU.  Other groups: Gaussian elimination with partial pivoting on [op(A) | B] -- the
-   pivot row per lane by compare + select, the row swap by selects, one reciprocal per
-   pivot;
+   pivot row per lane by compares and 0/1 steps, gathered by its one-hot weights, the
+   row swap fused into the elimination's update, one reciprocal per pivot;
 4. back substitution, x written C-contiguous;
 5. per lane a rigorous upper bound on ||A^{-1}||_1 from the comparison matrices of the
    factors (as ``small.pyx``'s bound): rcond >= lo = 1 / (||A||_1 bound).  A slice with
    lo >= 4 rcond_tol cannot be one the per-slice kernel warns about.
 
 The C is written once for both dtypes (the ``HS_DEFINE`` macro) with the order a
-compile-time constant for n <= 8 (every loop unrolled) and a run-time one above.  Every
-loop over the lanes is fixed-width arithmetic and selects, vectorised by the C compiler at
--O3; on x86-64 Linux with GCC or Clang each entry point is built three times
+compile-time constant for n <= 8 and a run-time one above.  Every loop over the lanes is
+fixed-width arithmetic and selects, vectorised by the C compiler at -O3, with no select
+that may store a slot's own value back (GCC turns those into masked stores behind a
+branch per vector); on x86-64 Linux with GCC or Clang each entry point is built three times
 (``target_clones``: AVX-512F, AVX2, baseline SSE2) and the loader picks one for the CPU,
 so no -march flag is needed.
 
