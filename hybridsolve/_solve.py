@@ -641,9 +641,10 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
         if rcond is not None:
             rcond = np.asarray(rcond, dtype=float).reshape(-1)
             eps = np.finfo(dtype).eps
-            ill = np.flatnonzero(~(rcond >= eps))   # NaN: a non-finite slice (unchecked)
-            _warn_ill_conditioned([(int(i), rcond[i] if rcond[i] == rcond[i] else 0.0,
-                                    dtype) for i in ill], stacklevel=4)
+            if not rcond.min(initial=np.inf) >= eps:  # one pass when none is due
+                ill = np.flatnonzero(~(rcond >= eps))   # NaN: non-finite (unchecked)
+                _warn_ill_conditioned([(int(i), rcond[i] if rcond[i] == rcond[i] else 0.0,
+                                        dtype) for i in ill], stacklevel=4)
         return x.reshape(batch + (n, k))
     x = np.empty(batch + b1.shape[-2:], dtype=dtype)
     singular, conds = [], []

@@ -129,3 +129,46 @@ def test_bad_input():
                       np.ones((2, COMPACT_N + 1, 1)), False, eps)
     with pytest.raises(ValueError):
         solve_compact(np.ones((2, 3, 4)), np.ones((2, 3, 1)), False, eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 8, 9, 16])
+def test_one_rhs_contiguous_and_strided(n, dtype):
+    """One right-hand side: contiguous and strided b (and a, every other row and column
+    of a larger array) give the same x bit for bit, within n eps backward error."""
+    rng = np.random.default_rng(20 + n)
+    m = 2 * LANE_COUNT + 3
+    a = mixed(rng, n, dtype, m)
+    wide = rand(rng, (m, n, 3), dtype)
+    b = np.ascontiguousarray(wide[:, :, 1:2])
+    big = np.zeros((m, 2 * n, 2 * n), dtype)
+    big[:, ::2, ::2] = a
+    eps = float(np.finfo(dtype).eps)
+    for transposed in (False, True):
+        done = check(a, b, transposed)
+        assert done.sum() >= m - 8
+        x, d, r = solve_compact(a, b, transposed, eps)
+        for av, bv in [(a, wide[:, :, 1:2]), (big[:, ::2, ::2], wide[:, :, 1:2]),
+                       (big[:, ::2, ::2], b)]:
+            xs, ds, rs = solve_compact(av, bv, transposed, eps)
+            np.testing.assert_array_equal(ds, d)
+            np.testing.assert_array_equal(xs[d == 1], x[d == 1])
+            np.testing.assert_array_equal(rs[d == 1], r[d == 1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [2, 3, 5, 8])
+def test_pivot_rows_everywhere(n, dtype):
+    """Slices whose partial pivoting must take a different row at every step, in every
+    lane (a row permutation of a diagonally dominant matrix), with the pivot row below,
+    at and above the diagonal row: the fused swap against numpy."""
+    rng = np.random.default_rng(40 + n)
+    m = 3 * LANE_COUNT + 1
+    d = rand(rng, (m, n, n), dtype) + 4 * n * np.eye(n, dtype=dtype)
+    perms = [rng.permutation(n) for _ in range(m)]
+    perms[0] = np.arange(n)                       # no swap at all
+    perms[1] = np.arange(n)[::-1]                 # the last row first
+    a = np.array([d[s][p] for s, p in enumerate(perms)])
+    b = rand(rng, (m, n, 1), dtype)
+    for transposed in (False, True):
+        assert check(a, b, transposed).all()

@@ -139,3 +139,40 @@ def test_tune_cli_interface():
     args = parser.parse_args(["--quick", "--output", "x.json"])
     assert args.quick and args.output == "x.json"
     assert callable(_tune.run) and callable(_tune.main)
+
+
+def test_tune_measures_batch_compact_n(monkeypatch):
+    """The compact-kernel crossover: the largest measured order up to which the compact
+    kernel is ahead at every measured order (a later win does not count), both
+    contenders really run, and the timings are recorded."""
+    import io
+    from hybridsolve import _tune
+    ahead = iter([True, True, True, False, True])          # n = 2, 4, 8, 12, 16
+    calls = []
+
+    def medians(contenders, repeat, min_time):
+        assert set(contenders) == {"compact", "per-slice"}
+        for setup, call in contenders.values():
+            setup()
+            calls.append(call())
+        win = next(ahead)
+        return {"compact": 1.0 if win else 2.0, "per-slice": 1.5}
+
+    monkeypatch.setattr(_tune, "_medians", medians)
+    cfg = dict(_tune._CONFIGS["tiny"], compact_ns=[2, 4, 8, 12, 16])
+    rec = {}
+    out = _tune._batch_compact(cfg, rec, _tune._Progress(1, io.StringIO()))
+    assert out == {"batch_compact_n": 8}
+    assert len(rec["batch_compact_us"]) == 5 and len(calls) == 10
+    p = _tuning.PARAMS["batch_compact_n"]
+    assert p.lo <= out["batch_compact_n"] <= p.hi
+
+
+def test_tune_batch_compact_n_zero_when_the_compact_kernel_never_wins(monkeypatch):
+    import io
+    from hybridsolve import _tune
+    monkeypatch.setattr(_tune, "_medians", lambda c, r, t: {"compact": 2.0,
+                                                            "per-slice": 1.0})
+    out = _tune._batch_compact(_tune._CONFIGS["tiny"], {},
+                               _tune._Progress(1, io.StringIO()))
+    assert out == {"batch_compact_n": 0}

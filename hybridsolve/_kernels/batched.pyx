@@ -16,17 +16,18 @@ blocks on the stack:
 3. a group whose lanes are all candidates is factored L D L^T without pivoting; when a
    lane meets a non-positive pivot the group's A is reloaded and the whole group redone
    by LU.  Other groups: Gaussian elimination with partial pivoting on [op(A) | B] -- the
-   pivot row per lane by compare + select, the row swap by selects, one reciprocal per
-   pivot;
+   pivot row per lane by compares and 0/1 steps, gathered by its one-hot weights, the
+   row swap fused into the elimination's update, one reciprocal per pivot;
 4. back substitution, x written C-contiguous;
 5. per lane a rigorous upper bound on ||A^{-1}||_1 from the comparison matrices of the
    factors (as ``small.pyx``'s bound): rcond >= lo = 1 / (||A||_1 bound).  A slice with
    lo >= 4 rcond_tol cannot be one the per-slice kernel warns about.
 
 The C is written once for both dtypes (the ``HS_DEFINE`` macro) with the order a
-compile-time constant for n <= 8 (every loop unrolled) and a run-time one above.  Every
-loop over the lanes is fixed-width arithmetic and selects, vectorised by the C compiler at
--O3; on x86-64 Linux with GCC or Clang each entry point is built three times
+compile-time constant for n <= 8 and a run-time one above.  Every loop over the lanes is
+fixed-width arithmetic and selects, vectorised by the C compiler at -O3, with no select
+that may store a slot's own value back (GCC turns those into masked stores behind a
+branch per vector); on x86-64 Linux with GCC or Clang each entry point is built three times
 (``target_clones``: AVX-512F, AVX2, baseline SSE2) and the loader picks one for the CPU,
 so no -march flag is needed.
 
@@ -78,19 +79,15 @@ cdef extern from *:
    scratch blocks on the stack.  Every loop over w is a fixed-width loop of arithmetic
    and selects (no branch on a lane), which the compiler vectorises; branches depend on
    the group only.  NN is a compile-time constant where the caller passes one. */
-/* Rows j and piv[w] of the lane block M (its columns 0..NC-1) exchanged in every lane
-   by selects under "this lane picked row i" (inside hs_group_*: its i, j, c, w, t0,
-   nj, piv, NN); used on A and on B. */
-#define HS_SWAP_ROWS(T, W, M, NC)                                                      \
-    for (c = 0; c < (NC) && j + 1 < NN; c++) {                                         \
-        HS_LANES for (w = 0; w < W; w++) { t0[w] = M[j][c][w]; nj[w] = t0[w]; }        \
+/* The pivot row of the lane block M (its columns 0..NC-1) into P[c][w]: the sum over
+   rows i >= j of oh[i][w] M[i][c][w], oh the lane's one-hot pivot choice (inside
+   hs_group_*: its i, j, c, w, oh, NN).  Exact for finite rows but for the sign of a
+   zero; an inf / NaN anywhere in the column makes it NaN (such a slice is not settled). */
+#define HS_GATHER_ROW(W, M, NC, P)                                                     \
+    for (c = 0; c < (NC); c++) {                                                       \
+        HS_LANES for (w = 0; w < W; w++) P[c][w] = oh[j][w] * M[j][c][w];              \
         for (i = j + 1; i < NN; i++)                                                   \
-            HS_LANES for (w = 0; w < W; w++) {                                         \
-                T mi = M[i][c][w];                                                     \
-                nj[w] = piv[w] == (T)i ? mi : nj[w];                                   \
-                M[i][c][w] = piv[w] == (T)i ? t0[w] : mi;                              \
-            }                                                                          \
-        HS_LANES for (w = 0; w < W; w++) M[j][c][w] = nj[w];                           \
+            HS_LANES for (w = 0; w < W; w++) P[c][w] += oh[i][w] * M[i][c][w];         \
     }
 
 /* One case of the order switch in hs_run_*: the group kernel with NN a constant. */
@@ -110,7 +107,7 @@ cdef extern from *:
             HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
         HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * (POST);                      \
     }
-#define HS_BOUND_BACKWARD(W, E, PRE, POST)                                             \
+#define HS_BOUND_BACKWARD(T, W, E, PRE, POST)                                          \
     HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                       \
     for (j = NN - 1; j >= 0; j--) {                                                    \
         HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * (PRE);                       \
@@ -118,7 +115,8 @@ cdef extern from *:
             HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
         HS_LANES for (w = 0; w < W; w++) {                                             \
             y[j][w] = s[w] * (POST);                                                   \
-            bnd[w] = y[j][w] > bnd[w] ? y[j][w] : bnd[w];                              \
+            T v = y[j][w], u = bnd[w];                                                 \
+            bnd[w] = v > u ? v : u;                                                    \
         }                                                                              \
     }
 
@@ -129,7 +127,8 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
         char *done, double *rcond)                                                     \
 {                                                                                      \
     T A[HS_NMAX][HS_NMAX][W], B[HS_NMAX][HS_KMAX][W], y[HS_NMAX][W], l[HS_NMAX][W];   \
-    T anorm[W], bad[W], spd[W], mx[W], piv[W], s[W], t0[W], nj[W], rr[W], bnd[W];     \
+    T anorm[W], bad[W], spd[W], mx[W], piv[W], s[W], t0[W], rr[W], bnd[W];            \
+    T pa[HS_NMAX][W], pb[HS_KMAX][W], oh[HS_NMAX][W];                                  \
     int i, j, c, w, chol, tried;                                                       \
     for (w = 0; w < lanes; w++) {                                                      \
         const char *p = a0 + w * as;                                                   \
@@ -160,12 +159,13 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
                 bad[w] += v * 0;                                                       \
             }                                                                          \
         HS_LANES for (w = 0; w < W; w++) {                                                      \
-            anorm[w] = s[w] > anorm[w] ? s[w] : anorm[w];                              \
-            spd[w] = A[j][j][w] > 0 ? spd[w] : 0;                                      \
+            T v = s[w], u = anorm[w];                                                  \
+            anorm[w] = v > u ? v : u;                                                  \
+            spd[w] *= A[j][j][w] > 0 ? 1 : 0;                                          \
         }                                                                              \
         for (i = j + 1; i < NN; i++)                                                   \
             HS_LANES for (w = 0; w < W; w++)                                                    \
-                spd[w] = A[i][j][w] == A[j][i][w] ? spd[w] : 0;                        \
+                spd[w] *= A[i][j][w] == A[j][i][w] ? 1 : 0;                            \
     }                                                                                  \
     chol = 1;                                                                          \
     HS_LANES for (w = 0; w < W; w++) chol &= spd[w] != 0;                                       \
@@ -206,7 +206,7 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
             }                                                                          \
         /* ||A^-1||_1 <= max of e^T M(L)^-T |D^-1| M(L)^-1 (M: comparison matrix) */   \
         HS_BOUND_FORWARD(W, ABS(A[j][i][w]), 1)                                        \
-        HS_BOUND_BACKWARD(W, ABS(A[i][j][w]), ABS(A[j][j][w]), 1)                      \
+        HS_BOUND_BACKWARD(T, W, ABS(A[i][j][w]), ABS(A[j][j][w]), 1)                      \
     } else {                                                                           \
         if (tried)  /* a lane is not positive definite: LU for the whole group */      \
             for (w = 0; w < lanes; w++) {                                              \
@@ -215,34 +215,65 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
                     for (j = 0; j < NN; j++)                                           \
                         A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                \
             }                                                                          \
-        /* partial pivoting per lane: pivot index by compare + select, the row swap   \
-           by selects under "this lane picked row i", one reciprocal per pivot */      \
+        /* partial pivoting per lane, all arithmetic and selects on values (a select   \
+           that may store a slot's own value back becomes a masked store and a branch  \
+           per vector; these stay branch-free): the pivot index by 0/1 steps (exact    \
+           for small integers), the largest |entry| so far likewise (within rounding:  \
+           the pivot is the column's largest up to a factor 1 + eps); the pivot row    \
+           gathered as a sum weighted by the one-hot choice (HS_GATHER_ROW);           \
+           the swap fused into the elimination (row i reads row j where the lane's     \
+           pivot is row i), row j written last */                                      \
         for (j = 0; j < NN; j++) {                                                     \
-            HS_LANES for (w = 0; w < W; w++) { mx[w] = ABS(A[j][j][w]); piv[w] = (T)j; }        \
-            for (i = j + 1; i < NN; i++)                                               \
-                HS_LANES for (w = 0; w < W; w++) {                                              \
-                    T v = ABS(A[i][j][w]);                                             \
-                    piv[w] = v > mx[w] ? (T)i : piv[w];                                \
-                    mx[w] = v > mx[w] ? v : mx[w];                                     \
+            const T dj = (T)j;                                                         \
+            HS_LANES for (w = 0; w < W; w++) { mx[w] = ABS(A[j][j][w]); piv[w] = dj; } \
+            for (i = j + 1; i < NN; i++) {                                             \
+                const T di = (T)i;                                                     \
+                HS_LANES for (w = 0; w < W; w++) {                                     \
+                    T v = ABS(A[i][j][w]), m = mx[w], q = piv[w];                      \
+                    T g = v > m ? 1 : 0;                                               \
+                    piv[w] = q + g * (di - q);                                         \
+                    mx[w] = m + g * (v - m);                                           \
                 }                                                                      \
-            HS_SWAP_ROWS(T, W, A, NN)                                                  \
-            HS_SWAP_ROWS(T, W, B, k)                                                   \
-            HS_LANES for (w = 0; w < W; w++) {                                                  \
-                T p = A[j][j][w];                                                      \
-                bad[w] += mx[w] == 0 ? 1 : 0;                                          \
+            }                                                                          \
+            for (i = j; i < NN; i++) {                                                \
+                const T di = (T)i;                                                    \
+                HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;     \
+            }                                                                         \
+            HS_GATHER_ROW(W, A, NN, pa)                                                \
+            HS_GATHER_ROW(W, B, k, pb)                                                 \
+            HS_LANES for (w = 0; w < W; w++) {                                         \
+                T p = pa[j][w];                                                        \
+                bad[w] += p == 0 ? 1 : 0;                                              \
                 rr[w] = 1 / (p == 0 ? 1 : p);                                          \
-                A[j][j][w] = rr[w];                                                    \
             }                                                                          \
             for (i = j + 1; i < NN; i++) {                                             \
-                HS_LANES for (w = 0; w < W; w++) {                                              \
-                    t0[w] = A[i][j][w] * rr[w];                                        \
+                const T di = (T)i;                                                     \
+                for (c = 0; c < j; c++)                                                \
+                    HS_LANES for (w = 0; w < W; w++) {                                 \
+                        T ai = A[i][c][w], aj = A[j][c][w];                            \
+                        A[i][c][w] = piv[w] == di ? aj : ai;                           \
+                    }                                                                  \
+                HS_LANES for (w = 0; w < W; w++) {                                     \
+                    T ai = A[i][j][w], aj = A[j][j][w];                                \
+                    t0[w] = (piv[w] == di ? aj : ai) * rr[w];                          \
                     A[i][j][w] = t0[w];                                                \
                 }                                                                      \
                 for (c = j + 1; c < NN; c++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) A[i][c][w] -= t0[w] * A[j][c][w];          \
+                    HS_LANES for (w = 0; w < W; w++) {                                 \
+                        T ai = A[i][c][w], aj = A[j][c][w];                            \
+                        A[i][c][w] = (piv[w] == di ? aj : ai) - t0[w] * pa[c][w];      \
+                    }                                                                  \
                 for (c = 0; c < k; c++)                                                \
-                    HS_LANES for (w = 0; w < W; w++) B[i][c][w] -= t0[w] * B[j][c][w];          \
+                    HS_LANES for (w = 0; w < W; w++) {                                 \
+                        T bi = B[i][c][w], bj = B[j][c][w];                            \
+                        B[i][c][w] = (piv[w] == di ? bj : bi) - t0[w] * pb[c][w];      \
+                    }                                                                  \
             }                                                                          \
+            for (c = 0; c < NN; c++)                                                   \
+                HS_LANES for (w = 0; w < W; w++) A[j][c][w] = pa[c][w];                \
+            HS_LANES for (w = 0; w < W; w++) A[j][j][w] = rr[w];                       \
+            for (c = 0; c < k; c++)                                                    \
+                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = pb[c][w];                \
         }                                                                              \
         for (j = NN - 1; j >= 0; j--)                                                  \
             for (c = 0; c < k; c++) {                                                  \
@@ -255,10 +286,10 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
            M(U)^-1 M(L)^-1 e (trans: ||op(A)^-1||_inf) */                              \
         if (!trans) {                                                                  \
             HS_BOUND_FORWARD(W, ABS(A[i][j][w]), ABS(A[j][j][w]))                      \
-            HS_BOUND_BACKWARD(W, ABS(A[i][j][w]), 1, 1)                                \
+            HS_BOUND_BACKWARD(T, W, ABS(A[i][j][w]), 1, 1)                                \
         } else {                                                                       \
             HS_BOUND_FORWARD(W, ABS(A[j][i][w]), 1)                                    \
-            HS_BOUND_BACKWARD(W, ABS(A[j][i][w]), 1, ABS(A[j][j][w]))                  \
+            HS_BOUND_BACKWARD(T, W, ABS(A[j][i][w]), 1, ABS(A[j][j][w]))                  \
         }                                                                              \
     }                                                                                  \
     for (i = 0; i < NN; i++)                                                           \

@@ -91,7 +91,9 @@ class BatchedStackFactorization:
             x, info, rcond = solve_batched(a, b, trans, self.check_finite, eps)
         else:
             x = np.empty(b.shape, self.dtype)
-            info = np.zeros(m, np.int32)
+            # info: None while every slice is settled by the compact kernel (no pass
+            # over m codes then)
+            info = None if compact else np.zeros(m, np.int32)
             rcond = np.empty(m)
             nthreads = num_threads()
             for s0 in range(0, m, step):                    # KeyboardInterrupt between
@@ -99,13 +101,18 @@ class BatchedStackFactorization:
                 if compact:
                     _, done, _ = solve_compact(a[s0:s1], b[s0:s1], trans, eps, nthreads,
                                                x[s0:s1], rcond[s0:s1])
-                    redo = s0 + np.flatnonzero(done == 0)
-                    if redo.size:           # singular, ill-conditioned, non-finite
+                    if not done.all():      # singular, ill-conditioned, non-finite
+                        redo = s0 + np.flatnonzero(done == 0)
+                        if info is None:
+                            info = np.zeros(m, np.int32)
                         x[redo], info[redo], rcond[redo] = solve_batched(
                             a[redo], b[redo], trans, self.check_finite, eps)
                 else:
                     x[s0:s1], info[s0:s1], rcond[s0:s1] = solve_batched(
                         a[s0:s1], b[s0:s1], trans, self.check_finite, eps)
+        if info is None:
+            self.rcond = rcond
+            return x
         if (info < 0).any():
             raise ValueError("array must not contain infs or NaNs")
         bad = np.flatnonzero(info)
