@@ -1,6 +1,7 @@
 """The Dask roads against their targets (issue 11), side by side in one process.
 
     python -m benchmarks.bench_dask [--quick] [--only stability,batch,rhs,spd]
+                                    [--batch-chunks N]
                                     [--out-of-core [--ooc-gib 26] [--ooc-dir DIR]]
                                     [--estimate]
 
@@ -8,9 +9,21 @@
              scipy.linalg.solve on A with its leading block scaled by 1e-10 (2000 / 500
              chunks, 4000 / 1000 chunks); dask_cholesky vs in-process Cholesky on SPD
              8000 / 2000 chunks.  Targets: within 10x of the in-process figure.
-* batch      4 000 000 x 3x3 generated on the workers of a 2-process LocalCluster:
-             our solve on the cluster vs numpy.linalg.solve and vs our in-process
-             batched road on the same systems.  Targets: >= 1.5x numpy, <= 1.3x ours.
+* batch      4 000 000 x 3x3 generated on the workers of a 2-process LocalCluster
+             (one worker thread each), in --batch-chunks chunks along the batch
+             (default: one per worker thread, chunk i's a and b made together on
+             worker i mod W): our solve on the cluster vs numpy.linalg.solve and vs our
+             in-process batched road on the same systems in the client process.
+             Targets: >= 1.5x numpy, <= 1.3x ours.
+             Timed on the cluster: hybridsolve.solve(A, B) (building the graph, pricing
+             included), client.persist of the result and the wait until every chunk of x
+             is in worker memory -- the solve's graph on inputs already on the workers,
+             x left there (not gathered: the in-process side's x is in its memory, and
+             a client gather would add 96 MB through one socket).  Timed in-process:
+             hybridsolve.solve(a, b) / np.linalg.solve(a, b), x in memory.  Generation
+             is outside both.  After the timings, one untimed cluster run's task
+             stream says where its time went (submission, each worker's compute and
+             transfers, its idle gaps, the last task to the result).
 * rhs        A 3000x3000, B 3000x40000 in 5000-column chunks on the cluster vs
              in-process factorize(A).solve(B).  Target: <= 1.3x.
 * spd        SPD n = 8000 (2000 tiles) on the cluster vs in-process Cholesky.
@@ -135,32 +148,43 @@ def _systems(n, m, seed):
     return rng.standard_normal((m, n, n)) + n * np.eye(n), rng.standard_normal((m, n, 1))
 
 
-def batch(client, quick, repeat):
+def batch_inputs(client, m, chunks):
+    """A (m, 3, 3) and B (m, 3, 1) dask arrays in ``chunks`` chunks along the batch,
+    generated on the workers: chunk i's a and b are made by one task on worker i mod W
+    (as a per-chunk generator would), and A's and B's chunk keys are the keys of tasks
+    pinned to that worker.  No alias task the scheduler may place elsewhere: built with
+    da.from_delayed of the futures, the persisted chunks were alias tasks, and at 4
+    chunks a chunk's a and b ended on different workers (or every chunk on one), so
+    solves waited for their inputs to move."""
     from collections import Counter
     import dask.array as da
     from distributed import wait
-    import hybridsolve
-    m = 400_000 if quick else 4_000_000
-    chunk = m // 8
-    # a chunk's a and b are made together on one worker, chunk i on worker i mod W (as
-    # a per-chunk generator would): two independent dask.random arrays put a chunk's a
-    # and b on different workers (and a fast generation can leave most chunks on one),
-    # and each solve then waits for its inputs to move
+    chunk = m // chunks
     workers = sorted(client.scheduler_info()["workers"])
-    parts = [client.submit(_systems, 3, chunk, 1000 + i, pure=False,
-                           workers=[workers[i % len(workers)]]) for i in range(m // chunk)]
-    pick = [[client.submit(operator.getitem, f, j, pure=False) for f in parts]
-            for j in (0, 1)]
-    A, B = (da.concatenate([da.from_delayed(f, (chunk, 3, k), dtype=np.float64)
-                            for f in fs]) for fs, k in zip(pick, (3, 1)))
-    A, B = client.persist([A, B])
-    wait([A, B])
-    del parts, pick
+    names = ("hs-bench-batch-a", "hs-bench-batch-b")
+    where = [[workers[i % len(workers)]] for i in range(chunks)]
+    parts = [client.submit(_systems, 3, chunk, 1000 + i, pure=False, workers=where[i])
+             for i in range(chunks)]
+    keyed = [[client.submit(operator.getitem, f, j, key=(nm, i, 0, 0), workers=where[i])
+              for i, f in enumerate(parts)] for j, nm in enumerate(names)]
+    wait(keyed)
+    del parts
+    A, B = (da.Array({f.key: f for f in fs}, nm, chunks=((chunk,) * chunks, (3,), (k,)),
+                     dtype=np.float64) for fs, nm, k in zip(keyed, names, (3, 1)))
     ha, hb = client.who_has(A), client.who_has(B)
-    together = sum(ha[k] == hb[j] for k, j in zip(sorted(ha), sorted(hb)))
-    print(f"batch inputs: chunks per worker "
+    together = sum(ha[(names[0],) + k[1:]] == hb[k] for k in hb)
+    print(f"batch inputs: {chunks} chunks of {chunk} systems, chunks per worker "
           f"{sorted(Counter(w for v in ha.values() for w in v).values())}, a and b of a "
           f"chunk on one worker: {together} of {len(ha)}")
+    return A, B
+
+
+def batch(client, quick, repeat, chunks=None):
+    import hybridsolve
+    m = 400_000 if quick else 4_000_000
+    threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
+    chunks = chunks or threads
+    A, B = batch_inputs(client, m, chunks)
     a, b = client.compute([A, B], sync=True)          # the same systems, in-process
 
     def on_cluster():
@@ -173,7 +197,8 @@ def batch(client, quick, repeat):
     }, repeat)
     x = client.compute(hybridsolve.solve(A, B), sync=True)
     assert np.allclose(x, np.linalg.solve(a, b))
-    rows = [[f"{m} x 3x3", fmt(t["cluster"]), fmt(t["numpy"]), fmt(t["ours in-process"]),
+    rows = [[f"{m} x 3x3 / {chunks} chunks", fmt(t["cluster"]), fmt(t["numpy"]),
+             fmt(t["ours in-process"]),
              f"{t['numpy'][0] / t['cluster'][0]:.2f}x "
              f"{verdict(t['numpy'][0] / t['cluster'][0] >= 1.5)}",
              f"{t['cluster'][0] / t['ours in-process'][0]:.2f}x "
@@ -181,6 +206,36 @@ def batch(client, quick, repeat):
     print(table(rows, ["batch", "cluster (2 workers)", "numpy in-process",
                        "ours in-process", "numpy / cluster (>= 1.5)",
                        "cluster / ours (<= 1.3)"]))
+    print(batch_phases(client, lambda: on_cluster()))
+
+
+def batch_phases(client, run):
+    """Where one (untimed) cluster run's time goes, from distributed's task stream:
+    submission to the first task, each worker's task compute and transfer time, the
+    last task to the result in memory (the rest of each worker's span is its idle
+    time between tasks: scheduling)."""
+    from collections import defaultdict
+    from distributed import get_task_stream
+    with get_task_stream(client) as ts:
+        t0 = time.time()
+        run()
+        t1 = time.time()
+    busy, spans = defaultdict(float), defaultdict(list)
+    tasks = 0
+    for r in ts.data:
+        tasks += 1
+        for s in r["startstops"]:
+            busy[(r["worker"], s["action"])] += s["stop"] - s["start"]
+            spans[r["worker"]] += [s["start"], s["stop"]]
+    first = min(min(v) for v in spans.values()) - t0
+    last = t1 - max(max(v) for v in spans.values())
+    per = "; ".join(
+        f"worker {i}: compute {1e3 * busy[(w, 'compute')]:.1f} ms, transfer "
+        f"{1e3 * busy[(w, 'transfer')]:.1f} ms, span {1e3 * (max(v) - min(v)):.1f} ms"
+        for i, (w, v) in enumerate(sorted(spans.items())))
+    return (f"one cluster run, {1e3 * (t1 - t0):.1f} ms, {tasks} tasks: submission to "
+            f"first task {1e3 * first:.1f} ms; {per}; last task to result "
+            f"{1e3 * last:.1f} ms")
 
 
 def rhs(client, quick, repeat):
@@ -386,6 +441,8 @@ def main(quick=False, argv=()):
     p.add_argument("--ooc-gib", type=float, default=26.0)
     p.add_argument("--ooc-dir", default=".")
     p.add_argument("--estimate", action="store_true")
+    p.add_argument("--batch-chunks", type=int, default=None,
+                   help="chunks of the batch case (default: one per worker thread)")
     args = p.parse_args(list(argv))
     quick = quick or args.quick
     repeat = args.repeat or (3 if quick else 5)
@@ -407,7 +464,7 @@ def main(quick=False, argv=()):
         c, client = cluster()
         try:
             if "batch" in only:
-                batch(client, quick, repeat)
+                batch(client, quick, repeat, args.batch_chunks)
             if "rhs" in only:
                 rhs(client, quick, repeat)
             if "spd" in only:

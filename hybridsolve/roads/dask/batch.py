@@ -42,9 +42,13 @@ def solve_chunk(a, b, offset, batch, trans, check_finite, dtype):
     stack = BatchedStackFactorization(a.reshape((-1, n, n)).astype(dtype, copy=False),
                                       shape, check_finite, flat_index)
     x = stack.solve(b.reshape((-1, n, k)).astype(dtype, copy=False), trans)
-    ill = np.flatnonzero(stack.rcond < np.finfo(dtype).eps)
-    return (x.reshape(shape + (n, k)),
-            list(zip(flat_index(ill).tolist(), stack.rcond[ill].tolist())))
+    eps = np.finfo(dtype).eps
+    rcond = stack.rcond
+    ill = []
+    if rcond.size and rcond.min() < eps:   # one pass, no m-sized temporary if none is
+        bad = np.flatnonzero(rcond < eps)
+        ill = list(zip(flat_index(bad).tolist(), rcond[bad].tolist()))
+    return x.reshape(shape + (n, k)), ill
 
 
 def finish(raw, dtype, *ills):
