@@ -318,7 +318,9 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     precision : {'auto', 'mixed', 'double'}, keyword-only
         'auto' (default): single-precision factors refined in double (the ``mixed``
         road) only where a cheap bound proves the refinement converges; 'mixed': also
-        elsewhere (falling back to double if it does not converge); 'double': never.
+        elsewhere (falling back to double if it does not converge), and for a
+        float64 / complex128 scipy.sparse A single-precision SuperLU factors (the
+        ``sparse_mixed`` road, opt-in only); 'double': never.
 
     Returns
     -------
@@ -450,8 +452,9 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         'auto' (default): single-precision factors refined in double to a backward
         error as small as the double road's (the ``mixed`` road) only where a cheap
         bound proves the refinement converges (e.g. A strictly diagonally dominant);
-        'mixed': also elsewhere (falling back to double if it does not converge);
-        'double': never.
+        'mixed': also elsewhere (falling back to double if it does not converge),
+        and for a float64 / complex128 scipy.sparse A single-precision SuperLU
+        factors (the ``sparse_mixed`` road, opt-in only); 'double': never.
 
     Returns
     -------

@@ -57,18 +57,14 @@ import scipy.sparse as sp
 from numpy.linalg import LinAlgError
 
 from hybridsolve.plugin import NotApplicable
-from hybridsolve.roads.mixed import (HUGE, TINY, MixedFactorization, MixedSolver,
-                                     SINGLE_FACTOR_WEIGHT, decline_unless_convergent,
-                                     round_scaled)
+from hybridsolve.roads.mixed import (_SINGLE, HUGE, TINY, MixedFactorization,
+                                     MixedSolver, SINGLE_FACTOR_WEIGHT,
+                                     decline_unless_convergent, round_scaled)
 from hybridsolve.roads.sparse._common import (SparseRoad, lu_flops, norm1_of, set_rcond,
                                               sparse_cost, spd_candidate)
 from hybridsolve.roads.sparse.superlu import _LU_SYM_PIVOT_THRESH, superlu_factor
 
 __all__ = ["SparseMixedSolver", "SparseMixedFactorization"]
-
-_SINGLE = {np.dtype(np.float64): np.dtype(np.float32),
-           np.dtype(np.complex128): np.dtype(np.complex64)}
-
 
 def _single_copy(work):
     """``work`` (canonical CSR/CSC, double) with its values rounded to single precision;
