@@ -20,7 +20,17 @@ PASS/FAIL for each of the issue's targets.
    the double form (main's ridge: X^T X + lam I in double, Cholesky), same beta within
    double accuracy (relative difference <= 100 p eps).
 
---quick: n = 1500, 3 repeats (figures are then not the targets' sizes).
+6. sparse (the ``sparse_mixed`` road, opt-in only): the 2-D Poisson 5-point matrix on a
+   g x g grid (g = 300: n = 90000) and a random strictly diagonally dominant sparse A
+   (n = 224^2 = 50176: random couplings of grid neighbours, nonsymmetric pattern,
+   diagonal = row modulus sum + 1):
+   splu in float32 vs float64 with the road's options (the ceiling), then spsolve,
+   precision="double" and precision="mixed" end to end, backward errors side by side;
+   PASS = taken only when asked, backward error within 10x of the double road's (it need
+   not be faster: SuperLU's fill-in is the same in single precision).
+
+--quick: n = 1500, 3 repeats (figures are then not the targets' sizes); sparse g = 150,
+n = 141^2.  --sparse: section 6 only.
 """
 from __future__ import annotations
 
@@ -28,6 +38,8 @@ import argparse
 
 import numpy as np
 import scipy.linalg as sl
+import scipy.sparse as sps
+import scipy.sparse.linalg as spla
 from scipy.linalg import blas, lapack
 
 import hybridsolve as hs
@@ -84,6 +96,89 @@ def ceiling(n, repeat, rng):
     print(f"   sgetrf speed-up {lu_gain:.2f}x, spotrf speed-up {ch_gain:.2f}x; "
           f"dgetrf / (sgetrf + conversion + 3 steps) = {best:.2f}x "
           f"({'above' if best >= 1.4 else 'BELOW'} the 1.4x target)\n")
+
+
+def poisson2d(g):
+    """The 5-point Laplacian on a g x g grid (Dirichlet), CSR, n = g^2."""
+    t = sps.diags_array([-np.ones(g - 1), 2 * np.ones(g), -np.ones(g - 1)],
+                        offsets=[-1, 0, 1])
+    i = sps.eye_array(g)
+    return sps.csr_array(sps.kron(i, t) + sps.kron(t, i))
+
+
+def sparse_sdd(g, rng):
+    """Random, strictly diagonally dominant by rows (diagonal = the row's off-diagonal
+    modulus sum + 1) on a g x g grid, CSR, n = g^2: each of a node's four grid
+    neighbours is coupled with probability 0.7, independently per direction, so the
+    pattern is nonsymmetric (COLAMD) but the fill stays a 2-D grid's.  (Random entries
+    anywhere in the matrix fill SuperLU's factors almost densely: not a direct solver's
+    matrix.)"""
+    n = g * g
+    i = np.arange(n)
+    r, c = i // g, i % g
+    rows, cols = [], []
+    for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        ok = (0 <= r + dr) & (r + dr < g) & (0 <= c + dc) & (c + dc < g)
+        ok &= rng.random(n) < 0.7
+        rows.append(i[ok])
+        cols.append((r[ok] + dr) * g + c[ok] + dc)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    a = sps.csr_array((rng.standard_normal(rows.size), (rows, cols)), shape=(n, n))
+    d = np.asarray(abs(a).sum(axis=1)).ravel() + 1.0
+    return sps.csr_array(a + sps.diags_array(d))
+
+
+def sparse_case(name, a, b, repeat):
+    """mixed vs double on one sparse matrix: the splu ceiling (the road's options,
+    float32 vs float64), then spsolve, precision='double' and precision='mixed' end to
+    end, with their backward errors."""
+    e = explain(a, precision="mixed")
+    e_d = explain(a, precision="double")
+    csc = a.tocsc()
+    symmetric = bool(e.structure.extra.get("pattern_symmetric"))
+    kw = (dict(permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
+               options=dict(SymmetricMode=True)) if symmetric
+          else dict(permc_spec="COLAMD"))
+    c32 = csc.astype(np.float32)
+    t = timed({"splu64": lambda: spla.splu(csc, **kw),
+               "splu32": lambda: spla.splu(c32, **kw),
+               "spsolve": lambda: spla.spsolve(csc, b),
+               "double": lambda: hs.solve(a, b, precision="double"),
+               "mixed": lambda: hs.solve(a, b, precision="mixed")}, repeat)
+    x_s, x_d = spla.spsolve(csc, b), hs.solve(a, b, precision="double")
+    x_m = hs.solve(a, b, precision="mixed")
+    f = hs.factorize(a, precision="mixed")
+    f.solve(b)
+    steps = getattr(f, "steps", None)
+    print(f"6. sparse {name}: n = {a.shape[0]}, nnz = {a.nnz}; asked: "
+          f"{e.chosen.name!r} ({e.factorization.kind}); precision='double': "
+          f"{e_d.chosen.name!r} ({e_d.factorization.kind})")
+    for note in e.factorization.notes:
+        print(f"   {note}")
+    opts = "SymmetricMode, MMD_AT_PLUS_A, thresh 0.1" if symmetric else "COLAMD"
+    print(f"   splu ceiling ({opts}): float64 {fmt(t['splu64'])}   float32 "
+          f"{fmt(t['splu32'])}   ratio {t['splu64'][0] / t['splu32'][0]:.2f}")
+    print(f"   spsolve {fmt(t['spsolve'])}   precision='double' {fmt(t['double'])}   "
+          f"precision='mixed' {fmt(t['mixed'])}")
+    gain = t["double"][0] / t["mixed"][0]
+    e_m, e_dd, e_s = bwd(a, x_m, b), bwd(a, x_d, b), bwd(a, x_s, b)
+    print(f"   mixed vs double: {gain:.2f}x ({'faster' if gain > 1 else 'NOT faster'}); "
+          f"backward error mixed {e_m:.2g}, double {e_dd:.2g}, spsolve {e_s:.2g}; "
+          f"refinement steps {steps[-1] if steps else '-'}")
+    ok = (e.chosen.name == "sparse_mixed" and e_d.chosen.name != "sparse_mixed"
+          and explain(a).chosen.name != "sparse_mixed" and e_m <= 10 * e_dd)
+    print(f"   {verdict(ok)} (taken only when asked, backward error within 10x of the "
+          "double road's)\n")
+
+
+def main_sparse(quick=False, repeat=5):
+    rng = np.random.default_rng(1)
+    g, h = (150, 141) if quick else (300, 224)
+    b = rng.standard_normal(g * g)
+    sparse_case(f"2-D Poisson 5-point, {g} x {g} grid", poisson2d(g), b, repeat)
+    b = rng.standard_normal(h * h)
+    sparse_case(f"random diagonally dominant on a {h} x {h} grid, nonsymmetric pattern",
+                sparse_sdd(h, rng), b, repeat)
 
 
 def main(n=4000, repeat=5):
@@ -186,6 +281,7 @@ def main(n=4000, repeat=5):
           f"{sp:.2f}x   relative difference of beta {rel:.2g}")
     print(f"   {verdict(taken and sp >= 1.3 and rel <= 100 * p * eps)} (>= 1.3x, "
           f"same beta: <= 100 p eps = {100 * p * eps:.2g})")
+    print()
 
 
 if __name__ == "__main__":
@@ -194,6 +290,12 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="n = 1500, 3 repeats")
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--sparse", action="store_true", help="section 6 only")
     args = ap.parse_args()
     n = args.n or (1500 if args.quick else 4000)
-    main(n, args.repeat or (3 if args.quick else 5))
+    repeat = args.repeat or (3 if args.quick else 5)
+    if args.sparse:
+        print(machine_line())
+    else:
+        main(n, repeat)
+    main_sparse(args.quick, repeat)

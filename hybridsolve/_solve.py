@@ -191,6 +191,8 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
         if _is_sparse(a):
             from hybridsolve._sparse import prepare_sparse
             structure, work = prepare_sparse(a, check_finite=check_finite)
+            if precision != "auto":
+                structure.extra["precision"] = precision
             return _factorize_with(work, structure, method)
         a1 = _as_array(a, "a")
     if a1.ndim != 2:
@@ -316,7 +318,9 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     precision : {'auto', 'mixed', 'double'}, keyword-only
         'auto' (default): single-precision factors refined in double (the ``mixed``
         road) only where a cheap bound proves the refinement converges; 'mixed': also
-        elsewhere (falling back to double if it does not converge); 'double': never.
+        elsewhere (falling back to double if it does not converge), and for a
+        float64 / complex128 scipy.sparse A single-precision SuperLU factors (the
+        ``sparse_mixed`` road, opt-in only); 'double': never.
 
     Returns
     -------
@@ -448,8 +452,9 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         'auto' (default): single-precision factors refined in double to a backward
         error as small as the double road's (the ``mixed`` road) only where a cheap
         bound proves the refinement converges (e.g. A strictly diagonally dominant);
-        'mixed': also elsewhere (falling back to double if it does not converge);
-        'double': never.
+        'mixed': also elsewhere (falling back to double if it does not converge),
+        and for a float64 / complex128 scipy.sparse A single-precision SuperLU
+        factors (the ``sparse_mixed`` road, opt-in only); 'double': never.
 
     Returns
     -------
@@ -492,7 +497,8 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         return solve_dask(a, b, hint, lower, transposed, check_finite, method)
     if _is_sparse(a) or (getattr(a, "_hybridsolve_structure", None) is not None
                          and not isinstance(a, np.ndarray)):
-        return _solve_structured(a, b, hint, lower, transposed, check_finite, method)
+        return _solve_structured(a, b, hint, lower, transposed, check_finite, method,
+                                 precision)
 
     # scipy's order: each array validated (sparse, masked, finite, object) before the
     # dtype rule, the dtype rule before the shapes, the shapes before complex+transposed.
@@ -585,15 +591,17 @@ def _checked(x, shape, solver):
     return x
 
 
-def _solve_structured(a, b, hint, lower, transposed, check_finite, method):
-    """Sparse matrices and structured operators: result dense, shaped like ``b``."""
+def _solve_structured(a, b, hint, lower, transposed, check_finite, method,
+                      precision="auto"):
+    """Sparse matrices and structured operators: result dense, shaped like ``b``
+    (``precision`` reaches the sparse roads as in `plan`)."""
     if hint not in (None, "gen"):
         raise ValueError(f"assume_a={hint!r} is not supported for sparse or structured "
                          f"input; leave it None (the structure is detected)")
     if _is_sparse(b):
         b = b.toarray()
     b1 = np.asarray(b)
-    p = plan(a, check_finite=check_finite, method=method)
+    p = plan(a, check_finite=check_finite, method=method, precision=precision)
     fac = p.factorization
     if np.dtype(getattr(fac, "dtype", b1.dtype)).kind == "c" and transposed:
         raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "

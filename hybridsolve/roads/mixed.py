@@ -79,7 +79,7 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
 from hybridsolve._tuning import value as _tuned
 
 __all__ = ["MixedSolver", "MixedFactorization", "refine_solve", "single_cholesky",
-           "single_solve"]
+           "single_solve", "round_scaled", "decline_unless_convergent"]
 
 # ---------------------------------------------------------------- constants
 # (the tunable ones live in hybridsolve._tuning, with their reasons)
@@ -285,13 +285,7 @@ class MixedSolver(Solver):
                                     f"{lost * 1e3:.3g} ms)")
         fac.rcond = rcond
         g = GROWTH[kind] if structure.extra.get("precision") != "mixed" else 1.0
-        if not (rcond == rcond and rcond > 0
-                and U_SINGLE * g / rcond <= CONVERGENCE_LIMIT):
-            lost = time.perf_counter() - t0
-            raise NotApplicable(
-                f"single-precision factors estimate rcond = {rcond:.3g}: kappa * u_single"
-                f" > {CONVERGENCE_LIMIT}, refinement would not converge; falling back to "
-                f"double (time lost: {lost * 1e3:.3g} ms)")
+        decline_unless_convergent(rcond, g, t0)
         fac.structure = structure
         fac.single_seconds = time.perf_counter() - t0
         fac.notes = [f"single-precision {kind} factors refined in double "
@@ -300,10 +294,31 @@ class MixedSolver(Solver):
         return fac
 
 
+def decline_unless_convergent(rcond, growth, t0):
+    """Raise `NotApplicable` (with the time lost since ``t0``, a ``perf_counter``
+    reading) unless the single factors' ``rcond`` (in double terms: ||A||_1 of the
+    double A) keeps ``u_single * growth / rcond`` within CONVERGENCE_LIMIT: refinement
+    would not converge, the dispatcher takes the next (double) road."""
+    if not (rcond == rcond and rcond > 0
+            and U_SINGLE * growth / rcond <= CONVERGENCE_LIMIT):
+        lost = time.perf_counter() - t0
+        raise NotApplicable(
+            f"single-precision factors estimate rcond = {rcond:.3g}: kappa * u_single"
+            f" > {CONVERGENCE_LIMIT}, refinement would not converge; falling back to "
+            f"double (time lost: {lost * 1e3:.3g} ms)")
+
+
 class MixedFactorization(Factorization):
     """Single-precision factors of A plus A itself (the double work array): every
     ``solve`` refines to the module's criterion or falls back to the double road
-    (factored once, on first need, through the registry)."""
+    (factored once, on first need, through the registry).
+
+    A subclass for another storage of A (``roads/sparse/mixed.py``) overrides the two
+    products (`_residual`, `_correct`), `_anorm` and `_double_matrix`; the refinement,
+    the fallback and its notes are this class's."""
+
+    #: the road that made it (skipped when the fallback asks the registry for a road)
+    road = "mixed"
 
     def __init__(self, buf, transposed, single, kind):
         super().__init__(buf.shape, buf.dtype)
@@ -360,8 +375,7 @@ class MixedFactorization(Factorization):
             flip = self.dtype.kind == "c" and (self.conjugated != (trans == 1))
             if flip:
                 np.conjugate(b, out=b)
-        # ||op(A)||_inf: ||A^T||_inf = ||A^H||_inf = ||A||_1 (equal for Hermitian A)
-        anorm = self.anorm_inf if trans == 0 or self.base == "cholesky" else self.anorm1
+        anorm = self._anorm(trans)
         x, failed = refine_solve(self._residual, self._correct, b, trans, anorm,
                                  self.steps)
         if failed.size:
@@ -380,6 +394,15 @@ class MixedFactorization(Factorization):
             np.conjugate(x, out=x)
         b[...] = x
 
+    def _anorm(self, trans):
+        """||op(A)||_inf: ||A^T||_inf = ||A^H||_inf = ||A||_1 (equal for Hermitian A)."""
+        return self.anorm_inf if trans == 0 or self.base == "cholesky" else self.anorm1
+
+    def _double_matrix(self):
+        """A in double for the fallback road (a private copy if it is the caller's)."""
+        a = self.a.T if self.transposed else self.a
+        return a.copy(order="K") if self.borrowed else a
+
     def _fall_back(self, ncols):
         """Factor A in double through the registry (the cheapest road that is not this
         one); from now on every solve goes there."""
@@ -394,14 +417,12 @@ class MixedFactorization(Factorization):
                        lower_bandwidth=st.lower_bandwidth,
                        upper_bandwidth=st.upper_bandwidth, nnz=st.nnz, norm1=st.norm1,
                        assume_a=st.assume_a, lower=st.lower, extra=extra)
-        a = self.a.T if self.transposed else self.a
-        if self.borrowed:
-            a = a.copy(order="K")     # the caller's A: the double road may overwrite
+        a = self._double_matrix()
         t0 = time.perf_counter()
         candidates, _ = _registry.price(s2)
         why = []
         for _, solver in candidates:
-            if solver.name == "mixed":
+            if solver.name == self.road:
                 continue
             try:
                 self.double = solver.factorize(a, s2)
@@ -444,15 +465,25 @@ def single_solve(single, r, trans=0, *, lower=False, piv=None, transposed=False)
     Cholesky (``piv`` None; ``lower`` the triangle holding the factor).  Each column is
     scaled to unit max modulus before it is rounded to single precision (no underflow
     of small residuals)."""
-    scale = np.abs(r).max(axis=0)
-    scale[scale == 0] = 1.0
-    rs = np.empty(r.shape, dtype=single.dtype, order="F")
-    np.divide(r, scale, out=rs, casting="same_kind")      # scale and round: one pass
+    rs, scale = round_scaled(r, single.dtype)
     if piv is None:
         _chol.solve_array(single, rs, lower)
     else:
         _lu.solve_array(single, piv, rs, trans, transposed)
     return rs.astype(_DOUBLE[single.dtype]) * scale
+
+
+def round_scaled(r, dtype):
+    """``(rs, scale)``: the double ``r`` (n, k) with each column divided by its max
+    modulus, rounded to the single ``dtype`` (F-contiguous, one pass), and the column
+    scales (1 for a zero column).  A solve through single factors works on ``rs``; its
+    result times ``scale`` (in double) is the correction -- no underflow of small
+    residuals."""
+    scale = np.abs(r).max(axis=0)
+    scale[scale == 0] = 1.0
+    rs = np.empty(r.shape, dtype=dtype, order="F")
+    np.divide(r, scale, out=rs, casting="same_kind")      # scale and round: one pass
+    return rs, scale
 
 
 def refine_solve(residual, correct, b, trans, anorm, steps=None):

@@ -17,6 +17,10 @@ sparse_cholesky        cholesky     symmetric/Hermitian with real positive diago
 sparse (sparse_lu)     superlu      general: SuperLU (scipy.sparse.linalg.splu)
 sparse_dense           dense        a DENSE ndarray that is mostly zeros: its nonzeros as
                                     CSC/CSR, then the cheapest registered sparse road
+sparse_mixed           mixed        float64/complex128, opt-in (precision='mixed'):
+                                    single-precision SuperLU factors refined in double
+                                    (the dense ``mixed`` road's refinement and criterion),
+                                    falling back to the double road
 =====================  ===========  =======================================================
 
 Prices are in "dense flop equivalents" so that they compare with the dense roads'
@@ -29,15 +33,17 @@ from hybridsolve.roads.sparse.banded import SparseBandedSolver
 from hybridsolve.roads.sparse.cholesky import SparseCholeskySolver, cholesky_backend
 from hybridsolve.roads.sparse.dense import SparseStoredDenseSolver
 from hybridsolve.roads.sparse.diagonal import SparseDiagonalSolver
+from hybridsolve.roads.sparse.mixed import SparseMixedSolver
 from hybridsolve.roads.sparse.superlu import SparseLUSolver
 from hybridsolve.roads.sparse.triangular import SparseTriangularSolver
 
 __all__ = [
     "SparseDiagonalSolver", "SparseTriangularSolver", "SparseBandedSolver",
     "SparseCholeskySolver", "SparseLUSolver", "SparseStoredDenseSolver",
-    "SparseSolvers", "cholesky_backend",
+    "SparseMixedSolver", "SparseSolvers", "cholesky_backend",
 ]
 
 #: every sparse road, for code that wants them all (the entry points list each one)
 SparseSolvers = (SparseDiagonalSolver, SparseTriangularSolver, SparseBandedSolver,
-                 SparseCholeskySolver, SparseLUSolver, SparseStoredDenseSolver)
+                 SparseCholeskySolver, SparseLUSolver, SparseStoredDenseSolver,
+                 SparseMixedSolver)
