@@ -79,7 +79,7 @@ from hybridsolve._protocol import (Factorization, NotApplicable, Solver, Structu
 from hybridsolve._tuning import value as _tuned
 
 __all__ = ["MixedSolver", "MixedFactorization", "refine_solve", "single_cholesky",
-           "single_solve", "round_scaled", "decline_unless_convergent"]
+           "single_solve", "round_scaled", "decline_unless_convergent", "op_residual"]
 
 # ---------------------------------------------------------------- constants
 # (the tunable ones live in hybridsolve._tuning, with their reasons)
@@ -353,12 +353,7 @@ class MixedFactorization(Factorization):
                 return b - f(1.0, a, x[:, 0], lower=self.lower)[:, None]
             f = _blas.zhemm if cplx else _blas.dsymm
             return b - f(1.0, a, x, lower=self.lower)
-        m = a.T if self.transposed else a            # m is A
-        if trans == 0:
-            return b - m @ x
-        if trans == 1:
-            return b - m.T @ x
-        return b - np.conjugate(m.T @ np.conjugate(x))
+        return op_residual(a.T if self.transposed else a, b, x, trans)   # a.T is A
 
     def _correct(self, r, trans):
         return single_solve(self.single, r, trans, lower=self.lower, piv=self.piv,
@@ -440,6 +435,16 @@ class MixedFactorization(Factorization):
             f"ms to factor); time lost: {self.single_seconds * 1e3:.3g} ms of "
             f"single-precision work plus {spent} refinement step(s)")
         self.a = self.single = None          # the double road owns the work array now
+
+
+def op_residual(a, b, x, trans):
+    """``b - op(A) x`` in the precision of ``a`` (A itself, dense or scipy.sparse):
+    op = A, A^T, A^H for ``trans`` 0, 1, 2."""
+    if trans == 0:
+        return b - a @ x
+    if trans == 1:
+        return b - a.T @ x
+    return b - np.conjugate(a.T @ np.conjugate(x))
 
 
 def single_cholesky(single, lower, anorm=-1.0):

@@ -59,7 +59,8 @@ from numpy.linalg import LinAlgError
 from hybridsolve.plugin import NotApplicable
 from hybridsolve.roads.mixed import (_SINGLE, HUGE, TINY, MixedFactorization,
                                      MixedSolver, SINGLE_FACTOR_WEIGHT,
-                                     decline_unless_convergent, round_scaled)
+                                     decline_unless_convergent, op_residual,
+                                     round_scaled)
 from hybridsolve.roads.sparse._common import (SparseRoad, lu_flops, norm1_of, set_rcond,
                                               sparse_cost, spd_candidate)
 from hybridsolve.roads.sparse.superlu import _LU_SYM_PIVOT_THRESH, superlu_factor
@@ -162,12 +163,7 @@ class SparseMixedFactorization(MixedFactorization):
         self.structure = structure
 
     def _residual(self, b, x, trans, cols=None):
-        a = self.a
-        if trans == 0:
-            return b - a @ x
-        if trans == 1:
-            return b - a.T @ x
-        return b - np.conjugate(a.T @ np.conjugate(x))
+        return op_residual(self.a, b, x, trans)
 
     def _correct(self, r, trans):
         rs, scale = round_scaled(r, self.single.dtype)
