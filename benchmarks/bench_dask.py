@@ -14,7 +14,8 @@
              (default: one per worker thread, chunk i's a and b made together on
              worker i mod W): our solve on the cluster vs numpy.linalg.solve and vs our
              in-process batched road on the same systems in the client process.
-             Targets: >= 1.5x numpy, <= 1.3x ours.
+             Targets: >= 1.5x numpy, <= 1.3x ours.  11 interleaved samples unless
+             --repeat says otherwise (the case is short and its spread is wide).
              Timed on the cluster: hybridsolve.solve(A, B) (building the graph, pricing
              included), client.persist of the result and the wait until every chunk of x
              is in worker memory -- the solve's graph on inputs already on the workers,
@@ -463,8 +464,10 @@ def main(quick=False, argv=()):
     if only & {"batch", "rhs", "spd"}:
         c, client = cluster()
         try:
-            if "batch" in only:
-                batch(client, quick, repeat, args.batch_chunks)
+            if "batch" in only:   # a 0.1 s case whose first samples after a cold
+                # start ran up to 2.6x the rest (12:29 UTC, 2026-12-02): 11 samples
+                batch(client, quick, args.repeat or (5 if quick else 11),
+                      args.batch_chunks)
             if "rhs" in only:
                 rhs(client, quick, repeat)
             if "spd" in only:
