@@ -10,10 +10,16 @@ and runs without the GIL (so a threaded Dask worker runs several tiles at once):
 * ``trsm(t, b, ...)``   b := op(T)^-1 b (left) or b op(T)^-1 (right)
 * ``gemm(c, a, b, ..)`` c := c - op(a) op(b)       (the trailing update of a tile)
 * ``herk(c, a)``        lower(c) := lower(c - a a^H)  (the update of a diagonal tile)
+* ``abs_sums(s, ..)``   row and column sums of |s| in one pass (any strides, read
+                        only): the tiled Cholesky's ||A||_1 and finiteness check
 
 trans codes: 0 N, 1 T, 2 C (conjugate transpose), as ``scipy.linalg.lu_solve``.
 The Python layer makes the copies (a Dask task never modifies its inputs).
 """
+from libc.math cimport fabs, hypot
+
+import numpy as np
+
 from hybridsolve._kernels._lapack cimport lapack_t, trsm as _trsm, gemm as _gemm, \
     herk as _herk
 from hybridsolve._kernels.cholesky cimport cholesky_factor
@@ -91,3 +97,62 @@ def herk(lapack_t[::1, :] c, lapack_t[::1, :] a):
         return
     with nogil:
         _herk("L", "N", n, k, -1.0, &a[0, 0], n, 1.0, &c[0, 0], n)
+
+
+cdef inline double _mag(lapack_t x) noexcept nogil:
+    if lapack_t is float or lapack_t is double:
+        return fabs(x)
+    else:
+        return hypot(x.real, x.imag)
+
+
+def abs_sums(const lapack_t[:, :] s, bint triangle, bint upper):
+    """Row and column sums of |s| for a tile ``s`` as stored (any strides), in one pass
+    in its memory order: ``(rows, cols, rest)``.  With ``triangle`` (a diagonal tile)
+    only the lower triangle with the diagonal (the upper one when ``upper``) is
+    summed, and ``rest`` is the sum of |.| over the other entries (for the finiteness
+    check of the whole tile); else ``rest`` is 0."""
+    cdef Py_ssize_t r = s.shape[0], c = s.shape[1], i, j, lo, hi
+    rows = np.zeros(r)
+    cols = np.zeros(c)
+    cdef double[::1] ar = rows
+    cdef double[::1] ac = cols
+    cdef double rest = 0.0, acc, v
+    with nogil:
+        if s.strides[0] <= s.strides[1]:        # columns contiguous: a column at a time
+            for j in range(c):
+                lo, hi = 0, r
+                if triangle:
+                    if upper:
+                        hi = min(j + 1, r)
+                    else:
+                        lo = min(j, r)
+                acc = 0.0
+                for i in range(lo, hi):
+                    v = _mag(s[i, j])
+                    acc = acc + v
+                    ar[i] += v
+                ac[j] = acc
+                for i in range(lo):
+                    rest += _mag(s[i, j])
+                for i in range(hi, r):
+                    rest += _mag(s[i, j])
+        else:                                   # rows contiguous: a row at a time
+            for i in range(r):
+                lo, hi = 0, c
+                if triangle:
+                    if upper:
+                        lo = min(i, c)
+                    else:
+                        hi = min(i + 1, c)
+                acc = 0.0
+                for j in range(lo, hi):
+                    v = _mag(s[i, j])
+                    acc = acc + v
+                    ac[j] += v
+                ar[i] = acc
+                for j in range(lo):
+                    rest += _mag(s[i, j])
+                for j in range(hi, c):
+                    rest += _mag(s[i, j])
+    return rows, cols, rest

@@ -125,33 +125,63 @@ def _check_rcond(rc, dtype):
     return rc
 
 
+def _hager_sign(va):
+    """xi = sign(v) (complex: v / |v|, 1 where v is 0) of the first column ``v`` of
+    ``va`` (A^-1 [e/n, alt]), as an n x 1 block: the right-hand side of the second
+    step."""
+    v = va[:, :1]
+    if v.dtype.kind == "c":
+        av = np.abs(v)
+        return np.where(av == 0, 1, v / np.where(av == 0, 1, av)).astype(v.dtype)
+    return np.where(v >= 0, 1.0, -1.0).astype(v.dtype)
+
+
+def _hager_unit(z):
+    """e_j, j = argmax |z| (the first one, as LAPACK's IDAMAX), as an n x 1 block."""
+    e = np.zeros_like(z[:, :1])
+    e[int(np.argmax(np.abs(z[:, 0]))), 0] = 1
+    return e
+
+
+def _hager_rcond(w, va, anorm, dtype):
+    """The estimate from the three solves' results (``va`` = A^-1 [e/n, alt], ``w`` =
+    A^-1 e_j): ||A^-1||_1 >= max(||v||_1, ||w||_1, 2 ||A^-1 alt||_1 / (3n)); rcond =
+    1 / (||A||_1 ||A^-1||_1) (0 for a zero A), warned about if < eps."""
+    n = va.shape[0]
+    est = max(float(np.abs(va[:, 0]).sum()), float(np.abs(w).sum()),
+              2.0 * float(np.abs(va[:, 1]).sum()) / (3.0 * n))
+    anorm = float(anorm)
+    rc = 0.0 if (anorm == 0 or est == 0) else 1.0 / (anorm * est)
+    return np.array(_check_rcond(rc, dtype))
+
+
 def rcond_estimate(solve_raw, n, anorm, dtype):
     """Hager-Higham's estimate of 1 / (||A||_1 ||A^-1||_1), as LAPACK's xLACN2 with its
     iteration unrolled into the graph (two steps and the alternating-sign test vector:
     the number of steps LAPACK needs on almost every matrix); ``solve_raw(b, trans)``
     solves with the tiled factors.  The first step and the test vector are solved
-    together (one two-column solve), so the estimate adds three solves in sequence.  A
-    lazy 0-d dask array that warns when computed if rcond < eps."""
+    together (one two-column solve), so the estimate adds three solves in sequence,
+    joined by one task each (the sign vector, the unit vector e_j, the estimate): the
+    glue between solves is on the critical path of a factor-and-solve graph, and as
+    dask.array operations it was a dozen tasks in sequence.  A lazy 0-d dask array
+    that warns when computed if rcond < eps."""
     import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
     dtype = np.dtype(dtype)
     i = np.arange(n)
     alt = ((-1.0) ** i * (1.0 + i / max(n - 1, 1))).astype(dtype)
     first = np.stack([np.full(n, 1.0 / n, dtype=dtype), alt], axis=1)
-    va = solve_raw(da.from_array(first, chunks=(n, 2)), 0)
-    v = va[:, :1]
-    est = da.abs(v).sum()
-    if dtype.kind == "c":
-        av = da.abs(v)
-        xi = da.where(av == 0, 1, v / da.where(av == 0, 1, av))
-    else:
-        xi = da.where(v >= 0, 1.0, -1.0).astype(dtype)
-    z = solve_raw(xi, 2 if dtype.kind == "c" else 1)
-    j = da.argmax(da.abs(z[:, 0]))
-    ej = (da.arange(n, chunks=n) == j).astype(dtype)[:, None]
-    est = da.maximum(est, da.abs(solve_raw(ej, 0)).sum())
-    est = da.maximum(est, 2.0 * da.abs(va[:, 1]).sum() / (3.0 * n))
-    rc = da.where((anorm == 0) | (est == 0), 0.0, 1.0 / (anorm * est))
-    return rc.map_blocks(_check_rcond, dtype, dtype=float)
+    va = solve_raw(da.from_array(first, chunks=(n, 2)), 0).rechunk({0: -1})
+    xi = va.map_blocks(_hager_sign, chunks=((n,), (1,)), dtype=va.dtype)
+    z = solve_raw(xi, 2 if dtype.kind == "c" else 1).rechunk({0: -1})
+    ej = z.map_blocks(_hager_unit, dtype=z.dtype)
+    w = solve_raw(ej, 0).rechunk({0: -1})
+    name = "hybridsolve-rcond-" + tokenize(w, va, anorm)
+    layer = {(name,): (_hager_rcond, (w.name, 0, 0), (va.name, 0, 0), (anorm.name,),
+                       dtype)}
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[w, va, anorm])
+    return da.Array(graph, name, chunks=(), dtype=float)
 
 
 def _gate(x, rc):

@@ -88,17 +88,19 @@ def tile_sums(tile, diagonal, upper, check_finite):
     """Column and row sums of |lower tile| (a diagonal tile: of its lower triangle, the
     rows without the diagonal): the two places the tile sits in the Hermitian A.
     ``tile`` is A's tile as stored: the lower tile is its conjugate transpose when
-    ``upper``.  The one pass over the tile that also checks it is finite (with
-    ``check_finite``; the factor tasks that read it wait for this task)."""
-    m = np.abs(tile)
-    if check_finite and not np.isfinite(m.sum()) and not np.isfinite(tile).all():
+    ``upper``.  One pass over the tile in its memory order (``tiles.abs_sums``), which
+    also checks it is finite (with ``check_finite``; the factor tasks that read it wait
+    for this task)."""
+    from hybridsolve._kernels import tiles
+    rows, cols, rest = tiles.abs_sums(tile, diagonal, upper)   # (tiles in a LAPACK dtype)
+    if (check_finite and not np.isfinite(float(rows.sum()) + rest)
+            and not np.isfinite(tile).all()):
         raise ValueError("array must not contain infs or NaNs")
-    if upper:
-        m = m.T
-    if diagonal:
-        T.zero_strict_upper(m)       # m is tile's private |.|
-        return m.sum(axis=0), m.sum(axis=1) - np.diagonal(m)
-    return m.sum(axis=0), m.sum(axis=1)
+    if upper:                   # the lower tile is the stored one transposed
+        rows, cols = cols, rows
+    if diagonal:                # the rows of the lower tile without the diagonal
+        rows = rows - np.abs(np.diagonal(tile))
+    return cols, rows
 
 
 def lower_view(tile, sums, upper):
@@ -220,7 +222,11 @@ class DaskCholeskyFactorization(T.TiledFactorization):
         from dask.highlevelgraph import HighLevelGraph
         if trans == 1 and self.dtype.kind == "c":
             return self._solve_raw(b.conj(), 0).conj()
-        b = self._rhs(b).rechunk({0: -1})
+        if not isinstance(b, da.Array):
+            b = da.from_array(b, chunks=b.shape)
+        # one row block as it is: not split into A's tile rows and merged again (two
+        # task layers in sequence, on the critical path of the condition estimate)
+        b = b.astype(np.result_type(self.dtype, b.dtype)).rechunk({0: -1})
         p, L = self.p, self.L
         name = "hybridsolve-cholsolve-" + tokenize(self.name, b)
         layer = dict(self.graph.layer)
