@@ -119,13 +119,17 @@ PARAMS: dict[str, Param] = {
         "A12 := L11^-1 A12 by halving L11 around a gemm up to this width, by one BLAS trsm "
         "call above (gemm is the BLAS's fastest routine)."),
     "lu_lapack_n": Param(
-        128, int, 0, _IMAX,
+        64, int, 0, _IMAX,
         "The LU kernel hands the whole factorization to LAPACK getrf from this order on. "
-        "benchmarks/bench_lu.py --crossover with OPENBLAS_NUM_THREADS=1 (float64, "
-        "Haswell, OpenBLAS 0.3.30): level up to n ~ 100 (64: 49 vs 46 us, 96: 99 vs "
-        "94 us), behind from 128 (128: 180 vs 158 us, 1000: 31.5 vs 27.4 ms); getrf's "
-        "own threading only adds to its lead on more cores.  `hybridsolve tune` "
-        "measures it."),
+        "Kernel alone, own recursion vs getrf on the same fresh F-ordered copy (min of 9 "
+        "timed loops; the same comparison as benchmarks/bench_lu.py --crossover), Intel "
+        "Xeon with AVX-512, OpenBLAS 0.3.30, 2 threads, 2026-12-02: own ahead to 24 "
+        "(16: 1.8 vs 2.4 us), level at 32-48 (48: 9.9 vs 10.4 us), behind from 64 (64: "
+        "22.3 vs 17.4 us, 96: 57.1 vs 39.1, 128: 129.9 vs 77.3), where the recursion's "
+        "first BLAS gemm/trsm calls start OpenBLAS's threads; on an AMD EPYC (Haswell "
+        "kernels, 1 thread) own was already behind at 64 (49 vs 46 us) and clearly from "
+        "128 (180 vs 158 us).  The small road takes n <= 64 with its own loops anyway. "
+        "`hybridsolve tune` measures it."),
     "lu_solve_own_n": Param(
         64, int, 0, _IMAX,
         "lu_solve runs our own substitution loops when n <= this and nrhs <= "
