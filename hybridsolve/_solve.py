@@ -674,9 +674,10 @@ def _solve_batch(a1, b1, batch, dtype, hint, lower, transposed, check_finite, me
 
 
 _NDARRAY = np.ndarray
-_F64 = np.dtype(np.float64)
-_C128 = np.dtype(np.complex128)
-_EPS64 = float(np.finfo(np.float64).eps)
+# the native LAPACK dtypes the small kernel takes -> the eps its rcond is judged by (the
+# dtype's own, as scipy's solve compares with lamch('E') of the computation dtype)
+_SMALL_EPS = {np.dtype(t): _eps(np.dtype(t))
+              for t in (np.float64, np.complex128, np.float32, np.complex64)}
 
 
 def _fast_path(a, b, transposed, check_finite):
@@ -691,7 +692,8 @@ def _fast_path(a, b, transposed, check_finite):
     if type(a) is not _NDARRAY or type(b) is not _NDARRAY:
         return None
     dt = a.dtype
-    if (dt is not _F64 and dt is not _C128) or b.dtype is not dt:
+    eps = _SMALL_EPS.get(dt)
+    if eps is None or b.dtype is not dt:
         return None
     if a.ndim != 2 or not 1 <= b.ndim <= 2:
         return None
@@ -700,14 +702,16 @@ def _fast_path(a, b, transposed, check_finite):
         return None
     if not _shortcut_open("small", "dense", dt, n):
         return None          # the registry might choose another road: let it price A
-    if transposed and dt is _C128:
+    if transposed and dt.kind == "c":
         return None          # the general path raises NotImplementedError, as scipy
-    x, info, rcond = _small_solve(a, b, transposed, check_finite, _EPS64)
+    x, info, rcond = _small_solve(a, b, transposed, check_finite, eps)
     if info:
+        if info > 0 and check_finite and not np.isfinite(b).all():
+            info = -1    # a singular A stops the kernel before it reads b; scipy checks b first
         if info < 0:
             raise ValueError("array must not contain infs or NaNs")
         raise _singular_error([0])
-    if not rcond >= _EPS64:      # NaN: a non-finite A (unchecked); scipy says rcond 0
+    if not rcond >= eps:         # NaN: a non-finite A (unchecked); scipy says rcond 0
         _warn_ill_conditioned([(0, rcond if rcond == rcond else 0.0, dt)])
     return x
 

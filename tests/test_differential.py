@@ -382,8 +382,9 @@ def check(p):
     calc = xs.dtype
     eps = np.finfo(calc).eps
     m = read_part(np.asarray(a0).astype(calc), p["hint"], p["lower"])
-    bshape = np.broadcast_shapes(m.shape[:-2],
-                                 b0.shape[:-1] if p["k"] is None else b0.shape[:-2])
+    # scipy's rule: a 1-D b is one vector, any other b is (..., n, k) -- also a b built
+    # as a batch of vectors (k None), whose last two axes are then (n, k)
+    bshape = np.broadcast_shapes(m.shape[:-2], b0.shape[:-2] if b0.ndim > 1 else ())
     mb = np.broadcast_to(m, bshape + m.shape[-2:]).reshape(-1, n, n)
     rconds = [ref_rcond(np.ascontiguousarray(s), p["transposed"]) for s in mb]
     singular_like = any(r < eps * RCOND_MARGIN for r in rconds)
@@ -405,8 +406,9 @@ def check(p):
 
     # backward error, slice by slice, against the matrix the call reads
     mm = np.swapaxes(m, -1, -2) if p["transposed"] else m
-    bb = b0[..., None] if p["k"] is None else b0
-    xx, xr = (x[..., None], xs[..., None]) if p["k"] is None else (x, xs)
+    vec = b0.ndim == 1           # (scipy's rule, as above)
+    bb = b0[..., None] if vec else b0
+    xx, xr = (x[..., None], xs[..., None]) if vec else (x, xs)
     ours_be, ref_be = berr(mm, xx, bb), berr(mm, xr, bb)
     tol = BERR_FACTOR * (np.nan_to_num(ref_be, nan=0.0) + n * eps)
     assert np.all(ours_be <= tol), (float(np.max(ours_be)), float(np.max(ref_be)))

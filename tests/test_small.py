@@ -192,7 +192,9 @@ def test_bad_input():
     with pytest.raises(TypeError):
         small_solve(a, np.ones(3, np.complex128), False, True)
     with pytest.raises(TypeError):
-        small_solve(a.astype(np.float32), np.ones(3, np.float32), False, True)
+        small_solve(a.astype(np.float32), np.ones(3), False, True)
+    with pytest.raises(TypeError):
+        small_solve(a.astype(np.int64), np.ones(3, np.int64), False, True)
     with pytest.raises(TypeError):
         small_solve([[1.0]], np.ones(1), False, True)
 

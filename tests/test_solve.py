@@ -349,6 +349,44 @@ def test_non_finite_b_in_batches_is_a_value_error(bad, case):
     assert not np.all(np.isfinite(x))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("n", [2, 3, 9, 40, 80])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_singular_a_and_non_finite_b_is_a_value_error(dtype, n, bad):
+    """scipy checks b's finiteness before it factors: an exactly singular A (a zero
+    column) with NaN/inf in b is a ValueError, on the small kernel's one-call road (whose
+    factorization stops before it reads b) as on the registry's."""
+    a = np.ones((n, n), dtype=dtype)
+    b = np.ones(n, dtype=dtype)
+    b[n // 2] = bad
+    for f in (solve, scipy.linalg.solve):
+        with pytest.raises(ValueError, match="infs or NaNs"):
+            f(a, b)
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        solve(a, np.ones(n, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+@pytest.mark.parametrize("n", [2, 4, 16, 64])
+def test_single_precision_small_solves_keep_their_dtype_and_eps(dtype, n):
+    """float32 / complex64 take the small kernel's one call too: x in the input dtype,
+    accurate to that dtype's eps, and the ill-conditioning warning judged by it (as
+    scipy: rcond < eps(float32))."""
+    rng = np.random.default_rng(n)
+    a = (rng.standard_normal((n, n)) + n * np.eye(n)).astype(dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    x = solve(a, b)
+    assert x.dtype == dtype
+    eps = np.finfo(dtype).eps
+    r = np.linalg.norm(b - a @ x) / (np.linalg.norm(a, 1) * np.linalg.norm(x) + np.linalg.norm(b))
+    assert r < 10 * n * eps
+    # rcond ~ 1e-9: above eps(float64) but below eps(float32) = 1.2e-7
+    ill = np.diag(np.r_[np.ones(n - 1), 1e-9]).astype(dtype)
+    for f in (solve, scipy.linalg.solve):
+        with pytest.warns(scipy.linalg.LinAlgWarning):
+            f(ill, np.ones(n, dtype=dtype))
+
+
 # ------------------------------------------------------------------ sparse-looking dense A
 
 def _poisson2d_dense(m, order="C"):
