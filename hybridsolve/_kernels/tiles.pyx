@@ -112,6 +112,9 @@ def abs_sums(const lapack_t[:, :] s, bint triangle, bint upper):
     only the lower triangle with the diagonal (the upper one when ``upper``) is
     summed, and ``rest`` is the sum of |.| over the other entries (for the finiteness
     check of the whole tile); else ``rest`` is 0."""
+    if s.strides[0] > s.strides[1]:     # rows contiguous: the columns of its transpose
+        cols_t, rows_t, rest_t = abs_sums(s.T, triangle, not upper)
+        return rows_t, cols_t, rest_t
     cdef Py_ssize_t r = s.shape[0], c = s.shape[1], i, j, lo, hi
     rows = np.zeros(r)
     cols = np.zeros(c)
@@ -119,40 +122,21 @@ def abs_sums(const lapack_t[:, :] s, bint triangle, bint upper):
     cdef double[::1] ac = cols
     cdef double rest = 0.0, acc, v
     with nogil:
-        if s.strides[0] <= s.strides[1]:        # columns contiguous: a column at a time
-            for j in range(c):
-                lo, hi = 0, r
-                if triangle:
-                    if upper:
-                        hi = min(j + 1, r)
-                    else:
-                        lo = min(j, r)
-                acc = 0.0
-                for i in range(lo, hi):
-                    v = _mag(s[i, j])
-                    acc = acc + v
-                    ar[i] += v
-                ac[j] = acc
-                for i in range(lo):
-                    rest += _mag(s[i, j])
-                for i in range(hi, r):
-                    rest += _mag(s[i, j])
-        else:                                   # rows contiguous: a row at a time
-            for i in range(r):
-                lo, hi = 0, c
-                if triangle:
-                    if upper:
-                        lo = min(i, c)
-                    else:
-                        hi = min(i + 1, c)
-                acc = 0.0
-                for j in range(lo, hi):
-                    v = _mag(s[i, j])
-                    acc = acc + v
-                    ac[j] += v
-                ar[i] = acc
-                for j in range(lo):
-                    rest += _mag(s[i, j])
-                for j in range(hi, c):
-                    rest += _mag(s[i, j])
+        for j in range(c):                # a column at a time, down the column
+            lo, hi = 0, r
+            if triangle:
+                if upper:
+                    hi = min(j + 1, r)
+                else:
+                    lo = min(j, r)
+            acc = 0.0
+            for i in range(lo, hi):
+                v = _mag(s[i, j])
+                acc = acc + v
+                ar[i] += v
+            ac[j] = acc
+            for i in range(lo):
+                rest += _mag(s[i, j])
+            for i in range(hi, r):
+                rest += _mag(s[i, j])
     return rows, cols, rest
