@@ -706,8 +706,8 @@ def _fast_path(a, b, transposed, check_finite):
         return None          # the general path raises NotImplementedError, as scipy
     x, info, rcond = _small_solve(a, b, transposed, check_finite, eps)
     if info:
-        if info > 0 and check_finite and not np.isfinite(b).all():
-            info = -1    # a singular A stops the kernel before it reads b; scipy checks b first
+        if info > 0 and check_finite:
+            _check_finite(b)   # a singular A stops the kernel before it reads b; scipy checks b first
         if info < 0:
             raise ValueError("array must not contain infs or NaNs")
         raise _singular_error([0])
