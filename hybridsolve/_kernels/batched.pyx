@@ -69,6 +69,15 @@ cdef extern from *:
 #define HS_LANES
 #endif
 
+/* "unroll this loop over rows / columns fully" where its trip count is a constant (the
+   orders n <= 8 of hs_compact_*'s switch): the lane blocks of A and B then have constant
+   indices and stay in vector registers instead of stack slots. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HS_UNROLL _Pragma("GCC unroll 8")
+#else
+#define HS_UNROLL
+#endif
+
 #define HS_NMAX 16
 #define HS_KMAX 16
 #define HS_LANES_D 8
@@ -84,9 +93,9 @@ cdef extern from *:
    hs_group_*: its i, j, c, w, oh, NN).  Exact for finite rows but for the sign of a
    zero; an inf / NaN anywhere in the column makes it NaN (such a slice is not settled). */
 #define HS_GATHER_ROW(W, M, NC, P)                                                     \
-    for (c = 0; c < (NC); c++) {                                                       \
+    HS_UNROLL for (c = 0; c < (NC); c++) {                                                       \
         HS_LANES for (w = 0; w < W; w++) P[c][w] = oh[j][w] * M[j][c][w];              \
-        for (i = j + 1; i < NN; i++)                                                   \
+        HS_UNROLL for (i = j + 1; i < NN; i++)                                                   \
             HS_LANES for (w = 0; w < W; w++) P[c][w] += oh[i][w] * M[i][c][w];         \
     }
 
@@ -101,17 +110,17 @@ cdef extern from *:
    before and POST after the sum of |E| y_i over i > j, bnd the largest y_j.  (A scale
    of 1 is exact.) */
 #define HS_BOUND_FORWARD(W, E, POST)                                                   \
-    for (j = 0; j < NN; j++) {                                                         \
+    HS_UNROLL for (j = 0; j < NN; j++) {                                                         \
         HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                     \
-        for (i = 0; i < j; i++)                                                        \
+        HS_UNROLL for (i = 0; i < j; i++)                                                        \
             HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
         HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * (POST);                      \
     }
 #define HS_BOUND_BACKWARD(T, W, E, PRE, POST)                                          \
     HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                       \
-    for (j = NN - 1; j >= 0; j--) {                                                    \
+    HS_UNROLL for (j = NN - 1; j >= 0; j--) {                                                    \
         HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * (PRE);                       \
-        for (i = j + 1; i < NN; i++)                                                   \
+        HS_UNROLL for (i = j + 1; i < NN; i++)                                                   \
             HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
         HS_LANES for (w = 0; w < W; w++) {                                             \
             y[j][w] = s[w] * (POST);                                                   \
@@ -132,27 +141,27 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
     int i, j, c, w, chol, tried;                                                       \
     for (w = 0; w < lanes; w++) {                                                      \
         const char *p = a0 + w * as;                                                   \
-        for (i = 0; i < NN; i++)                                                       \
-            for (j = 0; j < NN; j++)                                                   \
+        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
+            HS_UNROLL for (j = 0; j < NN; j++)                                                   \
                 A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                        \
         p = b0 + w * bs;                                                               \
-        for (i = 0; i < NN; i++)                                                       \
-            for (c = 0; c < k; c++)                                                    \
+        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
+            HS_UNROLL for (c = 0; c < k; c++)                                                    \
                 B[i][c][w] = *(const T *)(p + i * q0 + c * q1);                        \
     }                                                                                  \
     for (w = lanes; w < W; w++)                                                        \
-        for (i = 0; i < NN; i++) {                                                     \
-            for (j = 0; j < NN; j++)                                                   \
+        HS_UNROLL for (i = 0; i < NN; i++) {                                                     \
+            HS_UNROLL for (j = 0; j < NN; j++)                                                   \
                 A[i][j][w] = (T)(i == j);                                              \
-            for (c = 0; c < k; c++)                                                    \
+            HS_UNROLL for (c = 0; c < k; c++)                                                    \
                 B[i][c][w] = 0;                                                        \
         }                                                                              \
     /* ||A||_1 (row sums of the loaded A^T when trans); finiteness: x * 0 is NaN      \
        exactly for inf / NaN; symmetric with a positive diagonal */                    \
     HS_LANES for (w = 0; w < W; w++) { anorm[w] = 0; bad[w] = 0; spd[w] = 1; }                 \
-    for (j = 0; j < NN; j++) {                                                         \
+    HS_UNROLL for (j = 0; j < NN; j++) {                                                         \
         HS_LANES for (w = 0; w < W; w++) s[w] = 0;                                              \
-        for (i = 0; i < NN; i++)                                                       \
+        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
             HS_LANES for (w = 0; w < W; w++) {                                                  \
                 T v = trans ? A[j][i][w] : A[i][j][w];                                 \
                 s[w] += ABS(v);                                                        \
@@ -163,7 +172,7 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
             anorm[w] = v > u ? v : u;                                                  \
             spd[w] *= A[j][j][w] > 0 ? 1 : 0;                                          \
         }                                                                              \
-        for (i = j + 1; i < NN; i++)                                                   \
+        HS_UNROLL for (i = j + 1; i < NN; i++)                                                   \
             HS_LANES for (w = 0; w < W; w++)                                                    \
                 spd[w] *= A[i][j][w] == A[j][i][w] ? 1 : 0;                            \
     }                                                                                  \
@@ -173,34 +182,34 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
     if (chol) {                                                                        \
         /* L D L^T, no pivoting: reciprocal D on the diagonal, unit L below it */      \
         HS_LANES for (w = 0; w < W; w++) spd[w] = 0;                                            \
-        for (j = 0; j < NN; j++) {                                                     \
+        HS_UNROLL for (j = 0; j < NN; j++) {                                                     \
             HS_LANES for (w = 0; w < W; w++) {                                                  \
                 T d = A[j][j][w];                                                      \
                 spd[w] += d > 0 ? 0 : 1;                                               \
                 rr[w] = 1 / (d > 0 ? d : 1);                                           \
                 A[j][j][w] = rr[w];                                                    \
             }                                                                          \
-            for (i = j + 1; i < NN; i++)                                               \
+            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
                 HS_LANES for (w = 0; w < W; w++) l[i][w] = A[i][j][w] * rr[w];                  \
-            for (i = j + 1; i < NN; i++)                                               \
-                for (c = j + 1; c <= i; c++)                                           \
+            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
+                HS_UNROLL for (c = j + 1; c <= i; c++)                                           \
                     HS_LANES for (w = 0; w < W; w++)                                            \
                         A[i][c][w] -= l[i][w] * A[c][j][w];                            \
-            for (i = j + 1; i < NN; i++)                                               \
+            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
                 HS_LANES for (w = 0; w < W; w++) A[i][j][w] = l[i][w];                          \
         }                                                                              \
         for (w = 0; w < lanes; w++) chol &= spd[w] == 0;                               \
     }                                                                                  \
     if (chol) {                                                                        \
-        for (j = 0; j < NN; j++)                                                       \
-            for (i = j + 1; i < NN; i++)                                               \
-                for (c = 0; c < k; c++)                                                \
+        HS_UNROLL for (j = 0; j < NN; j++)                                                       \
+            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
+                HS_UNROLL for (c = 0; c < k; c++)                                                \
                     HS_LANES for (w = 0; w < W; w++)                                            \
                         B[i][c][w] -= A[i][j][w] * B[j][c][w];                         \
-        for (j = NN - 1; j >= 0; j--)                                                  \
-            for (c = 0; c < k; c++) {                                                  \
+        HS_UNROLL for (j = NN - 1; j >= 0; j--)                                                  \
+            HS_UNROLL for (c = 0; c < k; c++) {                                                  \
                 HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w] * A[j][j][w];                \
-                for (i = j + 1; i < NN; i++)                                           \
+                HS_UNROLL for (i = j + 1; i < NN; i++)                                           \
                     HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * B[i][c][w];           \
                 HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w];                             \
             }                                                                          \
@@ -211,8 +220,8 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
         if (tried)  /* a lane is not positive definite: LU for the whole group */      \
             for (w = 0; w < lanes; w++) {                                              \
                 const char *p = a0 + w * as;                                           \
-                for (i = 0; i < NN; i++)                                               \
-                    for (j = 0; j < NN; j++)                                           \
+                HS_UNROLL for (i = 0; i < NN; i++)                                               \
+                    HS_UNROLL for (j = 0; j < NN; j++)                                           \
                         A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                \
             }                                                                          \
         /* partial pivoting per lane, all arithmetic and selects on values (a select   \
@@ -223,10 +232,10 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
            gathered as a sum weighted by the one-hot choice (HS_GATHER_ROW);           \
            the swap fused into the elimination (row i reads row j where the lane's     \
            pivot is row i), row j written last */                                      \
-        for (j = 0; j < NN; j++) {                                                     \
+        HS_UNROLL for (j = 0; j < NN; j++) {                                                     \
             const T dj = (T)j;                                                         \
             HS_LANES for (w = 0; w < W; w++) { mx[w] = ABS(A[j][j][w]); piv[w] = dj; } \
-            for (i = j + 1; i < NN; i++) {                                             \
+            HS_UNROLL for (i = j + 1; i < NN; i++) {                                             \
                 const T di = (T)i;                                                     \
                 HS_LANES for (w = 0; w < W; w++) {                                     \
                     T v = ABS(A[i][j][w]), m = mx[w], q = piv[w];                      \
@@ -235,7 +244,7 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
                     mx[w] = m + g * (v - m);                                           \
                 }                                                                      \
             }                                                                          \
-            for (i = j; i < NN; i++) {                                                \
+            HS_UNROLL for (i = j; i < NN; i++) {                                                \
                 const T di = (T)i;                                                    \
                 HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;     \
             }                                                                         \
@@ -246,9 +255,9 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
                 bad[w] += p == 0 ? 1 : 0;                                              \
                 rr[w] = 1 / (p == 0 ? 1 : p);                                          \
             }                                                                          \
-            for (i = j + 1; i < NN; i++) {                                             \
+            HS_UNROLL for (i = j + 1; i < NN; i++) {                                             \
                 const T di = (T)i;                                                     \
-                for (c = 0; c < j; c++)                                                \
+                HS_UNROLL for (c = 0; c < j; c++)                                                \
                     HS_LANES for (w = 0; w < W; w++) {                                 \
                         T ai = A[i][c][w], aj = A[j][c][w];                            \
                         A[i][c][w] = piv[w] == di ? aj : ai;                           \
@@ -258,27 +267,27 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
                     t0[w] = (piv[w] == di ? aj : ai) * rr[w];                          \
                     A[i][j][w] = t0[w];                                                \
                 }                                                                      \
-                for (c = j + 1; c < NN; c++)                                           \
+                HS_UNROLL for (c = j + 1; c < NN; c++)                                           \
                     HS_LANES for (w = 0; w < W; w++) {                                 \
                         T ai = A[i][c][w], aj = A[j][c][w];                            \
                         A[i][c][w] = (piv[w] == di ? aj : ai) - t0[w] * pa[c][w];      \
                     }                                                                  \
-                for (c = 0; c < k; c++)                                                \
+                HS_UNROLL for (c = 0; c < k; c++)                                                \
                     HS_LANES for (w = 0; w < W; w++) {                                 \
                         T bi = B[i][c][w], bj = B[j][c][w];                            \
                         B[i][c][w] = (piv[w] == di ? bj : bi) - t0[w] * pb[c][w];      \
                     }                                                                  \
             }                                                                          \
-            for (c = 0; c < NN; c++)                                                   \
+            HS_UNROLL for (c = 0; c < NN; c++)                                                   \
                 HS_LANES for (w = 0; w < W; w++) A[j][c][w] = pa[c][w];                \
             HS_LANES for (w = 0; w < W; w++) A[j][j][w] = rr[w];                       \
-            for (c = 0; c < k; c++)                                                    \
+            HS_UNROLL for (c = 0; c < k; c++)                                                    \
                 HS_LANES for (w = 0; w < W; w++) B[j][c][w] = pb[c][w];                \
         }                                                                              \
-        for (j = NN - 1; j >= 0; j--)                                                  \
-            for (c = 0; c < k; c++) {                                                  \
+        HS_UNROLL for (j = NN - 1; j >= 0; j--)                                                  \
+            HS_UNROLL for (c = 0; c < k; c++) {                                                  \
                 HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w];                             \
-                for (i = j + 1; i < NN; i++)                                           \
+                HS_UNROLL for (i = j + 1; i < NN; i++)                                           \
                     HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * B[i][c][w];           \
                 HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w] * A[j][j][w];                \
             }                                                                          \
@@ -292,8 +301,8 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
             HS_BOUND_BACKWARD(T, W, ABS(A[j][i][w]), 1, ABS(A[j][j][w]))                  \
         }                                                                              \
     }                                                                                  \
-    for (i = 0; i < NN; i++)                                                           \
-        for (c = 0; c < k; c++)                                                        \
+    HS_UNROLL for (i = 0; i < NN; i++)                                                           \
+        HS_UNROLL for (c = 0; c < k; c++)                                                        \
             HS_LANES for (w = 0; w < W; w++) bad[w] += B[i][c][w] * 0;                          \
     for (w = 0; w < lanes; w++) {                                                      \
         double lo = 0;                                                                 \
@@ -302,8 +311,8 @@ HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,       
             lo = (1.0 / (double)anorm[w]) / (double)bnd[w];                            \
         rcond[w] = lo;                                                                 \
         done[w] = bad[w] == 0 && lo >= HS_MARGIN * tol;                                \
-        for (i = 0; i < NN; i++)                                                       \
-            for (c = 0; c < k; c++) xs[i * k + c] = B[i][c][w];                        \
+        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
+            HS_UNROLL for (c = 0; c < k; c++) xs[i * k + c] = B[i][c][w];                        \
     }                                                                                  \
 }                                                                                      \
                                                                                        \
