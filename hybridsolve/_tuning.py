@@ -93,8 +93,10 @@ PARAMS: dict[str, Param] = {
         "right-hand sides; 0: never; 16 is the kernel's capacity).  Measured against "
         "solve_batched, one thread, b (m, n, 1), AVX-512 EPYC, medians of 7 interleaved "
         "runs: 100000x3x3 3.7 vs 10.3 ms, 10000x8x8 3.0 vs 4.9 ms, but 4000x16x16 6.1 "
-        "vs 5.3 ms (float64); n = 9..15 not measured.  `hybridsolve tune` measures it (the "
-        "two kernels on one thread, general stacks, b (m, n, 1))."),
+        "vs 5.3 ms (float64); n = 9..15 not measured.  Since the compact kernel's unroll "
+        "pragmas (solve_compact alone, AMD EPYC AVX-512, medians of 15): 100000x3x3 "
+        "2.02 ms, 10000x8x8 1.14 ms (per-slice kernel not remeasured).  `hybridsolve "
+        "tune` measures it (the two kernels on one thread, general stacks, b (m, n, 1))."),
     "batch_interrupt_work": Param(
         2.0e7, float, 1, _INF,
         "Work (flops, solve_batched's per-slice count) per call of the batched road's "
