@@ -71,7 +71,8 @@ cdef extern from *:
 
 /* "unroll this loop over rows / columns fully" where its trip count is a constant (the
    orders n <= 8 of hs_compact_*'s switch): the lane blocks of A and B then have constant
-   indices and stay in vector registers instead of stack slots. */
+   indices, which lets the compiler keep them in vector registers rather than stack
+   slots (measured: solve_compact 100000x3x3 3.86 -> 2.02 ms, one thread). */
 #if defined(__GNUC__) && !defined(__clang__)
 #define HS_UNROLL _Pragma("GCC unroll 8")
 #else
