@@ -23,8 +23,11 @@ blocks on the stack:
    factors (as ``small.pyx``'s bound): rcond >= lo = 1 / (||A||_1 bound).  A slice with
    lo >= 4 rcond_tol cannot be one the per-slice kernel warns about.
 
-The C is written once for both dtypes (the ``HS_DEFINE`` macro) with the order a
-compile-time constant for n <= 8 and a run-time one above.  Every loop over the lanes is
+The C is written once for both dtypes (the ``HS_DEFINE`` macro).  For n <= 8 the order
+is a compile-time constant, and for one right-hand side (k = 1) so is k, with the row and
+column loops fully unrolled; other k at those orders run the same kernel without the
+unrolling, every order above it with run-time bounds.  A full group of C-contiguous slices is read and written at
+constant offsets from one pointer per group.  Every loop over the lanes is
 fixed-width arithmetic and selects, vectorised by the C compiler at -O3, with no select
 that may store a slot's own value back (GCC turns those into masked stores behind a
 branch per vector); on x86-64 Linux with GCC or Clang each entry point is built three times
@@ -69,15 +72,20 @@ cdef extern from *:
 #define HS_LANES
 #endif
 
-/* "unroll this loop over rows / columns fully" where its trip count is a constant (the
-   orders n <= 8 of hs_compact_*'s switch): the lane blocks of A and B then have constant
-   indices, which lets the compiler keep them in vector registers rather than stack
-   slots (measured: solve_compact 100000x3x3 3.86 -> 2.02 ms, one thread). */
+/* HS_U(1): "unroll this loop over rows / columns fully", for the group kernels whose
+   order is a constant (n <= 8 in hs_compact_*'s switch): the lane blocks then have
+   constant indices, which lets the compiler keep them in vector registers rather than
+   stack slots (measured: solve_compact 100000x3x3 3.86 -> 2.02 ms, one thread).
+   HS_U(0): nothing, for the kernel whose order is a run-time value (unrolling its
+   loops bought nothing there and multiplied the build time).  Loops over the
+   right-hand sides never carry it: k is 1 (a constant) or a run-time value. */
 #if defined(__GNUC__) && !defined(__clang__)
-#define HS_UNROLL _Pragma("GCC unroll 8")
+#define HS_UNROLL_1 _Pragma("GCC unroll 8")
 #else
-#define HS_UNROLL
+#define HS_UNROLL_1
 #endif
+#define HS_UNROLL_0
+#define HS_U(X) HS_UNROLL_##X
 
 #define HS_NMAX 16
 #define HS_KMAX 16
@@ -85,256 +93,310 @@ cdef extern from *:
 #define HS_LANES_F 16
 #define HS_MARGIN 4.0
 
-/* hs_group_<SUF>: one group of up to W slices, one lane each, in [row][column][lane]
-   scratch blocks on the stack.  Every loop over w is a fixed-width loop of arithmetic
-   and selects (no branch on a lane), which the compiler vectorises; branches depend on
-   the group only.  NN is a compile-time constant where the caller passes one. */
 /* The pivot row of the lane block M (its columns 0..NC-1) into P[c][w]: the sum over
    rows i >= j of oh[i][w] M[i][c][w], oh the lane's one-hot pivot choice (inside
-   hs_group_*: its i, j, c, w, oh, NN).  Exact for finite rows but for the sign of a
-   zero; an inf / NaN anywhere in the column makes it NaN (such a slice is not settled). */
-#define HS_GATHER_ROW(W, M, NC, P)                                                     \
-    HS_UNROLL for (c = 0; c < (NC); c++) {                                                       \
-        HS_LANES for (w = 0; w < W; w++) P[c][w] = oh[j][w] * M[j][c][w];              \
-        HS_UNROLL for (i = j + 1; i < NN; i++)                                                   \
-            HS_LANES for (w = 0; w < W; w++) P[c][w] += oh[i][w] * M[i][c][w];         \
+   hs_group_*: its i, j, c, w, oh, NN; X its unroll switch, XC the one for the loop
+   over c).  Exact for finite rows but for the sign of a zero; an inf / NaN anywhere
+   in the column makes it NaN (such a slice is not settled). */
+#define HS_GATHER_ROW(X, XC, W, M, NC, P)                                               \
+    HS_U(XC) for (c = 0; c < (NC); c++) {                                               \
+        HS_LANES for (w = 0; w < W; w++) P[c][w] = oh[j][w] * M[j][c][w];               \
+        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
+            HS_LANES for (w = 0; w < W; w++) P[c][w] += oh[i][w] * M[i][c][w];          \
     }
-
-/* One case of the order switch in hs_run_*: the group kernel with NN a constant. */
-#define HS_CASE(SUF, N)                                                                \
-    case N: hs_group_##SUF(N, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp, tol, \
-                           done + s, rcond + s); break;
 
 /* The two triangular sweeps of the rigorous rcond bound (inside hs_group_*: its i, j,
-   w, s, y, bnd, NN; W its lane count): y := M^-1 e forward with M's entries |E| (E an expression in i, j,
-   w) below the diagonal, each y_j then scaled by POST; backward, y_j scaled by PRE
-   before and POST after the sum of |E| y_i over i > j, bnd the largest y_j.  (A scale
-   of 1 is exact.) */
-#define HS_BOUND_FORWARD(W, E, POST)                                                   \
-    HS_UNROLL for (j = 0; j < NN; j++) {                                                         \
-        HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                     \
-        HS_UNROLL for (i = 0; i < j; i++)                                                        \
-            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
-        HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * (POST);                      \
+   w, s, y, bnd, NN; X its unroll switch; W its lane count): y := M^-1 e forward with
+   M's entries |E| (E an expression in i, j, w) below the diagonal, each y_j then
+   scaled by POST; backward, y_j scaled by PRE before and POST after the sum of
+   |E| y_i over i > j, bnd the largest y_j.  (A scale of 1 is exact.) */
+#define HS_BOUND_FORWARD(X, W, E, POST)                                                 \
+    HS_U(X) for (j = 0; j < NN; j++) {                                                  \
+        HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                      \
+        HS_U(X) for (i = 0; i < j; i++)                                                 \
+            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                     \
+        HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * (POST);                       \
     }
-#define HS_BOUND_BACKWARD(T, W, E, PRE, POST)                                          \
-    HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                       \
-    HS_UNROLL for (j = NN - 1; j >= 0; j--) {                                                    \
-        HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * (PRE);                       \
-        HS_UNROLL for (i = j + 1; i < NN; i++)                                                   \
-            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                    \
-        HS_LANES for (w = 0; w < W; w++) {                                             \
-            y[j][w] = s[w] * (POST);                                                   \
-            T v = y[j][w], u = bnd[w];                                                 \
-            bnd[w] = v > u ? v : u;                                                    \
-        }                                                                              \
+#define HS_BOUND_BACKWARD(X, T, W, E, PRE, POST)                                        \
+    HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                        \
+    HS_U(X) for (j = NN - 1; j >= 0; j--) {                                             \
+        HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * (PRE);                        \
+        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
+            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                     \
+        HS_LANES for (w = 0; w < W; w++) {                                              \
+            y[j][w] = s[w] * (POST);                                                    \
+            T v = y[j][w], u = bnd[w];                                                  \
+            bnd[w] = v > u ? v : u;                                                     \
+        }                                                                               \
     }
 
-#define HS_DEFINE(SUF, T, W, ABS)                                                       \
-HS_INLINE void hs_group_##SUF(const int NN, const int k, const int lanes,             \
-        const int trans, const char *a0, ptrdiff_t as, ptrdiff_t r0, ptrdiff_t r1,     \
-        const char *b0, ptrdiff_t bs, ptrdiff_t q0, ptrdiff_t q1, T *x, double tol,    \
-        char *done, double *rcond)                                                     \
-{                                                                                      \
-    T A[HS_NMAX][HS_NMAX][W], B[HS_NMAX][HS_KMAX][W], y[HS_NMAX][W], l[HS_NMAX][W];   \
-    T anorm[W], bad[W], spd[W], mx[W], piv[W], s[W], t0[W], rr[W], bnd[W];            \
-    T pa[HS_NMAX][W], pb[HS_KMAX][W], oh[HS_NMAX][W];                                  \
-    int i, j, c, w, chol, tried;                                                       \
-    for (w = 0; w < lanes; w++) {                                                      \
-        const char *p = a0 + w * as;                                                   \
-        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
-            HS_UNROLL for (j = 0; j < NN; j++)                                                   \
-                A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                        \
-        p = b0 + w * bs;                                                               \
-        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
-            HS_UNROLL for (c = 0; c < k; c++)                                                    \
-                B[i][c][w] = *(const T *)(p + i * q0 + c * q1);                        \
-    }                                                                                  \
-    for (w = lanes; w < W; w++)                                                        \
-        HS_UNROLL for (i = 0; i < NN; i++) {                                                     \
-            HS_UNROLL for (j = 0; j < NN; j++)                                                   \
-                A[i][j][w] = (T)(i == j);                                              \
-            HS_UNROLL for (c = 0; c < k; c++)                                                    \
-                B[i][c][w] = 0;                                                        \
-        }                                                                              \
-    /* ||A||_1 (row sums of the loaded A^T when trans); finiteness: x * 0 is NaN      \
-       exactly for inf / NaN; symmetric with a positive diagonal */                    \
-    HS_LANES for (w = 0; w < W; w++) { anorm[w] = 0; bad[w] = 0; spd[w] = 1; }                 \
-    HS_UNROLL for (j = 0; j < NN; j++) {                                                         \
-        HS_LANES for (w = 0; w < W; w++) s[w] = 0;                                              \
-        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
-            HS_LANES for (w = 0; w < W; w++) {                                                  \
-                T v = trans ? A[j][i][w] : A[i][j][w];                                 \
-                s[w] += ABS(v);                                                        \
-                bad[w] += v * 0;                                                       \
-            }                                                                          \
-        HS_LANES for (w = 0; w < W; w++) {                                                      \
-            T v = s[w], u = anorm[w];                                                  \
-            anorm[w] = v > u ? v : u;                                                  \
-            spd[w] *= A[j][j][w] > 0 ? 1 : 0;                                          \
-        }                                                                              \
-        HS_UNROLL for (i = j + 1; i < NN; i++)                                                   \
-            HS_LANES for (w = 0; w < W; w++)                                                    \
-                spd[w] *= A[i][j][w] == A[j][i][w] ? 1 : 0;                            \
-    }                                                                                  \
-    chol = 1;                                                                          \
-    HS_LANES for (w = 0; w < W; w++) chol &= spd[w] != 0;                                       \
-    tried = chol;                                                                      \
-    if (chol) {                                                                        \
-        /* L D L^T, no pivoting: reciprocal D on the diagonal, unit L below it */      \
-        HS_LANES for (w = 0; w < W; w++) spd[w] = 0;                                            \
-        HS_UNROLL for (j = 0; j < NN; j++) {                                                     \
-            HS_LANES for (w = 0; w < W; w++) {                                                  \
-                T d = A[j][j][w];                                                      \
-                spd[w] += d > 0 ? 0 : 1;                                               \
-                rr[w] = 1 / (d > 0 ? d : 1);                                           \
-                A[j][j][w] = rr[w];                                                    \
-            }                                                                          \
-            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
-                HS_LANES for (w = 0; w < W; w++) l[i][w] = A[i][j][w] * rr[w];                  \
-            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
-                HS_UNROLL for (c = j + 1; c <= i; c++)                                           \
-                    HS_LANES for (w = 0; w < W; w++)                                            \
-                        A[i][c][w] -= l[i][w] * A[c][j][w];                            \
-            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
-                HS_LANES for (w = 0; w < W; w++) A[i][j][w] = l[i][w];                          \
-        }                                                                              \
-        for (w = 0; w < lanes; w++) chol &= spd[w] == 0;                               \
-    }                                                                                  \
-    if (chol) {                                                                        \
-        HS_UNROLL for (j = 0; j < NN; j++)                                                       \
-            HS_UNROLL for (i = j + 1; i < NN; i++)                                               \
-                HS_UNROLL for (c = 0; c < k; c++)                                                \
-                    HS_LANES for (w = 0; w < W; w++)                                            \
-                        B[i][c][w] -= A[i][j][w] * B[j][c][w];                         \
-        HS_UNROLL for (j = NN - 1; j >= 0; j--)                                                  \
-            HS_UNROLL for (c = 0; c < k; c++) {                                                  \
-                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w] * A[j][j][w];                \
-                HS_UNROLL for (i = j + 1; i < NN; i++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * B[i][c][w];           \
-                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w];                             \
-            }                                                                          \
-        /* ||A^-1||_1 <= max of e^T M(L)^-T |D^-1| M(L)^-1 (M: comparison matrix) */   \
-        HS_BOUND_FORWARD(W, ABS(A[j][i][w]), 1)                                        \
-        HS_BOUND_BACKWARD(T, W, ABS(A[i][j][w]), ABS(A[j][j][w]), 1)                      \
-    } else {                                                                           \
-        if (tried)  /* a lane is not positive definite: LU for the whole group */      \
-            for (w = 0; w < lanes; w++) {                                              \
-                const char *p = a0 + w * as;                                           \
-                HS_UNROLL for (i = 0; i < NN; i++)                                               \
-                    HS_UNROLL for (j = 0; j < NN; j++)                                           \
-                        A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                \
-            }                                                                          \
-        /* partial pivoting per lane, all arithmetic and selects on values (a select   \
-           that may store a slot's own value back becomes a masked store and a branch  \
-           per vector; these stay branch-free): the pivot index by 0/1 steps (exact    \
-           for small integers), the largest |entry| so far likewise (within rounding:  \
-           the pivot is the column's largest up to a factor 1 + eps); the pivot row    \
-           gathered as a sum weighted by the one-hot choice (HS_GATHER_ROW);           \
-           the swap fused into the elimination (row i reads row j where the lane's     \
-           pivot is row i), row j written last */                                      \
-        HS_UNROLL for (j = 0; j < NN; j++) {                                                     \
-            const T dj = (T)j;                                                         \
-            HS_LANES for (w = 0; w < W; w++) { mx[w] = ABS(A[j][j][w]); piv[w] = dj; } \
-            HS_UNROLL for (i = j + 1; i < NN; i++) {                                             \
-                const T di = (T)i;                                                     \
-                HS_LANES for (w = 0; w < W; w++) {                                     \
-                    T v = ABS(A[i][j][w]), m = mx[w], q = piv[w];                      \
-                    T g = v > m ? 1 : 0;                                               \
-                    piv[w] = q + g * (di - q);                                         \
-                    mx[w] = m + g * (v - m);                                           \
-                }                                                                      \
-            }                                                                          \
-            HS_UNROLL for (i = j; i < NN; i++) {                                                \
-                const T di = (T)i;                                                    \
-                HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;     \
-            }                                                                         \
-            HS_GATHER_ROW(W, A, NN, pa)                                                \
-            HS_GATHER_ROW(W, B, k, pb)                                                 \
-            HS_LANES for (w = 0; w < W; w++) {                                         \
-                T p = pa[j][w];                                                        \
-                bad[w] += p == 0 ? 1 : 0;                                              \
-                rr[w] = 1 / (p == 0 ? 1 : p);                                          \
-            }                                                                          \
-            HS_UNROLL for (i = j + 1; i < NN; i++) {                                             \
-                const T di = (T)i;                                                     \
-                HS_UNROLL for (c = 0; c < j; c++)                                                \
-                    HS_LANES for (w = 0; w < W; w++) {                                 \
-                        T ai = A[i][c][w], aj = A[j][c][w];                            \
-                        A[i][c][w] = piv[w] == di ? aj : ai;                           \
-                    }                                                                  \
-                HS_LANES for (w = 0; w < W; w++) {                                     \
-                    T ai = A[i][j][w], aj = A[j][j][w];                                \
-                    t0[w] = (piv[w] == di ? aj : ai) * rr[w];                          \
-                    A[i][j][w] = t0[w];                                                \
-                }                                                                      \
-                HS_UNROLL for (c = j + 1; c < NN; c++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) {                                 \
-                        T ai = A[i][c][w], aj = A[j][c][w];                            \
-                        A[i][c][w] = (piv[w] == di ? aj : ai) - t0[w] * pa[c][w];      \
-                    }                                                                  \
-                HS_UNROLL for (c = 0; c < k; c++)                                                \
-                    HS_LANES for (w = 0; w < W; w++) {                                 \
-                        T bi = B[i][c][w], bj = B[j][c][w];                            \
-                        B[i][c][w] = (piv[w] == di ? bj : bi) - t0[w] * pb[c][w];      \
-                    }                                                                  \
-            }                                                                          \
-            HS_UNROLL for (c = 0; c < NN; c++)                                                   \
-                HS_LANES for (w = 0; w < W; w++) A[j][c][w] = pa[c][w];                \
-            HS_LANES for (w = 0; w < W; w++) A[j][j][w] = rr[w];                       \
-            HS_UNROLL for (c = 0; c < k; c++)                                                    \
-                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = pb[c][w];                \
-        }                                                                              \
-        HS_UNROLL for (j = NN - 1; j >= 0; j--)                                                  \
-            HS_UNROLL for (c = 0; c < k; c++) {                                                  \
-                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w];                             \
-                HS_UNROLL for (i = j + 1; i < NN; i++)                                           \
-                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * B[i][c][w];           \
-                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w] * A[j][j][w];                \
-            }                                                                          \
-        /* P op(A) = L U.  ||A^-1||_1 <= max of e^T M(U)^-1 M(L)^-1 (not trans), of    \
-           M(U)^-1 M(L)^-1 e (trans: ||op(A)^-1||_inf) */                              \
-        if (!trans) {                                                                  \
-            HS_BOUND_FORWARD(W, ABS(A[i][j][w]), ABS(A[j][j][w]))                      \
-            HS_BOUND_BACKWARD(T, W, ABS(A[i][j][w]), 1, 1)                                \
-        } else {                                                                       \
-            HS_BOUND_FORWARD(W, ABS(A[j][i][w]), 1)                                    \
-            HS_BOUND_BACKWARD(T, W, ABS(A[j][i][w]), 1, ABS(A[j][j][w]))                  \
-        }                                                                              \
-    }                                                                                  \
-    HS_UNROLL for (i = 0; i < NN; i++)                                                           \
-        HS_UNROLL for (c = 0; c < k; c++)                                                        \
-            HS_LANES for (w = 0; w < W; w++) bad[w] += B[i][c][w] * 0;                          \
-    for (w = 0; w < lanes; w++) {                                                      \
-        double lo = 0;                                                                 \
-        T *xs = x + (ptrdiff_t)w * NN * k;                                             \
-        if (bad[w] == 0 && anorm[w] > 0 && bnd[w] > 0)                                 \
-            lo = (1.0 / (double)anorm[w]) / (double)bnd[w];                            \
-        rcond[w] = lo;                                                                 \
-        done[w] = bad[w] == 0 && lo >= HS_MARGIN * tol;                                \
-        HS_UNROLL for (i = 0; i < NN; i++)                                                       \
-            HS_UNROLL for (c = 0; c < k; c++) xs[i * k + c] = B[i][c][w];                        \
-    }                                                                                  \
-}                                                                                      \
-                                                                                       \
-HS_CLONES void hs_compact_##SUF(int n, int k, ptrdiff_t s0, ptrdiff_t s1, int trans,   \
-        const char *a, ptrdiff_t as, ptrdiff_t as0, ptrdiff_t as1, const char *b,      \
-        ptrdiff_t bs, ptrdiff_t bs0, ptrdiff_t bs1, T *x, double tol, char *done,      \
-        double *rcond)                                                                 \
-{                                                                                      \
-    ptrdiff_t s, r0 = trans ? as1 : as0, r1 = trans ? as0 : as1;                       \
-    for (s = s0; s < s1; s += W) {                                                     \
-        int lanes = s1 - s < W ? (int)(s1 - s) : W;                                    \
-        const char *ap = a + s * as, *bp = b + s * bs;                                 \
-        T *xp = x + s * n * k;                                                         \
-        switch (n) {                                                                   \
-        HS_CASE(SUF, 1) HS_CASE(SUF, 2) HS_CASE(SUF, 3) HS_CASE(SUF, 4)              \
-        HS_CASE(SUF, 5) HS_CASE(SUF, 6) HS_CASE(SUF, 7) HS_CASE(SUF, 8)              \
-        default: hs_group_##SUF(n, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1,  \
-                                xp, tol, done + s, rcond + s);                         \
-        }                                                                              \
-    }                                                                                  \
+/* Load the group's op(A) into A[i][j][w] (inside hs_group_*).  A full group of
+   C-contiguous slices (op(A) = A or A^T) is read at constant offsets from one pointer,
+   so that the compiler can keep the loads in registers; any other group slice by slice
+   through the strides, its unused lanes the identity. */
+#define HS_LOAD_A(X, T, W)                                                              \
+    if (lanes == W && as == (ptrdiff_t)(NN * NN * sizeof(T))                            \
+            && r1 == (ptrdiff_t)sizeof(T) && r0 == (ptrdiff_t)(NN * sizeof(T))) {       \
+        const T *p = (const T *)a0;                                                     \
+        HS_U(X) for (i = 0; i < NN; i++)                                                \
+            HS_U(X) for (j = 0; j < NN; j++)                                            \
+                HS_LANES for (w = 0; w < W; w++) A[i][j][w] = p[(w * NN + i) * NN + j]; \
+    } else if (lanes == W && as == (ptrdiff_t)(NN * NN * sizeof(T))                     \
+            && r0 == (ptrdiff_t)sizeof(T) && r1 == (ptrdiff_t)(NN * sizeof(T))) {       \
+        const T *p = (const T *)a0;                                                     \
+        HS_U(X) for (i = 0; i < NN; i++)                                                \
+            HS_U(X) for (j = 0; j < NN; j++)                                            \
+                HS_LANES for (w = 0; w < W; w++) A[i][j][w] = p[(w * NN + j) * NN + i]; \
+    } else {                                                                            \
+        for (w = 0; w < lanes; w++) {                                                   \
+            const char *p = a0 + w * as;                                                \
+            HS_U(X) for (i = 0; i < NN; i++)                                            \
+                HS_U(X) for (j = 0; j < NN; j++)                                        \
+                    A[i][j][w] = *(const T *)(p + i * r0 + j * r1);                     \
+        }                                                                               \
+        for (w = lanes; w < W; w++)                                                     \
+            HS_U(X) for (i = 0; i < NN; i++)                                            \
+                HS_U(X) for (j = 0; j < NN; j++)                                        \
+                    A[i][j][w] = (T)(i == j);                                           \
+    }
+
+/* hs_group_<SUF><X>: one group of up to W slices, one lane each, in [row][column][lane]
+   scratch blocks on the stack; NN (the order) and KK (right-hand sides) are
+   compile-time constants where the caller passes them, X its unroll switch (HS_U).
+   Every loop over w is a fixed-width loop of arithmetic and selects (no branch on a
+   lane), which the compiler vectorises; branches depend on the group only. */
+#define HS_DEFINE_GROUP(SUF, T, W, ABS, X)                                              \
+HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int lanes,           \
+        const int trans, const char *a0, ptrdiff_t as, ptrdiff_t r0, ptrdiff_t r1,      \
+        const char *b0, ptrdiff_t bs, ptrdiff_t q0, ptrdiff_t q1, T *x, double tol,     \
+        char *done, double *rcond)                                                      \
+{                                                                                       \
+    T A[HS_NMAX][HS_NMAX][W], B[HS_NMAX][HS_KMAX][W], y[HS_NMAX][W], l[HS_NMAX][W];     \
+    T anorm[W], bad[W], spd[W], mx[W], piv[W], s[W], t0[W], rr[W], bnd[W];              \
+    T pa[HS_NMAX][W], pb[HS_KMAX][W], oh[HS_NMAX][W];                                   \
+    double lo[W];                                                                       \
+    char ok[W];                                                                         \
+    int i, j, c, w, chol, tried;                                                        \
+    HS_LOAD_A(X, T, W)                                                                  \
+    if (lanes == W && bs == (ptrdiff_t)(NN * KK * sizeof(T))                            \
+            && q1 == (ptrdiff_t)sizeof(T) && q0 == (ptrdiff_t)(KK * sizeof(T))) {       \
+        const T *p = (const T *)b0;                                                     \
+        HS_U(X) for (i = 0; i < NN; i++)                                                \
+            for (c = 0; c < KK; c++)                                                    \
+                HS_LANES for (w = 0; w < W; w++) B[i][c][w] = p[(w * NN + i) * KK + c]; \
+    } else {                                                                            \
+        for (w = 0; w < lanes; w++) {                                                   \
+            const char *p = b0 + w * bs;                                                \
+            HS_U(X) for (i = 0; i < NN; i++)                                            \
+                for (c = 0; c < KK; c++)                                                \
+                    B[i][c][w] = *(const T *)(p + i * q0 + c * q1);                     \
+        }                                                                               \
+        for (w = lanes; w < W; w++)                                                     \
+            HS_U(X) for (i = 0; i < NN; i++)                                            \
+                for (c = 0; c < KK; c++)                                                \
+                    B[i][c][w] = 0;                                                     \
+    }                                                                                   \
+    /* ||A||_1 (row sums of the loaded A^T when trans); finiteness: x * 0 is NaN        \
+       exactly for inf / NaN; symmetric with a positive diagonal */                     \
+    HS_LANES for (w = 0; w < W; w++) { anorm[w] = 0; bad[w] = 0; spd[w] = 1; }          \
+    HS_U(X) for (j = 0; j < NN; j++) {                                                  \
+        HS_LANES for (w = 0; w < W; w++) s[w] = 0;                                      \
+        HS_U(X) for (i = 0; i < NN; i++)                                                \
+            HS_LANES for (w = 0; w < W; w++) {                                          \
+                T v = trans ? A[j][i][w] : A[i][j][w];                                  \
+                s[w] += ABS(v);                                                         \
+                bad[w] += v * 0;                                                        \
+            }                                                                           \
+        HS_LANES for (w = 0; w < W; w++) {                                              \
+            T v = s[w], u = anorm[w];                                                   \
+            anorm[w] = v > u ? v : u;                                                   \
+            spd[w] *= A[j][j][w] > 0 ? 1 : 0;                                           \
+        }                                                                               \
+        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
+            HS_LANES for (w = 0; w < W; w++)                                            \
+                spd[w] *= A[i][j][w] == A[j][i][w] ? 1 : 0;                             \
+    }                                                                                   \
+    chol = 1;                                                                           \
+    HS_LANES for (w = 0; w < W; w++) chol &= spd[w] != 0;                               \
+    tried = chol;                                                                       \
+    if (chol) {                                                                         \
+        /* L D L^T, no pivoting: reciprocal D on the diagonal, unit L below it */       \
+        HS_LANES for (w = 0; w < W; w++) spd[w] = 0;                                    \
+        HS_U(X) for (j = 0; j < NN; j++) {                                              \
+            HS_LANES for (w = 0; w < W; w++) {                                          \
+                T d = A[j][j][w];                                                       \
+                spd[w] += d > 0 ? 0 : 1;                                                \
+                rr[w] = 1 / (d > 0 ? d : 1);                                            \
+                A[j][j][w] = rr[w];                                                     \
+            }                                                                           \
+            HS_U(X) for (i = j + 1; i < NN; i++)                                        \
+                HS_LANES for (w = 0; w < W; w++) l[i][w] = A[i][j][w] * rr[w];          \
+            HS_U(X) for (i = j + 1; i < NN; i++)                                        \
+                HS_U(X) for (c = j + 1; c <= i; c++)                                    \
+                    HS_LANES for (w = 0; w < W; w++)                                    \
+                        A[i][c][w] -= l[i][w] * A[c][j][w];                             \
+            HS_U(X) for (i = j + 1; i < NN; i++)                                        \
+                HS_LANES for (w = 0; w < W; w++) A[i][j][w] = l[i][w];                  \
+        }                                                                               \
+        for (w = 0; w < lanes; w++) chol &= spd[w] == 0;                                \
+    }                                                                                   \
+    if (chol) {                                                                         \
+        HS_U(X) for (j = 0; j < NN; j++)                                                \
+            HS_U(X) for (i = j + 1; i < NN; i++)                                        \
+                for (c = 0; c < KK; c++)                                                \
+                    HS_LANES for (w = 0; w < W; w++)                                    \
+                        B[i][c][w] -= A[i][j][w] * B[j][c][w];                          \
+        HS_U(X) for (j = NN - 1; j >= 0; j--)                                           \
+            for (c = 0; c < KK; c++) {                                                  \
+                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w] * A[j][j][w];        \
+                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
+                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * B[i][c][w];   \
+                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w];                     \
+            }                                                                           \
+        /* ||A^-1||_1 <= max of e^T M(L)^-T |D^-1| M(L)^-1 (M: comparison matrix) */    \
+        HS_BOUND_FORWARD(X, W, ABS(A[j][i][w]), 1)                                      \
+        HS_BOUND_BACKWARD(X, T, W, ABS(A[i][j][w]), ABS(A[j][j][w]), 1)                 \
+    } else {                                                                            \
+        if (tried) {  /* a lane is not positive definite: LU for the whole group */     \
+            HS_LOAD_A(X, T, W)                                                          \
+        }                                                                               \
+        /* partial pivoting per lane, all arithmetic and selects on values (a select    \
+           that may store a slot's own value back becomes a masked store and a branch   \
+           per vector; these stay branch-free): the pivot index by 0/1 steps (exact     \
+           for small integers), the largest |entry| so far likewise (within rounding:   \
+           the pivot is the column's largest up to a factor 1 + eps); the pivot row     \
+           gathered as a sum weighted by the one-hot choice (HS_GATHER_ROW);            \
+           the swap fused into the elimination (row i reads row j where the lane's      \
+           pivot is row i), row j written last */                                       \
+        HS_U(X) for (j = 0; j < NN; j++) {                                              \
+            const T dj = (T)j;                                                          \
+            HS_LANES for (w = 0; w < W; w++) { mx[w] = ABS(A[j][j][w]); piv[w] = dj; }  \
+            HS_U(X) for (i = j + 1; i < NN; i++) {                                      \
+                const T di = (T)i;                                                      \
+                HS_LANES for (w = 0; w < W; w++) {                                      \
+                    T v = ABS(A[i][j][w]), m = mx[w], q = piv[w];                       \
+                    T g = v > m ? 1 : 0;                                                \
+                    piv[w] = q + g * (di - q);                                          \
+                    mx[w] = m + g * (v - m);                                            \
+                }                                                                       \
+            }                                                                           \
+            HS_U(X) for (i = j; i < NN; i++) {                                          \
+                const T di = (T)i;                                                      \
+                HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;       \
+            }                                                                           \
+            HS_GATHER_ROW(X, X, W, A, NN, pa)                                           \
+            HS_GATHER_ROW(X, 0, W, B, KK, pb)                                           \
+            HS_LANES for (w = 0; w < W; w++) {                                          \
+                T p = pa[j][w];                                                         \
+                bad[w] += p == 0 ? 1 : 0;                                               \
+                rr[w] = 1 / (p == 0 ? 1 : p);                                           \
+            }                                                                           \
+            HS_U(X) for (i = j + 1; i < NN; i++) {                                      \
+                const T di = (T)i;                                                      \
+                HS_U(X) for (c = 0; c < j; c++)                                         \
+                    HS_LANES for (w = 0; w < W; w++) {                                  \
+                        T ai = A[i][c][w], aj = A[j][c][w];                             \
+                        A[i][c][w] = piv[w] == di ? aj : ai;                            \
+                    }                                                                   \
+                HS_LANES for (w = 0; w < W; w++) {                                      \
+                    T ai = A[i][j][w], aj = A[j][j][w];                                 \
+                    t0[w] = (piv[w] == di ? aj : ai) * rr[w];                           \
+                    A[i][j][w] = t0[w];                                                 \
+                }                                                                       \
+                HS_U(X) for (c = j + 1; c < NN; c++)                                    \
+                    HS_LANES for (w = 0; w < W; w++) {                                  \
+                        T ai = A[i][c][w], aj = A[j][c][w];                             \
+                        A[i][c][w] = (piv[w] == di ? aj : ai) - t0[w] * pa[c][w];       \
+                    }                                                                   \
+                for (c = 0; c < KK; c++)                                                \
+                    HS_LANES for (w = 0; w < W; w++) {                                  \
+                        T bi = B[i][c][w], bj = B[j][c][w];                             \
+                        B[i][c][w] = (piv[w] == di ? bj : bi) - t0[w] * pb[c][w];       \
+                    }                                                                   \
+            }                                                                           \
+            HS_U(X) for (c = 0; c < NN; c++)                                            \
+                HS_LANES for (w = 0; w < W; w++) A[j][c][w] = pa[c][w];                 \
+            HS_LANES for (w = 0; w < W; w++) A[j][j][w] = rr[w];                        \
+            for (c = 0; c < KK; c++)                                                    \
+                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = pb[c][w];                 \
+        }                                                                               \
+        HS_U(X) for (j = NN - 1; j >= 0; j--)                                           \
+            for (c = 0; c < KK; c++) {                                                  \
+                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w];                     \
+                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
+                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * B[i][c][w];   \
+                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w] * A[j][j][w];        \
+            }                                                                           \
+        /* P op(A) = L U.  ||A^-1||_1 <= max of e^T M(U)^-1 M(L)^-1 (not trans), of     \
+           M(U)^-1 M(L)^-1 e (trans: ||op(A)^-1||_inf) */                               \
+        if (!trans) {                                                                   \
+            HS_BOUND_FORWARD(X, W, ABS(A[i][j][w]), ABS(A[j][j][w]))                    \
+            HS_BOUND_BACKWARD(X, T, W, ABS(A[i][j][w]), 1, 1)                           \
+        } else {                                                                        \
+            HS_BOUND_FORWARD(X, W, ABS(A[j][i][w]), 1)                                  \
+            HS_BOUND_BACKWARD(X, T, W, ABS(A[j][i][w]), 1, ABS(A[j][j][w]))             \
+        }                                                                               \
+    }                                                                                   \
+    HS_U(X) for (i = 0; i < NN; i++)                                                    \
+        for (c = 0; c < KK; c++)                                                        \
+            HS_LANES for (w = 0; w < W; w++) bad[w] += B[i][c][w] * 0;                  \
+    /* rcond >= lo = 1 / (||A||_1 bnd); settled: finite and lo >= HS_MARGIN tol */      \
+    HS_LANES for (w = 0; w < W; w++) {                                                  \
+        double an = (double)anorm[w], bd = (double)bnd[w];                              \
+        int good = bad[w] == 0 && an > 0 && bd > 0;                                     \
+        double v = (1.0 / (good ? an : 1.0)) / (good ? bd : 1.0);                       \
+        lo[w] = good ? v : 0.0;                                                         \
+        ok[w] = good && lo[w] >= HS_MARGIN * tol;                                       \
+    }                                                                                   \
+    for (w = 0; w < lanes; w++) { rcond[w] = lo[w]; done[w] = ok[w]; }                  \
+    if (lanes == W) {                                                                   \
+        HS_U(X) for (i = 0; i < NN; i++)                                                \
+            for (c = 0; c < KK; c++)                                                    \
+                HS_LANES for (w = 0; w < W; w++) x[(w * NN + i) * KK + c] = B[i][c][w]; \
+    } else {                                                                            \
+        for (w = 0; w < lanes; w++)                                                     \
+            HS_U(X) for (i = 0; i < NN; i++)                                            \
+                for (c = 0; c < KK; c++) x[(w * NN + i) * KK + c] = B[i][c][w];         \
+    }                                                                                   \
 }
+
+/* One case of the order switch in hs_compact_*: the group kernel with NN a constant,
+   and KK too for one right-hand side. */
+#define HS_CASE(SUF, N)                                                                 \
+    case N:                                                                             \
+        if (k == 1)                                                                     \
+            hs_group_##SUF##1(N, 1, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp, \
+                              tol, done + s, rcond + s);                                \
+        else                                                                            \
+            hs_group_##SUF##0(N, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp, \
+                              tol, done + s, rcond + s);                                \
+        break;
+
+#define HS_DEFINE(SUF, T, W, ABS)                                                       \
+HS_DEFINE_GROUP(SUF, T, W, ABS, 1)                                                      \
+HS_DEFINE_GROUP(SUF, T, W, ABS, 0)                                                      \
+HS_CLONES void hs_compact_##SUF(int n, int k, ptrdiff_t s0, ptrdiff_t s1, int trans,    \
+        const char *a, ptrdiff_t as, ptrdiff_t as0, ptrdiff_t as1, const char *b,       \
+        ptrdiff_t bs, ptrdiff_t bs0, ptrdiff_t bs1, T *x, double tol, char *done,       \
+        double *rcond)                                                                  \
+{                                                                                       \
+    ptrdiff_t s, r0 = trans ? as1 : as0, r1 = trans ? as0 : as1;                        \
+    for (s = s0; s < s1; s += W) {                                                      \
+        int lanes = s1 - s < W ? (int)(s1 - s) : W;                                     \
+        const char *ap = a + s * as, *bp = b + s * bs;                                  \
+        T *xp = x + s * n * k;                                                          \
+        switch (n) {                                                                    \
+        HS_CASES(SUF)                                                                   \
+        default: hs_group_##SUF##0(n, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, \
+                                   xp, tol, done + s, rcond + s);                       \
+        }                                                                               \
+    }                                                                                   \
+}
+
+#ifndef HS_CASES
+#define HS_CASES(SUF) HS_CASE(SUF, 1) HS_CASE(SUF, 2) HS_CASE(SUF, 3) HS_CASE(SUF, 4) \
+                      HS_CASE(SUF, 5) HS_CASE(SUF, 6) HS_CASE(SUF, 7) HS_CASE(SUF, 8)
+#endif
 
 HS_DEFINE(d, double, HS_LANES_D, fabs)
 HS_DEFINE(f, float, HS_LANES_F, fabsf)
