@@ -87,16 +87,18 @@ PARAMS: dict[str, Param] = {
         "the fastest of a few values at 100000 x 3 x 3."),
     # ------------------------------------------------ batched road (roads/batched.py)
     "batch_compact_n": Param(
-        8, int, 0, 16,
+        12, int, 0, 16,
         "Largest order the batched road hands to the compact kernel (batched.pyx: W "
         "slices per group, one SIMD lane each; float32/float64, at most COMPACT_K = 16 "
         "right-hand sides; 0: never; 16 is the kernel's capacity).  Measured against "
-        "solve_batched, one thread, b (m, n, 1), AVX-512 EPYC, medians of 7 interleaved "
-        "runs: 100000x3x3 3.7 vs 10.3 ms, 10000x8x8 3.0 vs 4.9 ms, but 4000x16x16 6.1 "
-        "vs 5.3 ms (float64); n = 9..15 not measured.  Since the compact kernel's unroll "
-        "pragmas (solve_compact alone, AMD EPYC AVX-512, medians of 15): 100000x3x3 "
-        "2.02 ms, 10000x8x8 1.14 ms (per-slice kernel not remeasured).  `hybridsolve "
-        "tune` measures it (the two kernels on one thread, general stacks, b (m, n, 1))."),
+        "solve_batched, both called directly on one thread, general float64 stacks, "
+        "b (m, n, 1), medians of 3 x 15 runs, Intel Xeon with AVX-512, 2026-12-03, after "
+        "the compact kernel took k = 1 as a constant: 100000x3x3 1.43 vs 9.70 ms, "
+        "10000x8x8 1.06 vs 4.37, 8000x9x9 2.46 vs 5.11, 6000x12x12 3.76 vs 5.89, "
+        "4000x16x16 5.80 vs 6.36 ms.  Above 8 the compact kernel's order is a run-time "
+        "value and its lead narrows; on an AMD EPYC (AVX-512) before that change "
+        "4000x16x16 took 6.1 vs 5.3 ms, so the default stops at 12.  `hybridsolve tune` "
+        "measures it (the two kernels on one thread, general stacks, b (m, n, 1))."),
     "batch_interrupt_work": Param(
         2.0e7, float, 1, _INF,
         "Work (flops, solve_batched's per-slice count) per call of the batched road's "

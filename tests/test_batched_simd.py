@@ -70,15 +70,17 @@ def test_mixed_stack(n, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_all_spd_groups_take_cholesky_and_fall_back(dtype):
+@pytest.mark.parametrize("k", [1, 3])
+def test_all_spd_groups_take_cholesky_and_fall_back(dtype, k):
     """Groups of exactly symmetric positive-diagonal slices: positive definite ones
-    (Cholesky) and indefinite ones (Cholesky fails, the group redoes LU)."""
+    (Cholesky) and indefinite ones (Cholesky fails, the group redoes LU); with several
+    right-hand sides, those after the first solved with the group's factors."""
     rng = np.random.default_rng(7)
     n, m = 5, 4 * LANE_COUNT
     spd = [make(rng, n, "spd", dtype) for _ in range(2 * LANE_COUNT)]
     ind = [make(rng, n, "indefinite", dtype) for _ in range(2 * LANE_COUNT)]
     a = np.array(spd + ind[:LANE_COUNT - 1] + spd[:1] + ind[LANE_COUNT:])
-    b = rand(rng, (m, n, 1), dtype)
+    b = rand(rng, (m, n, k), dtype)
     for transposed in (False, True):
         assert check(a, b, transposed).all()
 
@@ -158,10 +160,12 @@ def test_one_rhs_contiguous_and_strided(n, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [2, 3, 5, 8])
-def test_pivot_rows_everywhere(n, dtype):
+@pytest.mark.parametrize("k", [1, 3])
+def test_pivot_rows_everywhere(n, dtype, k):
     """Slices whose partial pivoting must take a different row at every step, in every
     lane (a row permutation of a diagonally dominant matrix), with the pivot row below,
-    at and above the diagonal row: the fused swap against numpy."""
+    at and above the diagonal row: the fused swap (and, for the columns of b after the
+    first, the kept pivots) against numpy."""
     rng = np.random.default_rng(40 + n)
     m = 3 * LANE_COUNT + 1
     d = rand(rng, (m, n, n), dtype) + 4 * n * np.eye(n, dtype=dtype)
@@ -169,6 +173,6 @@ def test_pivot_rows_everywhere(n, dtype):
     perms[0] = np.arange(n)                       # no swap at all
     perms[1] = np.arange(n)[::-1]                 # the last row first
     a = np.array([d[s][p] for s, p in enumerate(perms)])
-    b = rand(rng, (m, n, 1), dtype)
+    b = rand(rng, (m, n, k), dtype)
     for transposed in (False, True):
         assert check(a, b, transposed).all()

@@ -24,9 +24,10 @@ blocks on the stack:
    lo >= 4 rcond_tol cannot be one the per-slice kernel warns about.
 
 The C is written once for both dtypes (the ``HS_DEFINE`` macro).  For n <= 8 the order
-is a compile-time constant, and for one right-hand side (k = 1) so is k, with the row and
-column loops fully unrolled; other k at those orders run the same kernel without the
-unrolling, every order above it with run-time bounds.  A full group of C-contiguous slices is read and written at
+is a compile-time constant and the row and column loops are fully unrolled; b's first
+column is eliminated along with A and its other columns, if any, are solved afterwards
+with the group's factors (the pivots kept per step).  Orders above 8 run one kernel with
+run-time bounds, every column of b eliminated along with A.  A full group of C-contiguous slices is read and written at
 constant offsets from one pointer per group.  Every loop over the lanes is
 fixed-width arithmetic and selects, vectorised by the C compiler at -O3, with no select
 that may store a slot's own value back (GCC turns those into masked stores behind a
@@ -161,24 +162,26 @@ cdef extern from *:
     }
 
 /* hs_group_<SUF><X>: one group of up to W slices, one lane each, in [row][column][lane]
-   scratch blocks on the stack; NN (the order) and KK (right-hand sides) are
-   compile-time constants where the caller passes them, X its unroll switch (HS_U).
+   scratch blocks on the stack; NN (the order) and KK (the right-hand sides eliminated
+   along with A, the first KK of b's k) are compile-time constants where the caller
+   passes them, X its unroll switch (HS_U).  Columns KK..k-1 of b, if any, are solved
+   afterwards with the group's factors, one at a time (the pivots kept per step).
    Every loop over w is a fixed-width loop of arithmetic and selects (no branch on a
    lane), which the compiler vectorises; branches depend on the group only. */
 #define HS_DEFINE_GROUP(SUF, T, W, ABS, X)                                              \
-HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int lanes,           \
+HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const int lanes, \
         const int trans, const char *a0, ptrdiff_t as, ptrdiff_t r0, ptrdiff_t r1,      \
         const char *b0, ptrdiff_t bs, ptrdiff_t q0, ptrdiff_t q1, T *x, double tol,     \
         char *done, double *rcond)                                                      \
 {                                                                                       \
     T A[HS_NMAX][HS_NMAX][W], B[HS_NMAX][HS_KMAX][W], y[HS_NMAX][W], l[HS_NMAX][W];     \
     T anorm[W], bad[W], spd[W], mx[W], piv[W], s[W], t0[W], rr[W], bnd[W];              \
-    T pa[HS_NMAX][W], pb[HS_KMAX][W], oh[HS_NMAX][W];                                   \
+    T pa[HS_NMAX][W], pb[HS_KMAX][W], oh[HS_NMAX][W], pv[HS_NMAX][W], bb[HS_NMAX][W];   \
     double lo[W];                                                                       \
     char ok[W];                                                                         \
     int i, j, c, w, chol, tried;                                                        \
     HS_LOAD_A(X, T, W)                                                                  \
-    if (lanes == W && bs == (ptrdiff_t)(NN * KK * sizeof(T))                            \
+    if (KK == k && lanes == W && bs == (ptrdiff_t)(NN * KK * sizeof(T))                 \
             && q1 == (ptrdiff_t)sizeof(T) && q0 == (ptrdiff_t)(KK * sizeof(T))) {       \
         const T *p = (const T *)b0;                                                     \
         HS_U(X) for (i = 0; i < NN; i++)                                                \
@@ -284,6 +287,7 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int lanes,   
                 const T di = (T)i;                                                      \
                 HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;       \
             }                                                                           \
+            HS_LANES for (w = 0; w < W; w++) pv[j][w] = piv[w];                         \
             HS_GATHER_ROW(X, X, W, A, NN, pa)                                           \
             HS_GATHER_ROW(X, 0, W, B, KK, pb)                                           \
             HS_LANES for (w = 0; w < W; w++) {                                          \
@@ -340,6 +344,47 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int lanes,   
     HS_U(X) for (i = 0; i < NN; i++)                                                    \
         for (c = 0; c < KK; c++)                                                        \
             HS_LANES for (w = 0; w < W; w++) bad[w] += B[i][c][w] * 0;                  \
+    for (c = KK; c < k; c++) {  /* the other columns of b, with the group's factors */  \
+        for (w = 0; w < lanes; w++) {                                                   \
+            const char *p = b0 + w * bs + c * q1;                                       \
+            HS_U(X) for (i = 0; i < NN; i++) bb[i][w] = *(const T *)(p + i * q0);       \
+        }                                                                               \
+        for (w = lanes; w < W; w++)                                                     \
+            HS_U(X) for (i = 0; i < NN; i++) bb[i][w] = 0;                              \
+        if (!chol)  /* the row interchanges of P, in order (one-hot selects) */         \
+            HS_U(X) for (j = 0; j < NN; j++) {                                          \
+                HS_LANES for (w = 0; w < W; w++) s[w] = bb[j][w];                       \
+                HS_U(X) for (i = j + 1; i < NN; i++) {                                  \
+                    const T di = (T)i;                                                  \
+                    HS_LANES for (w = 0; w < W; w++) {                                  \
+                        T bi = bb[i][w], bj = bb[j][w], g = s[w];                       \
+                        s[w] = pv[j][w] == di ? bi : g;                                 \
+                        bb[i][w] = pv[j][w] == di ? bj : bi;                            \
+                    }                                                                   \
+                }                                                                       \
+                HS_LANES for (w = 0; w < W; w++) bb[j][w] = s[w];                       \
+            }                                                                           \
+        HS_U(X) for (j = 0; j < NN; j++)  /* unit L (L D L^T's or P op(A) = L U's) */   \
+            HS_U(X) for (i = j + 1; i < NN; i++)                                        \
+                HS_LANES for (w = 0; w < W; w++) bb[i][w] -= A[i][j][w] * bb[j][w];     \
+        HS_U(X) for (j = NN - 1; j >= 0; j--) {  /* D^-1 L^T, or U */                   \
+            if (chol) {                                                                 \
+                HS_LANES for (w = 0; w < W; w++) s[w] = bb[j][w] * A[j][j][w];          \
+                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
+                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * bb[i][w];     \
+                HS_LANES for (w = 0; w < W; w++) bb[j][w] = s[w];                       \
+            } else {                                                                    \
+                HS_LANES for (w = 0; w < W; w++) s[w] = bb[j][w];                       \
+                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
+                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * bb[i][w];     \
+                HS_LANES for (w = 0; w < W; w++) bb[j][w] = s[w] * A[j][j][w];          \
+            }                                                                           \
+        }                                                                               \
+        HS_U(X) for (i = 0; i < NN; i++)                                                \
+            HS_LANES for (w = 0; w < W; w++) bad[w] += bb[i][w] * 0;                    \
+        for (w = 0; w < lanes; w++)                                                     \
+            HS_U(X) for (i = 0; i < NN; i++) x[(w * NN + i) * k + c] = bb[i][w];        \
+    }                                                                                   \
     /* rcond >= lo = 1 / (||A||_1 bnd); settled: finite and lo >= HS_MARGIN tol */      \
     HS_LANES for (w = 0; w < W; w++) {                                                  \
         double an = (double)anorm[w], bd = (double)bnd[w];                              \
@@ -349,27 +394,23 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int lanes,   
         ok[w] = good && lo[w] >= HS_MARGIN * tol;                                       \
     }                                                                                   \
     for (w = 0; w < lanes; w++) { rcond[w] = lo[w]; done[w] = ok[w]; }                  \
-    if (lanes == W) {                                                                   \
+    if (lanes == W && KK == k) {                                                        \
         HS_U(X) for (i = 0; i < NN; i++)                                                \
             for (c = 0; c < KK; c++)                                                    \
                 HS_LANES for (w = 0; w < W; w++) x[(w * NN + i) * KK + c] = B[i][c][w]; \
     } else {                                                                            \
         for (w = 0; w < lanes; w++)                                                     \
             HS_U(X) for (i = 0; i < NN; i++)                                            \
-                for (c = 0; c < KK; c++) x[(w * NN + i) * KK + c] = B[i][c][w];         \
+                for (c = 0; c < KK; c++) x[(w * NN + i) * k + c] = B[i][c][w];          \
     }                                                                                   \
 }
 
-/* One case of the order switch in hs_compact_*: the group kernel with NN a constant,
-   and KK too for one right-hand side. */
+/* One case of the order switch in hs_compact_*: the unrolled group kernel with NN a
+   constant, the first column of b eliminated along with A (KK = 1). */
 #define HS_CASE(SUF, N)                                                                 \
     case N:                                                                             \
-        if (k == 1)                                                                     \
-            hs_group_##SUF##1(N, 1, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp, \
-                              tol, done + s, rcond + s);                                \
-        else                                                                            \
-            hs_group_##SUF##0(N, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp, \
-                              tol, done + s, rcond + s);                                \
+        hs_group_##SUF##1(N, 1, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, xp,  \
+                          tol, done + s, rcond + s);                                    \
         break;
 
 #define HS_DEFINE(SUF, T, W, ABS)                                                       \
@@ -387,8 +428,8 @@ HS_CLONES void hs_compact_##SUF(int n, int k, ptrdiff_t s0, ptrdiff_t s1, int tr
         T *xp = x + s * n * k;                                                          \
         switch (n) {                                                                    \
         HS_CASES(SUF)                                                                   \
-        default: hs_group_##SUF##0(n, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0, bs1, \
-                                   xp, tol, done + s, rcond + s);                       \
+        default: hs_group_##SUF##0(n, k, k, lanes, trans, ap, as, r0, r1, bp, bs, bs0,  \
+                                   bs1, xp, tol, done + s, rcond + s);                  \
         }                                                                               \
     }                                                                                   \
 }
