@@ -78,9 +78,10 @@ cdef extern from *:
    constant indices, which lets the compiler keep them in vector registers rather than
    stack slots (measured: solve_compact 100000x3x3 3.86 -> 2.02 ms, one thread).
    HS_U(0): nothing, for the kernel whose order is a run-time value (there the
-   pragmas only added code: the C of hs_compact_d alone, 4000x16x16, b (m, n, 1),
-   took 4.5 ms per call with them and 4.1 ms without).  Loops over the right-hand
-   sides never carry it: KK is 1 (a constant) in the unrolled kernels. */
+   pragmas only added code: the C of hs_compact_d built with that kernel alone,
+   4000x16x16, b (m, n, 1), one thread, took 4.04-4.08 ms per call with them and
+   3.97-4.00 ms without, and 9.1 s of gcc -O3 against 7.3 s).  Loops over the
+   right-hand sides never carry it: KK is 1 (a constant) in the unrolled kernels. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define HS_UNROLL_1 _Pragma("GCC unroll 8")
 #else
