@@ -133,6 +133,32 @@ cdef extern from *:
         }                                                                               \
     }
 
+/* The substitutions with the group's factors on one column of right-hand sides,
+   V(r) naming row r's lane block (inside hs_group_*: its i, j, w, s, A, NN; X its
+   unroll switch): the unit lower triangle (L D L^T's L or P op(A) = L U's L), then
+   D^-1 L^T (reciprocal D on A's diagonal) or U (reciprocal pivots there). */
+#define HS_UNIT_L_FORWARD(X, W, V)                                                      \
+    HS_U(X) for (j = 0; j < NN; j++)                                                    \
+        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
+            HS_LANES for (w = 0; w < W; w++) V(i)[w] -= A[i][j][w] * V(j)[w];
+#define HS_LDLT_BACKWARD(X, W, V)                                                       \
+    HS_U(X) for (j = NN - 1; j >= 0; j--) {                                             \
+        HS_LANES for (w = 0; w < W; w++) s[w] = V(j)[w] * A[j][j][w];                   \
+        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
+            HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * V(i)[w];              \
+        HS_LANES for (w = 0; w < W; w++) V(j)[w] = s[w];                                \
+    }
+#define HS_LU_BACKWARD(X, W, V)                                                         \
+    HS_U(X) for (j = NN - 1; j >= 0; j--) {                                             \
+        HS_LANES for (w = 0; w < W; w++) s[w] = V(j)[w];                                \
+        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
+            HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * V(i)[w];              \
+        HS_LANES for (w = 0; w < W; w++) V(j)[w] = s[w] * A[j][j][w];                   \
+    }
+/* The lane blocks of column c of B, and of the replayed column bb. */
+#define HS_COL_B(r) B[r][c]
+#define HS_COL_BB(r) bb[r]
+
 /* Load the group's op(A) into A[i][j][w] (inside hs_group_*).  A full group of
    C-contiguous slices (op(A) = A or A^T) is read at constant offsets from one pointer,
    so that the compiler can keep the loads in registers; any other group slice by slice
@@ -246,18 +272,10 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
         for (w = 0; w < lanes; w++) chol &= spd[w] == 0;                                \
     }                                                                                   \
     if (chol) {                                                                         \
-        HS_U(X) for (j = 0; j < NN; j++)                                                \
-            HS_U(X) for (i = j + 1; i < NN; i++)                                        \
-                for (c = 0; c < KK; c++)                                                \
-                    HS_LANES for (w = 0; w < W; w++)                                    \
-                        B[i][c][w] -= A[i][j][w] * B[j][c][w];                          \
-        HS_U(X) for (j = NN - 1; j >= 0; j--)                                           \
-            for (c = 0; c < KK; c++) {                                                  \
-                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w] * A[j][j][w];        \
-                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
-                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * B[i][c][w];   \
-                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w];                     \
-            }                                                                           \
+        for (c = 0; c < KK; c++) {                                                      \
+            HS_UNIT_L_FORWARD(X, W, HS_COL_B)                                           \
+            HS_LDLT_BACKWARD(X, W, HS_COL_B)                                            \
+        }                                                                               \
         /* ||A^-1||_1 <= max of e^T M(L)^-T |D^-1| M(L)^-1 (M: comparison matrix) */    \
         HS_BOUND_FORWARD(X, W, ABS(A[j][i][w]), 1)                                      \
         HS_BOUND_BACKWARD(X, T, W, ABS(A[i][j][w]), ABS(A[j][j][w]), 1)                 \
@@ -326,13 +344,8 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
             for (c = 0; c < KK; c++)                                                    \
                 HS_LANES for (w = 0; w < W; w++) B[j][c][w] = pb[c][w];                 \
         }                                                                               \
-        HS_U(X) for (j = NN - 1; j >= 0; j--)                                           \
-            for (c = 0; c < KK; c++) {                                                  \
-                HS_LANES for (w = 0; w < W; w++) s[w] = B[j][c][w];                     \
-                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
-                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * B[i][c][w];   \
-                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = s[w] * A[j][j][w];        \
-            }                                                                           \
+        for (c = 0; c < KK; c++)                                                        \
+            HS_LU_BACKWARD(X, W, HS_COL_B)                                              \
         /* P op(A) = L U.  ||A^-1||_1 <= max of e^T M(U)^-1 M(L)^-1 (not trans), of     \
            M(U)^-1 M(L)^-1 e (trans: ||op(A)^-1||_inf) */                               \
         if (!trans) {                                                                   \
@@ -366,21 +379,11 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
                 }                                                                       \
                 HS_LANES for (w = 0; w < W; w++) bb[j][w] = s[w];                       \
             }                                                                           \
-        HS_U(X) for (j = 0; j < NN; j++)  /* unit L (L D L^T's or P op(A) = L U's) */   \
-            HS_U(X) for (i = j + 1; i < NN; i++)                                        \
-                HS_LANES for (w = 0; w < W; w++) bb[i][w] -= A[i][j][w] * bb[j][w];     \
-        HS_U(X) for (j = NN - 1; j >= 0; j--) {  /* D^-1 L^T, or U */                   \
-            if (chol) {                                                                 \
-                HS_LANES for (w = 0; w < W; w++) s[w] = bb[j][w] * A[j][j][w];          \
-                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
-                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * bb[i][w];     \
-                HS_LANES for (w = 0; w < W; w++) bb[j][w] = s[w];                       \
-            } else {                                                                    \
-                HS_LANES for (w = 0; w < W; w++) s[w] = bb[j][w];                       \
-                HS_U(X) for (i = j + 1; i < NN; i++)                                    \
-                    HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * bb[i][w];     \
-                HS_LANES for (w = 0; w < W; w++) bb[j][w] = s[w] * A[j][j][w];          \
-            }                                                                           \
+        HS_UNIT_L_FORWARD(X, W, HS_COL_BB)                                              \
+        if (chol) {                                                                     \
+            HS_LDLT_BACKWARD(X, W, HS_COL_BB)                                           \
+        } else {                                                                        \
+            HS_LU_BACKWARD(X, W, HS_COL_BB)                                             \
         }                                                                               \
         HS_U(X) for (i = 0; i < NN; i++)                                                \
             HS_LANES for (w = 0; w < W; w++) bad[w] += bb[i][w] * 0;                    \
@@ -436,10 +439,8 @@ HS_CLONES void hs_compact_##SUF(int n, int k, ptrdiff_t s0, ptrdiff_t s1, int tr
     }                                                                                   \
 }
 
-#ifndef HS_CASES
-#define HS_CASES(SUF) HS_CASE(SUF, 1) HS_CASE(SUF, 2) HS_CASE(SUF, 3) HS_CASE(SUF, 4) \
+#define HS_CASES(SUF) HS_CASE(SUF, 1) HS_CASE(SUF, 2) HS_CASE(SUF, 3) HS_CASE(SUF, 4)   \
                       HS_CASE(SUF, 5) HS_CASE(SUF, 6) HS_CASE(SUF, 7) HS_CASE(SUF, 8)
-#endif
 
 HS_DEFINE(d, double, HS_LANES_D, fabs)
 HS_DEFINE(f, float, HS_LANES_F, fabsf)
