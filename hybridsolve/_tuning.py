@@ -87,18 +87,28 @@ PARAMS: dict[str, Param] = {
         "the fastest of a few values at 100000 x 3 x 3."),
     # ------------------------------------------------ batched road (roads/batched.py)
     "batch_compact_n": Param(
-        12, int, 0, 16,
-        "Largest order the batched road hands to the compact kernel (batched.pyx: W "
-        "slices per group, one SIMD lane each; float32/float64, at most COMPACT_K = 16 "
-        "right-hand sides; 0: never; 16 is the kernel's capacity).  Measured against "
-        "solve_batched, both called directly on one thread, general float64 stacks, "
-        "b (m, n, 1), medians of 3 x 15 runs, Intel Xeon with AVX-512, 2026-12-03, after "
-        "the compact kernel took k = 1 as a constant: 100000x3x3 1.43 vs 9.70 ms, "
-        "10000x8x8 1.06 vs 4.37, 8000x9x9 2.46 vs 5.11, 6000x12x12 3.76 vs 5.89, "
-        "4000x16x16 5.80 vs 6.36 ms.  Above 8 the compact kernel's order is a run-time "
-        "value and its lead narrows; on an AMD EPYC (AVX-512) before that change "
-        "4000x16x16 took 6.1 vs 5.3 ms, so the default stops at 12.  `hybridsolve tune` "
-        "measures it (the two kernels on one thread, general stacks, b (m, n, 1))."),
+        32, int, 0, 32,
+        "Largest order of a float64 stack the batched road hands to the compact kernel "
+        "(batched.pyx: W slices per group, one SIMD lane each; at most COMPACT_K = 16 "
+        "right-hand sides; 0: never; 32 is the kernel's capacity).  It pays while its "
+        "rigorous rcond bound settles typical slices (above, every slice goes to "
+        "solve_batched a second time): for random float64 slices it settled 999 of 1000 "
+        "at n = 32.  Measured by a timing loop of the two kernels called directly (as "
+        "`hybridsolve tune` calls them), one thread, general float64 stacks, b (m, n, 1), "
+        "the compact kernel followed by solve_batched on the slices it left (as the "
+        "road), medians of 15 interleaved calls, AMD EPYC "
+        "with AVX-512, 2026-12-04: 24671x8x8 2.62 vs 11.45 ms, 9920x12x12 3.21 vs 8.04, "
+        "5095x16x16 2.60 vs 6.06, 3000x20x20 2.34 vs 5.08, 1929x24x24 2.08 vs 4.58, "
+        "945x32x32 1.87 vs 3.83 ms.  `hybridsolve tune` measures it (the same two "
+        "contenders on one thread, general stacks, b (m, n, 1))."),
+    "batch_compact_n32": Param(
+        16, int, 0, 32,
+        "batch_compact_n for float32 stacks.  The rcond bound must reach 4 eps of "
+        "float32 to settle a slice, which random float32 slices stop doing between 12 "
+        "and 24 (settled: 99.5% at n = 12, 89.6% at 16, 15.8% at 20, none at 24), and "
+        "every slice it leaves is solved again by solve_batched.  Measured as for "
+        "float64: 9920x12x12 2.30 vs 7.84 ms, 5095x16x16 3.00 vs 7.26, 3000x20x20 9.38 "
+        "vs 8.76, 1929x24x24 8.94 vs 7.15 ms.  `hybridsolve tune` measures it."),
     "batch_interrupt_work": Param(
         2.0e7, float, 1, _INF,
         "Work (flops, solve_batched's per-slice count) per call of the batched road's "

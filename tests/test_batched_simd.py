@@ -57,8 +57,15 @@ def check(a, b, transposed, nthreads=1):
     return done
 
 
+def settles_random(n, dtype):
+    """Whether the rigorous bound settles random general slices of order n: it must reach
+    4 eps of the dtype, which it does for float64 up to COMPACT_N = 32 and for float32 up
+    to about 12 (tuning batch_compact_n32)."""
+    return np.dtype(dtype) == np.float64 or n <= 12
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 9, 16])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 9, 16, 23, 32])
 def test_mixed_stack(n, dtype):
     rng = np.random.default_rng(n)
     m = 3 * LANE_COUNT + 5  # tail lanes
@@ -66,17 +73,20 @@ def test_mixed_stack(n, dtype):
     b = rand(rng, (m, n, 2), dtype)
     for transposed in (False, True):
         done = check(a, b, transposed)
-        assert done.sum() >= m - 8  # the well-conditioned slices are settled here
+        if settles_random(n, dtype):
+            assert done.sum() >= m - 8  # the well-conditioned slices are settled here
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("k", [1, 3])
-def test_all_spd_groups_take_cholesky_and_fall_back(dtype, k):
+@pytest.mark.parametrize("n", [5, 12])
+def test_all_spd_groups_take_cholesky_and_fall_back(dtype, k, n):
     """Groups of exactly symmetric positive-diagonal slices: positive definite ones
     (Cholesky) and indefinite ones (Cholesky fails, the group redoes LU); with several
-    right-hand sides, those after the first solved with the group's factors."""
+    right-hand sides, those after the first solved with the group's factors (n = 5)
+    or eliminated along with A (n = 12, the kernel whose order is a run-time value)."""
     rng = np.random.default_rng(7)
-    n, m = 5, 4 * LANE_COUNT
+    m = 4 * LANE_COUNT
     spd = [make(rng, n, "spd", dtype) for _ in range(2 * LANE_COUNT)]
     ind = [make(rng, n, "indefinite", dtype) for _ in range(2 * LANE_COUNT)]
     a = np.array(spd + ind[:LANE_COUNT - 1] + spd[:1] + ind[LANE_COUNT:])
@@ -134,7 +144,7 @@ def test_bad_input():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 8, 9, 16])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 32])
 def test_one_rhs_contiguous_and_strided(n, dtype):
     """One right-hand side: contiguous and strided b (and a, every other row and column
     of a larger array) give the same x bit for bit, within n eps backward error."""
@@ -148,7 +158,8 @@ def test_one_rhs_contiguous_and_strided(n, dtype):
     eps = float(np.finfo(dtype).eps)
     for transposed in (False, True):
         done = check(a, b, transposed)
-        assert done.sum() >= m - 8
+        if settles_random(n, dtype):
+            assert done.sum() >= m - 8
         x, d, r = solve_compact(a, b, transposed, eps)
         for av, bv in [(a, wide[:, :, 1:2]), (big[:, ::2, ::2], wide[:, :, 1:2]),
                        (big[:, ::2, ::2], b)]:
@@ -159,13 +170,13 @@ def test_one_rhs_contiguous_and_strided(n, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n", [2, 3, 5, 8])
+@pytest.mark.parametrize("n", [2, 3, 5, 8, 11, 32])
 @pytest.mark.parametrize("k", [1, 3])
 def test_pivot_rows_everywhere(n, dtype, k):
     """Slices whose partial pivoting must take a different row at every step, in every
     lane (a row permutation of a diagonally dominant matrix), with the pivot row below,
     at and above the diagonal row: the fused swap (and, for the columns of b after the
-    first, the kept pivots) against numpy."""
+    first, the kept pivots) for n <= 8, the lane-by-lane swap above, against numpy."""
     rng = np.random.default_rng(40 + n)
     m = 3 * LANE_COUNT + 1
     d = rand(rng, (m, n, n), dtype) + 4 * n * np.eye(n, dtype=dtype)

@@ -147,7 +147,8 @@ def test_tune_measures_batch_compact_n(monkeypatch):
     contenders really run, and the timings are recorded."""
     import io
     from hybridsolve import _tune
-    ahead = iter([True, True, True, False, True])          # n = 2, 4, 8, 12, 16
+    # n = 2, 4, 8, 12, 16, float64 then float32
+    ahead = iter([True, True, True, False, True] + [True, False, True, True, True])
     calls = []
 
     def medians(contenders, repeat, min_time):
@@ -162,10 +163,11 @@ def test_tune_measures_batch_compact_n(monkeypatch):
     cfg = dict(_tune._CONFIGS["tiny"], compact_ns=[2, 4, 8, 12, 16])
     rec = {}
     out = _tune._batch_compact(cfg, rec, _tune._Progress(1, io.StringIO()))
-    assert out == {"batch_compact_n": 8}
-    assert len(rec["batch_compact_us"]) == 5 and len(calls) == 10
-    p = _tuning.PARAMS["batch_compact_n"]
-    assert p.lo <= out["batch_compact_n"] <= p.hi
+    assert out == {"batch_compact_n": 8, "batch_compact_n32": 2}
+    assert len(rec["batch_compact_us"]) == 10 and len(calls) == 20
+    for key, v in out.items():
+        p = _tuning.PARAMS[key]
+        assert p.lo <= v <= p.hi
 
 
 def test_tune_batch_compact_n_zero_when_the_compact_kernel_never_wins(monkeypatch):
@@ -175,4 +177,4 @@ def test_tune_batch_compact_n_zero_when_the_compact_kernel_never_wins(monkeypatc
                                                             "per-slice": 1.0})
     out = _tune._batch_compact(_tune._CONFIGS["tiny"], {},
                                _tune._Progress(1, io.StringIO()))
-    assert out == {"batch_compact_n": 0}
+    assert out == {"batch_compact_n": 0, "batch_compact_n32": 0}

@@ -16,8 +16,9 @@ blocks on the stack:
 3. a group whose lanes are all candidates is factored L D L^T without pivoting; when a
    lane meets a non-positive pivot the group's A is reloaded and the whole group redone
    by LU.  Other groups: Gaussian elimination with partial pivoting on [op(A) | B] -- the
-   pivot row per lane by compares and 0/1 steps, gathered by its one-hot weights, the
-   row swap fused into the elimination's update, one reciprocal per pivot;
+   pivot row per lane by compares and 0/1 steps; for n <= 8 gathered by its one-hot
+   weights, the row swap fused into the elimination's update, above that the two rows
+   swapped lane by lane before it; one reciprocal per pivot;
 4. back substitution, x written C-contiguous;
 5. per lane a rigorous upper bound on ||A^{-1}||_1 from the comparison matrices of the
    factors (as ``small.pyx``'s bound): rcond >= lo = 1 / (||A||_1 bound).  A slice with
@@ -26,8 +27,10 @@ blocks on the stack:
 The C is written once for both dtypes (the ``HS_DEFINE`` macro).  For n <= 8 the order
 is a compile-time constant and the row and column loops are fully unrolled; b's first
 column is eliminated along with A and its other columns, if any, are solved afterwards
-with the group's factors (the pivots kept per step).  Orders above 8 run one kernel with
-run-time bounds, every column of b eliminated along with A.  A full group of
+with the group's factors (the pivots kept per step).  Orders 9..COMPACT_N run one kernel
+with run-time bounds, every column of b eliminated along with A; there every sum over
+rows is written column by column (each finished row added into the rows it reaches),
+so that no running sum goes through one memory slot.  A full group of
 C-contiguous slices is read and written at constant offsets from one pointer per group.
 Every loop over the lanes is fixed-width arithmetic and selects, vectorised by the C
 compiler at -O3, with no select that may store a slot's own value back (GCC turns those
@@ -90,7 +93,10 @@ cdef extern from *:
 #define HS_UNROLL_0
 #define HS_U(X) HS_UNROLL_##X
 
-#define HS_NMAX 16
+#define HS_NMAX 32
+#define HS_DIM_1 8
+#define HS_DIM_0 HS_NMAX
+#define HS_DIM(X) HS_DIM_##X
 #define HS_KMAX 16
 #define HS_LANES_D 8
 #define HS_LANES_F 16
@@ -109,32 +115,39 @@ cdef extern from *:
     }
 
 /* The two triangular sweeps of the rigorous rcond bound (inside hs_group_*: its i, j,
-   w, s, y, bnd, NN; X its unroll switch; W its lane count): y := M^-1 e forward with
-   M's entries |E| (E an expression in i, j, w) below the diagonal, each y_j then
-   scaled by POST; backward, y_j scaled by PRE before and POST after the sum of
-   |E| y_i over i > j, bnd the largest y_j.  (A scale of 1 is exact.) */
+   w, y, bnd, NN; X its unroll switch; W its lane count): y := M^-1 e forward with
+   M's entries |E| (E an expression in i, j, w: the entry coupling y_i into y_j) below
+   the diagonal, each y_j then scaled by POST; backward, y_j scaled by PRE before and
+   POST after the sum of |E| y_i over i > j, bnd the largest y_j.  (A scale of 1 is
+   exact.)  Both sweeps, like the substitutions below, are written column by column: a
+   finished y_i is added into every y_j it reaches, so that no sum runs through one
+   slot (a chain of dependent loads and stores when the order is a run-time value). */
 #define HS_BOUND_FORWARD(X, W, E, POST)                                                 \
-    HS_U(X) for (j = 0; j < NN; j++) {                                                  \
-        HS_LANES for (w = 0; w < W; w++) s[w] = 1;                                      \
-        HS_U(X) for (i = 0; i < j; i++)                                                 \
-            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                     \
-        HS_LANES for (w = 0; w < W; w++) y[j][w] = s[w] * (POST);                       \
+    HS_U(X) for (j = 0; j < NN; j++)                                                    \
+        HS_LANES for (w = 0; w < W; w++) y[j][w] = 1;                                   \
+    HS_U(X) for (i = 0; i < NN; i++) {                                                  \
+        j = i;                                                                          \
+        HS_LANES for (w = 0; w < W; w++) y[i][w] *= (POST);                             \
+        HS_U(X) for (j = i + 1; j < NN; j++)                                            \
+            HS_LANES for (w = 0; w < W; w++) y[j][w] += (E) * y[i][w];                  \
     }
 #define HS_BOUND_BACKWARD(X, T, W, E, PRE, POST)                                        \
     HS_LANES for (w = 0; w < W; w++) bnd[w] = 0;                                        \
-    HS_U(X) for (j = NN - 1; j >= 0; j--) {                                             \
-        HS_LANES for (w = 0; w < W; w++) s[w] = y[j][w] * (PRE);                        \
-        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
-            HS_LANES for (w = 0; w < W; w++) s[w] += (E) * y[i][w];                     \
+    HS_U(X) for (j = 0; j < NN; j++)                                                    \
+        HS_LANES for (w = 0; w < W; w++) y[j][w] *= (PRE);                              \
+    HS_U(X) for (i = NN - 1; i >= 0; i--) {                                             \
+        j = i;                                                                          \
         HS_LANES for (w = 0; w < W; w++) {                                              \
-            y[j][w] = s[w] * (POST);                                                    \
-            T v = y[j][w], u = bnd[w];                                                  \
+            y[i][w] *= (POST);                                                          \
+            T v = y[i][w], u = bnd[w];                                                  \
             bnd[w] = v > u ? v : u;                                                     \
         }                                                                               \
+        HS_U(X) for (j = 0; j < i; j++)                                                 \
+            HS_LANES for (w = 0; w < W; w++) y[j][w] += (E) * y[i][w];                  \
     }
 
 /* The substitutions with the group's factors on one column of right-hand sides,
-   V(r) naming row r's lane block (inside hs_group_*: its i, j, w, s, A, NN; X its
+   V(r) naming row r's lane block (inside hs_group_*: its i, j, w, A, NN; X its
    unroll switch): the unit lower triangle (L D L^T's L or P op(A) = L U's L), then
    D^-1 L^T (reciprocal D on A's diagonal) or U (reciprocal pivots there). */
 #define HS_UNIT_L_FORWARD(X, W, V)                                                      \
@@ -142,18 +155,16 @@ cdef extern from *:
         HS_U(X) for (i = j + 1; i < NN; i++)                                            \
             HS_LANES for (w = 0; w < W; w++) V(i)[w] -= A[i][j][w] * V(j)[w];
 #define HS_LDLT_BACKWARD(X, W, V)                                                       \
-    HS_U(X) for (j = NN - 1; j >= 0; j--) {                                             \
-        HS_LANES for (w = 0; w < W; w++) s[w] = V(j)[w] * A[j][j][w];                   \
-        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
-            HS_LANES for (w = 0; w < W; w++) s[w] -= A[i][j][w] * V(i)[w];              \
-        HS_LANES for (w = 0; w < W; w++) V(j)[w] = s[w];                                \
-    }
+    HS_U(X) for (j = 0; j < NN; j++)                                                    \
+        HS_LANES for (w = 0; w < W; w++) V(j)[w] *= A[j][j][w];                         \
+    HS_U(X) for (i = NN - 1; i > 0; i--)                                                \
+        HS_U(X) for (j = 0; j < i; j++)                                                 \
+            HS_LANES for (w = 0; w < W; w++) V(j)[w] -= A[i][j][w] * V(i)[w];
 #define HS_LU_BACKWARD(X, W, V)                                                         \
-    HS_U(X) for (j = NN - 1; j >= 0; j--) {                                             \
-        HS_LANES for (w = 0; w < W; w++) s[w] = V(j)[w];                                \
-        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
-            HS_LANES for (w = 0; w < W; w++) s[w] -= A[j][i][w] * V(i)[w];              \
-        HS_LANES for (w = 0; w < W; w++) V(j)[w] = s[w] * A[j][j][w];                   \
+    HS_U(X) for (i = NN - 1; i >= 0; i--) {                                             \
+        HS_LANES for (w = 0; w < W; w++) V(i)[w] *= A[i][i][w];                         \
+        HS_U(X) for (j = 0; j < i; j++)                                                 \
+            HS_LANES for (w = 0; w < W; w++) V(j)[w] -= A[j][i][w] * V(i)[w];           \
     }
 /* The lane blocks of column c of B, and of the replayed column bb. */
 #define HS_COL_B(r) B[r][c]
@@ -202,9 +213,10 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
         const char *b0, ptrdiff_t bs, ptrdiff_t q0, ptrdiff_t q1, T *x, double tol,     \
         char *done, double *rcond)                                                      \
 {                                                                                       \
-    T A[HS_NMAX][HS_NMAX][W], B[HS_NMAX][HS_KMAX][W], y[HS_NMAX][W], l[HS_NMAX][W];     \
+    T A[HS_DIM(X)][HS_DIM(X)][W], B[HS_DIM(X)][HS_KMAX][W], y[HS_DIM(X)][W];            \
+    T l[HS_DIM(X)][W], pa[HS_DIM(X)][W], pb[HS_KMAX][W], oh[HS_DIM(X)][W];              \
+    T pv[HS_DIM(X)][W], bb[HS_DIM(X)][W], cs[HS_DIM(X)][W], ns[HS_DIM(X)][W];           \
     T anorm[W], bad[W], spd[W], mx[W], piv[W], s[W], t0[W], rr[W], bnd[W];              \
-    T pa[HS_NMAX][W], pb[HS_KMAX][W], oh[HS_NMAX][W], pv[HS_NMAX][W], bb[HS_NMAX][W];   \
     double lo[W];                                                                       \
     char ok[W];                                                                         \
     int i, j, c, w, chol, tried;                                                        \
@@ -227,26 +239,28 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
                 for (c = 0; c < KK; c++)                                                \
                     B[i][c][w] = 0;                                                     \
     }                                                                                   \
-    /* ||A||_1 (row sums of the loaded A^T when trans); finiteness: x * 0 is NaN        \
-       exactly for inf / NaN; symmetric with a positive diagonal */                     \
-    HS_LANES for (w = 0; w < W; w++) { anorm[w] = 0; bad[w] = 0; spd[w] = 1; }          \
-    HS_U(X) for (j = 0; j < NN; j++) {                                                  \
-        HS_LANES for (w = 0; w < W; w++) s[w] = 0;                                      \
-        HS_U(X) for (i = 0; i < NN; i++)                                                \
+    /* ||A||_1 (row sums of the loaded A^T when trans): the column sums cs[j] added up  \
+       row after row, so that no sum runs through one slot; finiteness: a sum of        \
+       |entries| times 0 is NaN exactly when the sum is not finite (an inf / NaN entry, \
+       or a finite slice whose sum overflows: left to the per-slice kernel); symmetric  \
+       with a positive diagonal: ns counts each column's mismatches */                  \
+    HS_U(X) for (j = 0; j < NN; j++)                                                    \
+        HS_LANES for (w = 0; w < W; w++) { cs[j][w] = 0; ns[j][w] = 0; }                \
+    HS_U(X) for (i = 0; i < NN; i++)                                                    \
+        HS_U(X) for (j = 0; j < NN; j++)                                                \
             HS_LANES for (w = 0; w < W; w++) {                                          \
-                T v = trans ? A[j][i][w] : A[i][j][w];                                  \
-                s[w] += ABS(v);                                                         \
-                bad[w] += v * 0;                                                        \
+                T v = A[i][j][w], u = A[j][i][w];                                       \
+                cs[j][w] += ABS(trans ? u : v);                                         \
+                ns[j][w] += v == u ? 0 : 1;                                             \
             }                                                                           \
+    HS_LANES for (w = 0; w < W; w++) { anorm[w] = 0; bad[w] = 0; spd[w] = 1; }          \
+    HS_U(X) for (j = 0; j < NN; j++)                                                    \
         HS_LANES for (w = 0; w < W; w++) {                                              \
-            T v = s[w], u = anorm[w];                                                   \
+            T v = cs[j][w], u = anorm[w];                                               \
             anorm[w] = v > u ? v : u;                                                   \
-            spd[w] *= A[j][j][w] > 0 ? 1 : 0;                                           \
+            bad[w] += v * 0;                                                            \
+            spd[w] *= A[j][j][w] > 0 && ns[j][w] == 0 ? 1 : 0;                          \
         }                                                                               \
-        HS_U(X) for (i = j + 1; i < NN; i++)                                            \
-            HS_LANES for (w = 0; w < W; w++)                                            \
-                spd[w] *= A[i][j][w] == A[j][i][w] ? 1 : 0;                             \
-    }                                                                                   \
     chol = 1;                                                                           \
     HS_LANES for (w = 0; w < W; w++) chol &= spd[w] != 0;                               \
     tried = chol;                                                                       \
@@ -308,41 +322,70 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
                 HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;       \
             }                                                                           \
             HS_LANES for (w = 0; w < W; w++) pv[j][w] = piv[w];                         \
-            HS_GATHER_ROW(X, X, W, A, NN, pa)                                           \
-            HS_GATHER_ROW(X, 0, W, B, KK, pb)                                           \
-            HS_LANES for (w = 0; w < W; w++) {                                          \
-                T p = pa[j][w];                                                         \
-                bad[w] += p == 0 ? 1 : 0;                                               \
-                rr[w] = 1 / (p == 0 ? 1 : p);                                           \
-            }                                                                           \
-            HS_U(X) for (i = j + 1; i < NN; i++) {                                      \
-                const T di = (T)i;                                                      \
-                HS_U(X) for (c = 0; c < j; c++)                                         \
-                    HS_LANES for (w = 0; w < W; w++) {                                  \
-                        T ai = A[i][c][w], aj = A[j][c][w];                             \
-                        A[i][c][w] = piv[w] == di ? aj : ai;                            \
-                    }                                                                   \
+            if (X) {  /* unrolled: gathered pivot row, swap fused into the update */    \
+                HS_GATHER_ROW(X, X, W, A, NN, pa)                                       \
+                HS_GATHER_ROW(X, 0, W, B, KK, pb)                                       \
                 HS_LANES for (w = 0; w < W; w++) {                                      \
-                    T ai = A[i][j][w], aj = A[j][j][w];                                 \
-                    t0[w] = (piv[w] == di ? aj : ai) * rr[w];                           \
-                    A[i][j][w] = t0[w];                                                 \
+                    T p = pa[j][w];                                                     \
+                    bad[w] += p == 0 ? 1 : 0;                                           \
+                    rr[w] = 1 / (p == 0 ? 1 : p);                                       \
                 }                                                                       \
-                HS_U(X) for (c = j + 1; c < NN; c++)                                    \
+                HS_U(X) for (i = j + 1; i < NN; i++) {                                  \
+                    const T di = (T)i;                                                  \
+                    HS_U(X) for (c = 0; c < j; c++)                                     \
+                        HS_LANES for (w = 0; w < W; w++) {                              \
+                            T ai = A[i][c][w], aj = A[j][c][w];                         \
+                            A[i][c][w] = piv[w] == di ? aj : ai;                        \
+                        }                                                               \
                     HS_LANES for (w = 0; w < W; w++) {                                  \
-                        T ai = A[i][c][w], aj = A[j][c][w];                             \
-                        A[i][c][w] = (piv[w] == di ? aj : ai) - t0[w] * pa[c][w];       \
+                        T ai = A[i][j][w], aj = A[j][j][w];                             \
+                        t0[w] = (piv[w] == di ? aj : ai) * rr[w];                       \
+                        A[i][j][w] = t0[w];                                             \
                     }                                                                   \
+                    HS_U(X) for (c = j + 1; c < NN; c++)                                \
+                        HS_LANES for (w = 0; w < W; w++) {                              \
+                            T ai = A[i][c][w], aj = A[j][c][w];                         \
+                            A[i][c][w] = (piv[w] == di ? aj : ai) - t0[w] * pa[c][w];   \
+                        }                                                               \
+                    for (c = 0; c < KK; c++)                                            \
+                        HS_LANES for (w = 0; w < W; w++) {                              \
+                            T bi = B[i][c][w], bj = B[j][c][w];                         \
+                            B[i][c][w] = (piv[w] == di ? bj : bi) - t0[w] * pb[c][w];   \
+                        }                                                               \
+                }                                                                       \
+                HS_U(X) for (c = 0; c < NN; c++)                                        \
+                    HS_LANES for (w = 0; w < W; w++) A[j][c][w] = pa[c][w];             \
+                HS_LANES for (w = 0; w < W; w++) A[j][j][w] = rr[w];                    \
                 for (c = 0; c < KK; c++)                                                \
-                    HS_LANES for (w = 0; w < W; w++) {                                  \
-                        T bi = B[i][c][w], bj = B[j][c][w];                             \
-                        B[i][c][w] = (piv[w] == di ? bj : bi) - t0[w] * pb[c][w];       \
+                    HS_LANES for (w = 0; w < W; w++) B[j][c][w] = pb[c][w];             \
+            } else {  /* run-time order: rows j and piv swapped lane by lane (a         \
+                         swap of a row with itself where piv = j), then the update */   \
+                for (w = 0; w < W; w++) {                                               \
+                    const int p = (int)piv[w];                                          \
+                    for (c = 0; c < NN; c++) {                                          \
+                        T t = A[j][c][w]; A[j][c][w] = A[p][c][w]; A[p][c][w] = t;      \
                     }                                                                   \
+                    for (c = 0; c < KK; c++) {                                          \
+                        T t = B[j][c][w]; B[j][c][w] = B[p][c][w]; B[p][c][w] = t;      \
+                    }                                                                   \
+                }                                                                       \
+                HS_LANES for (w = 0; w < W; w++) {                                      \
+                    T p = A[j][j][w];                                                   \
+                    bad[w] += p == 0 ? 1 : 0;                                           \
+                    rr[w] = 1 / (p == 0 ? 1 : p);                                       \
+                }                                                                       \
+                for (i = j + 1; i < NN; i++) {                                          \
+                    HS_LANES for (w = 0; w < W; w++) {                                  \
+                        t0[w] = A[i][j][w] * rr[w];                                     \
+                        A[i][j][w] = t0[w];                                             \
+                    }                                                                   \
+                    for (c = j + 1; c < NN; c++)                                        \
+                        HS_LANES for (w = 0; w < W; w++) A[i][c][w] -= t0[w] * A[j][c][w]; \
+                    for (c = 0; c < KK; c++)                                            \
+                        HS_LANES for (w = 0; w < W; w++) B[i][c][w] -= t0[w] * B[j][c][w]; \
+                }                                                                       \
+                HS_LANES for (w = 0; w < W; w++) A[j][j][w] = rr[w];                    \
             }                                                                           \
-            HS_U(X) for (c = 0; c < NN; c++)                                            \
-                HS_LANES for (w = 0; w < W; w++) A[j][c][w] = pa[c][w];                 \
-            HS_LANES for (w = 0; w < W; w++) A[j][j][w] = rr[w];                        \
-            for (c = 0; c < KK; c++)                                                    \
-                HS_LANES for (w = 0; w < W; w++) B[j][c][w] = pb[c][w];                 \
         }                                                                               \
         for (c = 0; c < KK; c++)                                                        \
             HS_LU_BACKWARD(X, W, HS_COL_B)                                              \

@@ -1,9 +1,10 @@
 """The batched road: a stack ``a[..., n, n]`` solved by nogil kernel calls.
 
-Real stacks of order n <= tuning ``batch_compact_n`` (at most 16 right-hand sides per
-slice) go to ``hybridsolve._kernels.batched.solve_compact``: W slices per group, one SIMD
-lane each (L D L^T for groups of symmetric positive-diagonal slices, else partial-
-pivoting LU), with a rigorous rcond bound per slice.  Every slice it does not settle
+Real stacks of order n <= tuning ``batch_compact_n`` (float64; ``batch_compact_n32`` for
+float32), at most 16 right-hand sides per slice, go to
+``hybridsolve._kernels.batched.solve_compact``: W slices per group, one SIMD lane each
+(L D L^T for groups of symmetric positive-diagonal slices, else partial-pivoting LU),
+with a rigorous rcond bound per slice.  Every slice it does not settle
 (singular, ill-conditioned, non-finite) -- and every other stack (complex ones: their
 per-slice kernel is already arithmetic-bound, larger n) -- goes to
 ``hybridsolve._kernels.small.solve_batched``, which loops over the slices without the
@@ -34,8 +35,8 @@ from hybridsolve._tuning import value as _tuned
 __all__ = ["BatchedSolver", "BatchedStackFactorization", "batch_structure"]
 
 # Tuning (defaults and reasons in hybridsolve._tuning), read at import: largest order
-# for the compact kernel, and work per kernel call of a long batch.
-_COMPACT_N = int(_tuned("batch_compact_n"))
+# for the compact kernel (float64, float32), and work per kernel call of a long batch.
+_COMPACT_N = {"d": int(_tuned("batch_compact_n")), "f": int(_tuned("batch_compact_n32"))}
 _INTERRUPT_WORK = float(_tuned("batch_interrupt_work"))
 
 
@@ -83,7 +84,7 @@ class BatchedStackFactorization:
         m, n, _ = a.shape
         k = b.shape[2]
         eps = float(np.finfo(self.dtype).eps)
-        compact = (self.dtype.kind == "f" and 0 < n <= min(COMPACT_N, _COMPACT_N)
+        compact = (0 < n <= min(COMPACT_N, _COMPACT_N.get(self.dtype.char, 0))
                    and 0 < k <= COMPACT_K)
         work = n ** 3 / 3.0 + 2.0 * n * n * (k + 4)        # solve_batched's count per slice
         step = max(1, int(_INTERRUPT_WORK / max(work, 1.0)))
