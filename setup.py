@@ -16,6 +16,11 @@ coming from the one template function `dispatch`.  Flags:
   may differ.
 * ``-march=native`` only when ``HYBRIDSOLVE_NATIVE=1`` (a wheel built with it dies with
   SIGILL on other CPUs).
+* A second build of a kernel for a wider instruction set (`VARIANTS`): on x86-64 with a
+  compiler that takes ``-mavx2 -mfma``, ``small.pyx.in`` is also expanded into
+  ``small_avx2.pyx`` (Tempita's ``variant``) and compiled with those flags; the baseline
+  module checks the CPU at import and hands its faces to that build where it runs.
+  Without it (another CPU family, or MSVC) the baseline build alone serves.
 * OpenMP (``prange`` in the batched kernels) only when the compiler accepts ``-fopenmp``;
   the kernels are correct without it.
 """
@@ -57,10 +62,30 @@ class BuildExt(build_ext):
         if sys.platform != "win32" and _compiler_accepts(self.compiler, "-fopenmp"):
             compile_args.append("-fopenmp")
             link_args.append("-fopenmp")
+        kept = []
         for ext in self.extensions:
+            flags = _VARIANT_FLAGS.get(ext.name.rsplit("_", 1)[-1]) if "_" in ext.name else None
+            if flags is not None:
+                if not all(_compiler_accepts(self.compiler, f, "int main(void){return 0;}\n")
+                           for f in flags):
+                    continue                # the baseline build serves alone
+                ext.extra_compile_args = list(ext.extra_compile_args) + list(flags)
             ext.extra_compile_args = list(ext.extra_compile_args) + compile_args
             ext.extra_link_args = list(ext.extra_link_args) + link_args
+            kept.append(ext)
+        self.extensions = kept
         super().build_extensions()
+
+
+#: Wider-instruction-set builds: template stem -> variant names, and each variant's
+#: compiler flags (x86-64 only; see the module docstring).
+VARIANTS = {"small": ("avx2",)}
+_VARIANT_FLAGS = {"avx2": ("-mavx2", "-mfma")}
+
+
+def _x86_64():
+    import platform
+    return platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
 
 
 #: The types the fused kernels are instantiated for, in the order ``dispatch`` tests
@@ -91,21 +116,27 @@ def dispatch(indent, typenum, body, otherwise=None, nogil=True):
 
 
 def generate_sources(directory=os.path.join("hybridsolve", "_kernels")):
-    """Expand every ``*.pyx.in`` in ``directory`` into the ``.pyx`` beside it."""
+    """Expand every ``*.pyx.in`` in ``directory`` into the ``.pyx`` beside it (Tempita
+    variable ``variant`` empty), and, on x86-64, into one ``<stem>_<variant>.pyx`` per
+    `VARIANTS` entry."""
     from Cython import Tempita
 
     for template in sorted(glob(os.path.join(directory, "*.pyx.in"))):
         with open(template) as f:
-            text = Tempita.Template(f.read(), name=template).substitute(dispatch=dispatch)
-        target = template[:-len(".in")]
-        text = (f"# Generated from {os.path.basename(template)} by setup.py: edit that "
-                "file, not this one.\n" + text)
-        if os.path.exists(target):
-            with open(target) as f:
-                if f.read() == text:
-                    continue
-        with open(target, "w") as f:
-            f.write(text)
+            source = Tempita.Template(f.read(), name=template)
+        stem = template[:-len(".pyx.in")]
+        variants = VARIANTS.get(os.path.basename(stem), ()) if _x86_64() else ()
+        for variant in ("",) + tuple(variants):
+            text = source.substitute(dispatch=dispatch, variant=variant)
+            target = f"{stem}_{variant}.pyx" if variant else stem + ".pyx"
+            text = (f"# Generated from {os.path.basename(template)} by setup.py: edit that "
+                    "file, not this one.\n" + text)
+            if os.path.exists(target):
+                with open(target) as f:
+                    if f.read() == text:
+                        continue
+            with open(target, "w") as f:
+                f.write(text)
 
 
 def extensions():

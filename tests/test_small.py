@@ -1,4 +1,7 @@
 """small_solve: one small dense system, scipy/numpy as oracles."""
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -409,3 +412,29 @@ def test_small_road_factorization_errors():
         hybridsolve.factorize(bad)
     f = hybridsolve.factorize(bad, check_finite=False)      # as scipy: no check
     assert f.shape == (3, 3)
+
+
+def test_build_choice():
+    """The faces run one build: the baseline where asked (HYBRIDSOLVE_KERNELS=baseline)
+    or where the CPU lacks AVX2/FMA, else small_avx2 (setup.py builds it on x86-64)."""
+    assert small.BUILD in ("baseline", "avx2")
+    if os.environ.get("HYBRIDSOLVE_KERNELS", "").strip().lower() == "baseline":
+        assert small.BUILD == "baseline"
+    want = "hybridsolve._kernels.small_avx2" if small.BUILD == "avx2" else small.__name__
+    for name in small._FACES:
+        assert getattr(small, name).__module__ == want, name
+
+
+@pytest.mark.skipif(small.BUILD == "baseline", reason="the baseline build runs here")
+def test_baseline_build_passes_the_small_kernel_tests():
+    """Where the AVX2 build runs, the baseline build (what a CPU without AVX2 runs)
+    passes the small and batched kernel tests too: they run again in a process that asks
+    for it."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         os.path.join(here, "test_small.py"), os.path.join(here, "test_batched.py")],
+        env=dict(os.environ, HYBRIDSOLVE_KERNELS="baseline"), cwd=os.path.dirname(here),
+        capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert " passed" in r.stdout and " skipped" in r.stdout   # the skip above, at least

@@ -4,7 +4,8 @@ Importing this package checks that every kernel whose source (``*.pyx``, or the
 ``*.pyx.in`` template setup.py expands into one) sits beside it has been compiled, so a
 source tree without built kernels fails with one clear message instead of an
 ``ImportError`` naming some submodule.  (Installed wheels carry no sources: nothing to
-check.)
+check.)  A wider-instruction-set build (``small_avx2``, see setup.py) is optional: the
+baseline module serves where it was not built.
 """
 import os as _os
 from importlib.machinery import EXTENSION_SUFFIXES as _SUFFIXES
@@ -12,7 +13,7 @@ from importlib.machinery import EXTENSION_SUFFIXES as _SUFFIXES
 
 def _unbuilt(directory):
     sources = {f.split(".")[0] for f in _os.listdir(directory)
-               if f.endswith((".pyx", ".pyx.in"))}
+               if f.endswith((".pyx", ".pyx.in")) and not f.split(".")[0].endswith("_avx2")}
     return sorted(name for name in sources
                   if not any(_os.path.exists(_os.path.join(directory, name + suffix))
                              for suffix in _SUFFIXES))
