@@ -301,10 +301,11 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
            that may store a slot's own value back becomes a masked store and a branch   \
            per vector; these stay branch-free): the pivot index by 0/1 steps (exact     \
            for small integers), the largest |entry| so far likewise (within rounding:   \
-           the pivot is the column's largest up to a factor 1 + eps); the pivot row     \
-           gathered as a sum weighted by the one-hot choice (HS_GATHER_ROW);            \
+           the pivot is the column's largest up to a factor 1 + eps).  Unrolled: the    \
+           pivot row gathered as a sum weighted by the one-hot choice (HS_GATHER_ROW),  \
            the swap fused into the elimination (row i reads row j where the lane's      \
-           pivot is row i), row j written last */                                       \
+           pivot is row i), row j written last; run-time order: rows swapped lane by    \
+           lane, then the elimination */                                                \
         HS_U(X) for (j = 0; j < NN; j++) {                                              \
             const T dj = (T)j;                                                          \
             HS_LANES for (w = 0; w < W; w++) { mx[w] = ABS(A[j][j][w]); piv[w] = dj; }  \
@@ -317,12 +318,12 @@ HS_INLINE void hs_group_##SUF##X(const int NN, const int KK, const int k, const 
                     mx[w] = m + g * (v - m);                                            \
                 }                                                                       \
             }                                                                           \
-            HS_U(X) for (i = j; i < NN; i++) {                                          \
-                const T di = (T)i;                                                      \
-                HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;       \
-            }                                                                           \
             HS_LANES for (w = 0; w < W; w++) pv[j][w] = piv[w];                         \
             if (X) {  /* unrolled: gathered pivot row, swap fused into the update */    \
+                HS_U(X) for (i = j; i < NN; i++) {                                      \
+                    const T di = (T)i;                                                  \
+                    HS_LANES for (w = 0; w < W; w++) oh[i][w] = piv[w] == di ? 1 : 0;   \
+                }                                                                       \
                 HS_GATHER_ROW(X, X, W, A, NN, pa)                                       \
                 HS_GATHER_ROW(X, 0, W, B, KK, pb)                                       \
                 HS_LANES for (w = 0; w < W; w++) {                                      \
