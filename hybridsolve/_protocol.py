@@ -205,7 +205,8 @@ class Solver:
         (``explain`` says so).  None: ``cost`` is asked whatever the hint.  A
         declaration must not refuse a hint for which ``cost`` would give a price.
     min_n, max_n : int, optional
-        The orders of A the road may take (default: any).  With ``formats`` they are
+        The orders of A the road may take (default: any; outside them ``cost`` is not
+        asked).  With ``formats`` they are
         the road's *declarations*: the front door's short-circuit for small dense
         systems (the ``small`` road's kernel, called without inspection or pricing) is
         taken only where no other registered road could win by its declarations --
@@ -217,6 +218,14 @@ class Solver:
         ``hybridsolve._registry.CALL_OVERHEAD``, the fixed cost of a road that goes
         through Python-level factor and solve calls; a road that is one C call may
         declare less.
+    solve_once : callable, optional
+        ``solve_once(a, structure, b, trans) -> (x, rcond)``: factor, solve and
+        estimate rcond in one call, for a one-shot ``solve`` (``a`` as ``factorize``
+        would get it; ``b`` 2-D of the computation dtype, already checked for
+        finiteness; ``trans`` 0 or 1).  When the registry picks the road for such a
+        call (without ``overwrite_a`` / ``overwrite_b``) the front door calls it
+        instead of ``factorize`` and the factorization's ``solve`` and ``rcond``;
+        ``rcond`` is only compared with eps.  Raises as ``factorize`` would.
     needs_copy : bool, default True
         Whether ``factorize`` needs a private dense working copy of A (one it may
         overwrite or keep).  A road that sets it False promises to only *read* the

@@ -179,13 +179,8 @@ def previews(a, method=None, request=None):
     RuntimeWarning naming it."""
     request = {"precision": "auto"} if request is None else request
     n = a.shape[0]
-    eligible = _eligible("dense", method)[0]
     out = {}
-    for _, solver in eligible:
-        hook = getattr(solver, "preview", None)
-        if hook is None:
-            continue
-        lo, hi = _size_range(solver)
+    for solver, hook, lo, hi in _rows("dense", method, None)[2]:
         if not lo <= n <= hi:
             continue
         try:
@@ -282,7 +277,7 @@ def get(name: str) -> Solver:
                          f"{', '.join(table)}") from None
 
 
-_POOLS: dict = {}   # (format, hint) -> (eligible [(order, solver)], rejected, table)
+_POOLS: dict = {}   # (format, hint) -> (eligible [(order, solver)], rejected, table, rows)
 
 
 def _split(pool, fmt, hint):
@@ -303,15 +298,35 @@ def _split(pool, fmt, hint):
     return eligible, rejected
 
 
+def _declared(eligible):
+    """What ``price`` and ``previews`` read of each eligible solver's declarations, read
+    once per table (as the short-circuit's table is): ``(pricing, previewing)``, rows
+    ``(order, solver, min_n, max_n, call overhead, needs a copy)`` and ``(solver,
+    preview hook, min_n, max_n)``."""
+    pricing, previewing = [], []
+    for order, solver in eligible:
+        lo, hi = _size_range(solver)
+        pricing.append((order, solver, lo, hi, _overhead(solver), needs_copy(solver)))
+        hook = getattr(solver, "preview", None)
+        if hook is not None:
+            previewing.append((solver, hook, lo, hi))
+    return pricing, previewing
+
+
 def _pool(fmt, hint):
     """``_split`` of every registered solver, cached per format and hint (the cache is
     dropped whenever the table changes)."""
+    pool = _pool_entry(fmt, hint)
+    return pool[0], pool[1]
+
+
+def _pool_entry(fmt, hint):
     table = _table()
     pool = _POOLS.get((fmt, hint))
     if pool is None or pool[2] is not table:
         eligible, rejected = _split(list(table.values()), fmt, hint)
-        pool = _POOLS[fmt, hint] = (eligible, rejected, table)
-    return pool[0], pool[1]
+        pool = _POOLS[fmt, hint] = (eligible, rejected, table, _declared(eligible))
+    return pool
 
 
 def _eligible(fmt, method, hint=None):
@@ -322,12 +337,25 @@ def _eligible(fmt, method, hint=None):
     return _pool(fmt, hint)
 
 
+def _rows(fmt, method, hint):
+    """``(rejected, pricing rows, preview rows)`` (see `_declared`) of ``_eligible``:
+    cached with the pool, read afresh for a forced ``method``."""
+    if method is not None:
+        eligible, rejected = _split([get(method)], fmt, hint)
+        return (rejected,) + _declared(eligible)
+    pool = _pool_entry(fmt, hint)
+    return (pool[1],) + pool[3]
+
+
 def price(structure, method=None, *, uncopied=False):
     """Price ``structure`` with every solver (or only ``method``).
 
     Every price is the road's own estimate plus its fixed cost per call
     (``call_overhead``, default `CALL_OVERHEAD`) plus, when ``uncopied`` (no dense
     working copy of A exists yet), `COPY_WEIGHT` n^2 for a road that `gets_copy`.
+    A road whose declared ``formats`` / ``hints`` / ``min_n`` / ``max_n`` exclude the
+    matrix is rejected without a ``cost`` call (the declarations are read once per
+    table, as the short-circuit's are).
 
     Returns ``(candidates, rejected)``: ``candidates`` a list of ``(cost, solver)``
     sorted cheapest first — ties keep registration order: built-ins first (in the name
@@ -335,10 +363,16 @@ def price(structure, method=None, *, uncopied=False):
     ``register()`` calls; ``rejected`` a list of ``(solver, reason)``
     for the roads that cannot take this matrix (cost None) or failed while pricing (those
     also raise a RuntimeWarning naming the plugin)."""
-    eligible, rejected = _eligible(structure.format, method,
-                                   getattr(structure, "assume_a", None))
+    n = structure.n
+    rejected, rows, _ = _rows(structure.format, method,
+                              getattr(structure, "assume_a", None))
     candidates, rejected = [], list(rejected)
-    for order, solver in eligible:
+    copy_price = COPY_WEIGHT * n * n if uncopied else 0.0
+    borrowers = structure.extra.get("borrowers", ()) if uncopied else ()
+    for order, solver, lo, hi, overhead, copies in rows:
+        if not lo <= n <= hi:      # its declared size range: not asked (as previews)
+            rejected.append((solver, f"n = {n} is outside {lo}..{hi}"))
+            continue
         try:
             cost = solver.cost(structure)
         except Exception as exc:  # fault isolation: skip, warn, go on
@@ -347,19 +381,21 @@ def price(structure, method=None, *, uncopied=False):
                           RuntimeWarning, stacklevel=4)
             rejected.append((solver, f"raised {type(exc).__name__} while pricing"))
             continue
-        reason = "cannot solve this structure"
         if isinstance(cost, tuple):
             cost, reason = cost
-        if cost is None:
-            rejected.append((solver, reason))
+            if cost is None:
+                rejected.append((solver, reason))
+                continue
+        elif cost is None:
+            rejected.append((solver, "cannot solve this structure"))
             continue
         cost = float(cost)
-        if math.isnan(cost):
+        if cost != cost:
             rejected.append((solver, "priced NaN"))
             continue
-        cost += _overhead(solver)
-        if uncopied and gets_copy(solver, structure):
-            cost += COPY_WEIGHT * structure.n * structure.n
+        cost += overhead
+        if copy_price and copies and solver.name not in borrowers:
+            cost += copy_price
         candidates.append((cost, order, solver))
     candidates.sort()     # by cost, then registration order (orders are unique)
     return [(c, s) for c, _, s in candidates], rejected

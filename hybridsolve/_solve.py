@@ -105,7 +105,7 @@ class Plan:
     taken and the roads that declined (and why).  ``explain()`` renders it."""
 
     __slots__ = ("structure", "candidates", "rejected", "declined", "chosen",
-                 "factorization")
+                 "factorization", "solution", "rcond")
 
     def __init__(self, structure, candidates, rejected):
         self.structure = structure
@@ -114,6 +114,8 @@ class Plan:
         self.declined = []                # [(solver, reason)]: raised NotApplicable
         self.chosen = None
         self.factorization = None
+        self.solution = None              # x, when the road solved in one call
+        self.rcond = None                 # (its rcond, as that call returned it)
 
 
 def _structure_for(a, hint, lower, copy, check_finite, capture=False, borrow=False):
@@ -165,14 +167,19 @@ def _check_precision(precision):
 
 
 def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
-         method=None, transient=False, precision="auto") -> Plan:
+         method=None, transient=False, precision="auto", rhs=None) -> Plan:
     """Inspect, price and factorize a single square matrix; return the Plan (with its
     ``factorization``).  Used by ``solve``, ``factorize`` and ``explain``.
 
     ``transient``: the factorization is used within this call only (``solve``,
     ``explain``), so a road's ``preview`` may borrow the caller's dense A instead of a
     working copy (see ``Solver.preview``).  ``precision`` other than 'auto' reaches the
-    roads as ``structure.extra['precision']`` (see `hybridsolve.roads.mixed`)."""
+    roads as ``structure.extra['precision']`` (see `hybridsolve.roads.mixed`).
+
+    ``rhs``: ``(b, trans)`` of a one-shot dense solve (``solve``), ``b`` 2-D of the
+    computation dtype, already checked for finiteness: a road with a ``solve_once``
+    hook (see `Solver`) then factors, solves and estimates rcond in that one call, and
+    the Plan holds ``solution`` and ``rcond`` instead of a factorization."""
     _check_precision(precision)
     hint = canonical_hint(assume_a)
     if type(a) is np.ndarray:         # the common case skips the other kinds' checks
@@ -221,7 +228,7 @@ def plan(a, *, assume_a=None, lower=False, overwrite_a=False, check_finite=True,
             f"the copy)")
     if precision != "auto":
         structure.extra["precision"] = precision
-    return _factorize_with(work, structure, method, source=a2)
+    return _factorize_with(work, structure, method, source=a2, rhs=rhs)
 
 
 def _capture_for(method):
@@ -238,14 +245,17 @@ def _capture_for(method):
 _needs_copy = _registry.needs_copy
 
 
-def _factorize_with(work, structure, method, source=None) -> Plan:
+def _factorize_with(work, structure, method, source=None, rhs=None) -> Plan:
     """Price ``structure`` and factorize with the cheapest road that accepts it.
 
     ``work`` None (the inspection captured a sparse-looking dense ``source`` without
     copying it, or read it without copying because a road's ``preview`` borrowed it):
     a road that `_registry.gets_copy` is charged the copy in its price and gets a
     private copy of ``source`` made right before its factorize; a road with
-    ``needs_copy = False``, or one that borrowed A, is handed ``source`` itself."""
+    ``needs_copy = False``, or one that borrowed A, is handed ``source`` itself.
+
+    ``rhs`` ``(b, trans)`` (see `plan`): the chosen road's ``solve_once``, if it has
+    one, runs instead of its ``factorize``."""
     candidates, rejected = _registry.price(structure, method, uncopied=work is None)
     p = Plan(structure, candidates, rejected)
     if not candidates:
@@ -262,8 +272,13 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
                 structure.notes.append(f"dense working copy made for {solver.name}")
             else:
                 arg = source
+        once = None if rhs is None else getattr(solver, "solve_once", None)
         try:
-            fac = solver.factorize(arg, structure)
+            if once is None:
+                fac = solver.factorize(arg, structure)
+            else:
+                fac = None
+                x, rcond = once(arg, structure, *rhs)
         except NotApplicable as exc:
             p.declined.append((solver, str(exc)))
             continue
@@ -282,6 +297,8 @@ def _factorize_with(work, structure, method, source=None) -> Plan:
             continue
         p.chosen = solver
         p.factorization = fac
+        if once is not None:
+            p.solution, p.rcond = x, rcond
         return p
     reasons = "; ".join(f"{s.name}: {r}" for s, r in p.declined)
     raise LinAlgError(f"every applicable solver declined this matrix ({reasons})")
@@ -417,8 +434,13 @@ def apply(p, b, trans=0, *, overwrite_b=False, check_finite=False):
 
 def _rcond_seen(p):
     """The rcond to warn with: 0 for a non-finite A that was not checked (scipy reports
-    rcond = 0 then), else the factorization's (NaN: unknown, no warning)."""
-    return 0.0 if p.structure.finite is False else rcond_of(p.factorization)
+    rcond = 0 then), else the factorization's, or the one-call solve's (NaN: unknown,
+    no warning)."""
+    if p.structure.finite is False:
+        return 0.0
+    if p.solution is not None:
+        return float(p.rcond)
+    return rcond_of(p.factorization)
 
 
 def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
@@ -566,17 +588,24 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         return x[..., 0] if b_is_1d else x
 
     converted = a1.dtype != dtype
+    b2 = b1 if b1.dtype == dtype else b1.astype(dtype)
+    trans = 1 if transposed else 0
+    # a road's one-call solve writes neither A nor b: not where overwrite_a/_b ask for
+    # the factors / the solution in the caller's buffers (as scipy)
+    rhs = None if overwrite_a or overwrite_b else (b2, trans)
     try:
         p = plan(a1.astype(dtype) if converted else a1, assume_a=hint, lower=lower,
                  overwrite_a=overwrite_a or converted, check_finite=check_finite,
-                 method=method, transient=True, precision=precision)
+                 method=method, transient=True, precision=precision, rhs=rhs)
     except LinAlgError as exc:
         if "singular" not in str(exc):
             raise
         raise _singular_error([0]) from exc
     _warn_ill_conditioned([(0, _rcond_seen(p), dtype)])
-    x = apply(p, b1 if b1.dtype == dtype else b1.astype(dtype), 1 if transposed else 0,
-              overwrite_b=overwrite_b)
+    if p.solution is not None:
+        x = _checked(p.solution, b2.shape, p.chosen)
+    else:
+        x = apply(p, b2, trans, overwrite_b=overwrite_b)
     return x[:, 0] if b_is_1d else x
 
 

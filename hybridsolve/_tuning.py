@@ -59,6 +59,19 @@ PARAMS: dict[str, Param] = {
         "Largest n the small-n fast path of solve() hands to small_solve (64 is also the "
         "capacity of its stack buffers).  benchmarks/bench_small.py: the small kernel is "
         "ahead of the registry's LU/Cholesky roads up to 64 (per-call overhead dominates)."),
+    "small_complex_lu_max": Param(
+        44, int, 0, 64,
+        "Largest order of a complex A the small road prices for its LU (a general "
+        "matrix); above, it declines such an A and the LU road takes it.  The small "
+        "kernel's complex LU loops run at a flat rate while the LU road's recursion "
+        "calls zgemm from n = 33: hybridsolve.solve(a, b, method='small') (one kernel "
+        "call since issue 10) against method='lu', random general complex128 A, one "
+        "right-hand side, medians of 9 interleaved blocks of 1000 calls, 2-core x86-64, "
+        "OpenBLAS: 32: 32.4 vs 49.3 us, 40: 46.5 vs 43.2, 44: 55.9 vs 49.3, 48: 61.7 vs "
+        "54.1, 56: 83.3 vs 68.2, 64: 112.0 vs 72.6.  The crossover is near 40, but up to "
+        "44 the short-circuit (no inspection, no pricing: 30.8 us at 40, 37.2 at 44 "
+        "against the LU road's 43.2 and 49.3) is open and takes these matrices, so the "
+        "default keeps it (a smaller value closes the short-circuit above it)."),
     "small_own_lu_max": Param(
         64, int, 0, _IMAX,
         "Largest n the small kernels factor by their own LU loops (two-column steps); "

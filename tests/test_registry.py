@@ -410,3 +410,30 @@ def test_a_road_is_not_priced_for_a_hint_it_does_not_declare():
         assert s.calls == 1
     finally:
         hybridsolve.unregister("fake-cheap")
+
+
+def test_declared_size_range_is_not_priced_outside_it():
+    # price() reads the declarations once per table and does not ask cost() for an
+    # order outside min_n..max_n (the short-circuit trusts the same declarations)
+    class Counting(_fake_plugins.RangedSolver):
+        name = "fake-ranged-counting"
+
+        def __init__(self):
+            super().__init__()
+            self.priced = 0
+
+        def cost(self, structure):
+            self.priced += 1
+            return super().cost(structure)
+
+    s = Counting()
+    hybridsolve.register(s)
+    try:
+        f64 = np.dtype(np.float64)
+        cands, rejected = _registry.price(hybridsolve.Structure(8, f64, "dense"))
+        assert s.priced == 0 and s not in [r for _, r in cands]
+        assert (s, "n = 8 is outside 10..20") in rejected
+        cands, _ = _registry.price(hybridsolve.Structure(12, f64, "dense"))
+        assert s.priced == 1 and s in [r for _, r in cands]
+    finally:
+        hybridsolve.unregister("fake-ranged-counting")

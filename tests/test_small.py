@@ -373,7 +373,7 @@ def test_norm_overflow_is_not_non_finite():
 def test_small_road_factorization_reuses_its_factors(dtype, kind):
     import scipy.linalg as sl
 
-    from hybridsolve.roads.small import SmallFactorization
+    from hybridsolve.roads.small import COMPLEX_LU_MAX, SmallFactorization, SmallSolver
 
     rng = np.random.default_rng(11)
     for n in (1, 2, 3, 5, 8, 17, SMALL_N):
@@ -384,6 +384,9 @@ def test_small_road_factorization_reuses_its_factors(dtype, kind):
             a_in = np.array(a, order=order)
             a0 = a_in.copy()
             f = hybridsolve.factorize(a_in)
+            if kind == "general" and np.dtype(dtype).kind == "c" and n > COMPLEX_LU_MAX:
+                assert f.kind == "lu"      # the LU road's (tuning small_complex_lu_max)
+                f = SmallSolver().factorize(a_in)     # the road's own, for its factors
             assert isinstance(f, SmallFactorization)
             np.testing.assert_array_equal(a_in, a0)      # only read
             b = rand(rng, (n, 3), dtype)
@@ -438,3 +441,115 @@ def test_baseline_build_passes_the_small_kernel_tests():
         capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert " passed" in r.stdout and " skipped" in r.stdout   # the skip above, at least
+
+
+def _pivot_free(n, dtype):
+    """A general (neither triangular nor Hermitian) matrix of exact small integers,
+    strictly diagonally dominant, so every road's result is bounded the same way."""
+    a = np.diag(np.full(n, 4.0)) + np.diag(np.ones(n - 1), 1) - np.diag(np.ones(n - 1), -1)
+    a[0, n - 1] = 1.0            # a full corner: not banded either
+    a[n - 1, 0] = 2.0
+    a = a.astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * np.diag(np.ones(n - 1), 1).astype(dtype)
+    return a
+
+
+def test_complex_general_above_the_short_circuit_is_not_priced_as_one_free_call():
+    """Issue 10: a complex general A just above the short-circuit's range was priced by
+    the small road at its flops with no fixed cost, though the LU road is faster there;
+    the registry now leaves it to the LU road (tuning small_complex_lu_max)."""
+    from hybridsolve import _registry
+    from hybridsolve.roads.small import COMPLEX_LU_MAX
+
+    for n in (COMPLEX_LU_MAX + 1, 56, SMALL_N):
+        a = _pivot_free(n, np.complex128)
+        assert not _registry.shortcut_open("small", "dense", a.dtype, n)
+        e = hybridsolve.explain(a)
+        assert e.chosen.name == "lu", (n, str(e))
+        assert any(s.name == "small" and "complex LU" in r for s, r in e.rejected)
+        b = np.arange(1, n + 1).astype(np.complex128)
+        x = hybridsolve.solve(a, b)
+        assert backward_error(a, x, b) < 20 * n * eps(np.complex128)
+    # where the short-circuit is open, the registry's choice is still the small road
+    a = _pivot_free(COMPLEX_LU_MAX, np.complex128)
+    assert _registry.shortcut_open("small", "dense", a.dtype, COMPLEX_LU_MAX)
+    assert hybridsolve.explain(a).chosen.name == "small"
+    # a triangular complex A is still the small road's (its substitution is cheap)
+    assert hybridsolve.explain(np.triu(_pivot_free(56, np.complex128))).chosen.name \
+        == "small"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_general_path_makes_the_short_circuits_single_call(monkeypatch, dtype):
+    """Where the short-circuit is closed (here: a plugin that could claim every call
+    but prices itself out) and the registry picks the small road for a one-shot
+    solve, the front door makes the short-circuit's one kernel call (solve_once), not
+    factorize + solve + rcond: the road's zero call_overhead holds on that path too."""
+    from hybridsolve import _registry
+
+    small_road = _registry.get("small")
+    calls = {"once": 0, "factorize": 0}
+    once, fac = small_road.solve_once, small_road.factorize
+
+    def counting_once(*args, **kw):
+        calls["once"] += 1
+        return once(*args, **kw)
+
+    def counting_factorize(*args, **kw):
+        calls["factorize"] += 1
+        return fac(*args, **kw)
+
+    class PricedOut(hybridsolve.Solver):
+        name = "test-priced-out"
+        call_overhead = 0.0
+
+        def cost(self, structure):
+            return 1e30
+
+        def factorize(self, a, structure):  # pragma: no cover - never chosen
+            raise AssertionError
+
+    monkeypatch.setattr(small_road, "solve_once", counting_once)
+    monkeypatch.setattr(small_road, "factorize", counting_factorize)
+    n = 12
+    a = _pivot_free(n, dtype)
+    b = np.arange(1, 2 * n + 1).reshape(n, 2).astype(dtype)
+    hybridsolve.register(PricedOut)
+    try:
+        assert not _registry.shortcut_open("small", "dense", np.dtype(dtype), n)
+        for trans in (False, True) if np.dtype(dtype).kind == "f" else (False,):
+            op = a.T if trans else a
+            for a_in in (a, np.asfortranarray(a)):
+                x = hybridsolve.solve(a_in, b, transposed=trans)
+                assert x.shape == b.shape and x.dtype == np.dtype(dtype)
+                assert backward_error(op, x, b) < 20 * n * eps(dtype)
+                b_int = np.arange(1, n + 1)          # scipy's dtype rule: to dtype
+                x1 = hybridsolve.solve(a_in, b_int, transposed=trans)
+                assert x1.shape == (n,) and x1.dtype == np.dtype(dtype)
+                assert backward_error(op, x1, b_int.astype(dtype)) < 20 * n * eps(dtype)
+        assert calls["factorize"] == 0 and calls["once"] > 0
+        # errors and warnings as before (scipy's)
+        with pytest.raises(np.linalg.LinAlgError,
+                           match=r"A singular matrix detected: slice\(s\) \[0\] are "
+                                 r"singular"):
+            hybridsolve.solve(np.ones((n, n), dtype), b)
+        ill = np.eye(n, dtype=dtype)
+        ill[n - 1, n - 1] = 1e-30
+        with pytest.warns(sl.LinAlgWarning, match="slice 0 has rcond"):
+            hybridsolve.solve(ill, b)
+        bad = a.copy()
+        bad[3, 4] = np.nan
+        with pytest.raises(ValueError, match="infs or NaNs"):
+            hybridsolve.solve(bad, b)
+        # overwrite_a / overwrite_b want the factors / x in the caller's buffers: the
+        # road factorizes there, as before
+        a_f, b_f = np.asfortranarray(a), np.asfortranarray(b)
+        x = hybridsolve.solve(a_f, b_f, overwrite_a=True, overwrite_b=True)
+        assert np.shares_memory(x, b_f) and not (a_f == a).all()
+        assert calls["factorize"] == 1
+        # explain() factorizes (its report shows the factorization)
+        assert hybridsolve.explain(a).chosen is small_road
+        assert calls["factorize"] == 2
+    finally:
+        hybridsolve.unregister("test-priced-out")

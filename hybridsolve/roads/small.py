@@ -9,7 +9,10 @@ per call (``call_overhead``, priced by the registry) is larger than the whole wo
 
 `solve` hands a float64 / complex128 system with no hint straight to this road's kernel
 (``small_solve``: factor and solve in one call) whenever the registry would choose it
-anyway: see ``hybridsolve._registry.fast_path_max_n``.
+anyway: see ``hybridsolve._registry.shortcut_open``.  Where that short-circuit is closed
+and the registry, having inspected and priced A, picks this road for a one-shot
+``solve``, it makes the same single call (``solve_once``), so its price carries no
+per-call overhead on either path.
 """
 from __future__ import annotations
 
@@ -17,15 +20,20 @@ import numpy as np
 
 from hybridsolve._kernels import small as _k
 from hybridsolve._protocol import Factorization, Solver, Structure, singular_error
+from hybridsolve._tuning import value as _tuned
 
 __all__ = ["SmallSolver", "SmallFactorization", "SMALL_N", "small_flops"]
 
 #: Largest order the small kernels take.
 SMALL_N = _k.SMALL_N
+#: Largest order of a complex A the road prices for its LU (tuning small_complex_lu_max).
+COMPLEX_LU_MAX = _tuned("small_complex_lu_max")
 
 _KINDS = {0: "small-lu", 1: "small-cholesky", 2: "small-upper-triangular",
           3: "small-lower-triangular"}
 _SIG = frozenset("fdFD")
+#: the eps small_solve's rcond is judged by (the computation dtype's own, as scipy)
+_EPS = {c: float(np.finfo(np.dtype(c)).eps) for c in _SIG}
 
 
 def small_flops(n, complex_, kind="lu"):
@@ -72,7 +80,11 @@ class SmallSolver(Solver):
     """Dense A of order 1..SMALL_N with no hint, every LAPACK dtype.
 
     Its price is the flops of what its kernel will do with this structure, with no
-    per-call overhead: it makes one C call (``call_overhead = 0``)."""
+    per-call overhead: a one-shot solve is one C call (``call_overhead = 0``), whether
+    the front door's short-circuit makes it or the registry's general path does
+    (``solve_once``).  ``factorize`` is one C call too (``small_factor``); its
+    factorization's solves and rcond are further calls, as every road's are.  A
+    complex general A above tuning ``small_complex_lu_max`` is left to the LU road."""
 
     name = "small"
     hints = (None,)          # it classifies A itself
@@ -89,7 +101,11 @@ class SmallSolver(Solver):
             return None, "takes no hint (it classifies A itself)"
         if structure.dtype.char not in _SIG:
             return None, f"dtype {structure.dtype} is not a LAPACK type"
-        return small_flops(n, structure.is_complex, self._kind(structure))
+        kind = self._kind(structure)
+        if kind == "lu" and structure.is_complex and n > COMPLEX_LU_MAX:
+            return None, (f"complex LU at n = {n} > {COMPLEX_LU_MAX}: the LU road's "
+                          f"blocked kernel is faster (tuning small_complex_lu_max)")
+        return small_flops(n, structure.is_complex, kind)
 
     @staticmethod
     def _kind(s):
@@ -100,6 +116,22 @@ class SmallSolver(Solver):
         if s.hermitian and s.diag_real_positive:
             return "cholesky"       # a failed Cholesky falls back to LU inside
         return "lu"
+
+    def solve_once(self, a, structure: Structure, b, trans):
+        """The front door's one-shot solve through the registry: the short-circuit's
+        own single kernel call (``small_solve``: copy to scratch, classify, factor,
+        solve, estimate rcond) on the work array ``a``, whose finiteness the inspection
+        has settled (as the front door has ``b``'s); ``trans`` 0 or 1 (solve's
+        ``transposed``).  Returns ``(x, rcond)``; rcond may be a proven lower bound
+        >= 4 eps instead of the estimate (it is only compared with eps).  Raises
+        LinAlgError for an exactly singular A."""
+        x, info, rcond = _k.small_solve(a, b, bool(trans), False,
+                                        _EPS.get(a.dtype.char, 0.0))
+        if info > 0:
+            raise singular_error(f"pivot {info - 1} is exactly zero")
+        if info < 0:     # pragma: no cover - not asked to check finiteness
+            raise ValueError("array must not contain infs or NaNs")
+        return x, rcond
 
     def factorize(self, a, structure: Structure | None = None, *,
                   check_finite=True) -> SmallFactorization:
