@@ -7,6 +7,8 @@ Measured (each contender timed interleaved with the other, medians of the sample
   loops against the shared blocked kernels, ``small_solve`` at n = 16..64;
 * ``lu_lapack_n``: the LU kernel's recursion against LAPACK getrf (n = 64..384);
 * ``chol_lapack_from``: the Cholesky kernel's recursion against LAPACK potrf;
+* ``small_complex_lu_max``: the small road against the LU road on general complex128
+  A through ``solve(method=...)`` (n = 32..64);
 * ``lu_solve_own_n``: the LU solve's own substitution loops against BLAS trsv, one
   right-hand side (n = 32..192);
 * ``trsv_max_nrhs`` / ``trsv_max_work``: column-by-column trsv against trsm for a few
@@ -375,6 +377,33 @@ def _batch_compact(cfg, rec, progress):
     return out
 
 
+def _small_complex(cfg, rec, progress):
+    import hybridsolve
+    from hybridsolve.roads import small as road
+    ns = cfg["complex_ns"]
+    progress.step(f"small road vs LU road, general complex128 A, n = {ns}")
+    rng = np.random.default_rng(8)
+    wins = []
+    saved = road.COMPLEX_LU_MAX
+    road.COMPLEX_LU_MAX = road.SMALL_N          # both roads take these while measuring
+    try:
+        for n in ns:
+            a = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
+            b = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+            t = _medians({m: (_nothing, lambda m=m, a=a, b=b: hybridsolve.solve(
+                a, b, method=m)) for m in ("small", "lu")}, cfg["repeat"], cfg["min_time"])
+            wins.append(t["small"] < t["lu"])
+            rec.setdefault("small_complex_us", {})[n] = [round(1e6 * t["small"], 1),
+                                                         round(1e6 * t["lu"], 1)]
+            progress.note(f"n = {n}: small {1e6 * t['small']:.1f} us, lu "
+                          f"{1e6 * t['lu']:.1f} us")
+    finally:
+        road.COMPLEX_LU_MAX = saved
+    # ahead at every measured n: the small road up to its capacity
+    return {"small_complex_lu_max": _last_win(ns, wins, ns[0] - 1) if not all(wins)
+            else road.SMALL_N}
+
+
 def _banded_sparse(cfg, rec, progress):
     import hybridsolve
     from hybridsolve import _tuning
@@ -449,13 +478,15 @@ def _sparse_backends(cfg, rec, progress):
     return {key: _first_of_tail(nnzs, wins[name], PARAMS[key].hi) for name, key in here}
 
 
-_STEPS = (_own_small, _lapack_crossover, _lu_solve_own, _trsv_trsm, _batch,
-          _batch_compact, _banded_sparse, _sparse_backends)
-_STEP_COUNT = {_own_small: 2, _lapack_crossover: 2, _lu_solve_own: 1, _trsv_trsm: 1,
-               _batch: 2, _batch_compact: 1, _banded_sparse: 1, _sparse_backends: 1}
+_STEPS = (_own_small, _small_complex, _lapack_crossover, _lu_solve_own, _trsv_trsm,
+          _batch, _batch_compact, _banded_sparse, _sparse_backends)
+_STEP_COUNT = {_own_small: 2, _small_complex: 1, _lapack_crossover: 2, _lu_solve_own: 1,
+               _trsv_trsm: 1, _batch: 2, _batch_compact: 1, _banded_sparse: 1,
+               _sparse_backends: 1}
 
 _CONFIGS = {
     "full": dict(repeat=11, min_time=0.05, small_ns=[16, 24, 32, 40, 48, 56, 64],
+                 complex_ns=[32, 40, 44, 48, 56, 64],
                  lapack_ns=[64, 96, 128, 192, 256, 384], trsv_ns=[500, 1000, 2000],
                  trsv_nrhs=[1, 2, 3, 4, 8], batch_ms=[50, 200, 800, 3200, 12800],
                  chunk_m=100000, chunk_works=[1.25e4, 5e4, 2e5, 8e5],
@@ -464,13 +495,15 @@ _CONFIGS = {
                  poisson_ms=[16, 24, 32, 40], own_solve_ns=[32, 48, 64, 96, 128, 192],
                  sparse_ms=[20, 50, 100, 200, 400]),
     "quick": dict(repeat=7, min_time=0.02, small_ns=[16, 32, 48, 64],
+                  complex_ns=[40, 48, 56, 64],
                   lapack_ns=[64, 128, 256], trsv_ns=[500, 1500], trsv_nrhs=[1, 2, 4],
                   batch_ms=[100, 800, 6400, 25600], chunk_m=100000,
                   chunk_works=[1.25e4, 5e4, 2e5], poisson_ms=[20, 32],
                   compact_ns=[2, 4, 8, 12, 16, 24, 32], compact_work=2e6,
                   own_solve_ns=[32, 64, 96, 128], sparse_ms=[20, 60, 150]),
     # a few seconds: for the tests of the file round trip, values not meaningful
-    "tiny": dict(repeat=1, min_time=0.0, small_ns=[8, 16], lapack_ns=[32, 64],
+    "tiny": dict(repeat=1, min_time=0.0, small_ns=[8, 16], complex_ns=[48],
+                 lapack_ns=[32, 64],
                  trsv_ns=[200], trsv_nrhs=[1, 2], batch_ms=[100, 400], chunk_m=2000,
                  chunk_works=[5e4, 2e5], poisson_ms=[12], own_solve_ns=[16, 32],
                  compact_ns=[3, 8], compact_work=2e4,

@@ -71,7 +71,13 @@ PARAMS: dict[str, Param] = {
         "54.1, 56: 83.3 vs 68.2, 64: 112.0 vs 72.6.  The crossover is near 40, but up to "
         "44 the short-circuit (no inspection, no pricing: 30.8 us at 40, 37.2 at 44 "
         "against the LU road's 43.2 and 49.3) is open and takes these matrices, so the "
-        "default keeps it (a smaller value closes the short-circuit above it)."),
+        "default keeps it (a smaller value closes the short-circuit above it).  Those "
+        "figures are the baseline (SSE2) build of the small kernel; its AVX2 build (what "
+        "x86-64 CPUs with AVX2 run) stays ahead to 64 (same comparison, AMD EPYC, "
+        "2026-12-04: 48: 45.5 vs 58.7 us, 56: 66.4 vs 81.7, 64: 76.3 vs 80.3).  The "
+        "default stays at the baseline's crossover (there the LU road is about scipy's "
+        "speed; the other way a baseline build would be 1.5x slower at 64); `hybridsolve "
+        "tune` measures it (the two roads through solve(method=...), complex128)."),
     "small_own_lu_max": Param(
         64, int, 0, _IMAX,
         "Largest n the small kernels factor by their own LU loops (two-column steps); "

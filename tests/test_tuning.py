@@ -178,3 +178,33 @@ def test_tune_batch_compact_n_zero_when_the_compact_kernel_never_wins(monkeypatc
     out = _tune._batch_compact(_tune._CONFIGS["tiny"], {},
                                _tune._Progress(1, io.StringIO()))
     assert out == {"batch_compact_n": 0, "batch_compact_n32": 0}
+
+
+def test_tune_measures_small_complex_lu_max(monkeypatch):
+    """The small road against the LU road on complex general A: the largest measured n up
+    to which the small road is ahead (both really run, with the road's own limit lifted
+    only while measuring); ahead everywhere: the small road's capacity."""
+    import io
+    from hybridsolve import _tune
+    from hybridsolve.roads import small as road
+    saved = road.COMPLEX_LU_MAX
+    for ahead, want in (([True, True, False, True], 48), ([True] * 4, road.SMALL_N),
+                        ([False] * 4, 39)):
+        it = iter(ahead)
+        ran = []
+
+        def medians(contenders, repeat, min_time):
+            assert set(contenders) == {"small", "lu"}
+            for setup, call in contenders.values():
+                setup()
+                ran.append(call().shape)
+            win = next(it)
+            return {"small": 1.0 if win else 2.0, "lu": 1.5}
+
+        monkeypatch.setattr(_tune, "_medians", medians)
+        cfg = dict(_tune._CONFIGS["tiny"], complex_ns=[40, 48, 56, 64])
+        out = _tune._small_complex(cfg, {}, _tune._Progress(1, io.StringIO()))
+        assert out == {"small_complex_lu_max": want}
+        assert len(ran) == 8 and road.COMPLEX_LU_MAX == saved
+        p = _tuning.PARAMS["small_complex_lu_max"]
+        assert p.lo <= out["small_complex_lu_max"] <= p.hi
