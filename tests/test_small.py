@@ -437,7 +437,9 @@ def test_baseline_build_passes_the_small_kernel_tests():
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
          os.path.join(here, "test_small.py"), os.path.join(here, "test_batched.py")],
-        env=dict(os.environ, HYBRIDSOLVE_KERNELS="baseline"), cwd=os.path.dirname(here),
+        # cwd: the tests folder, so that `python -m` (which puts the working directory
+        # first on sys.path) imports the installed package, not a source tree beside
+        env=dict(os.environ, HYBRIDSOLVE_KERNELS="baseline"), cwd=here,
         capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert " passed" in r.stdout and " skipped" in r.stdout   # the skip above, at least
