@@ -64,7 +64,7 @@ class BuildExt(build_ext):
             link_args.append("-fopenmp")
         kept = []
         for ext in self.extensions:
-            flags = _VARIANT_FLAGS.get(ext.name.rsplit("_", 1)[-1]) if "_" in ext.name else None
+            flags = _VARIANT_FLAGS.get(ext.name.rsplit("_", 1)[-1])   # "small_avx2"
             if flags is not None:
                 if not all(_compiler_accepts(self.compiler, f, "int main(void){return 0;}\n")
                            for f in flags):

@@ -13,7 +13,8 @@ from importlib.machinery import EXTENSION_SUFFIXES as _SUFFIXES
 
 def _unbuilt(directory):
     sources = {f.split(".")[0] for f in _os.listdir(directory)
-               if f.endswith((".pyx", ".pyx.in")) and not f.split(".")[0].endswith("_avx2")}
+               if f.endswith((".pyx", ".pyx.in"))}
+    sources = {name for name in sources if not name.endswith("_avx2")}   # optional
     return sorted(name for name in sources
                   if not any(_os.path.exists(_os.path.join(directory, name + suffix))
                              for suffix in _SUFFIXES))
