@@ -83,6 +83,19 @@ def result_dtype(*dtypes) -> np.dtype:
     return np.dtype(np.float32 if single else np.float64)
 
 
+_EPS: dict = {}
+
+
+def eps_of(dt) -> float:
+    """Machine epsilon of the dtype ``dt``, cached per dtype: what a computation in that
+    dtype judges rcond by (scipy compares with LAPACK's lamch('E') of the computation
+    dtype)."""
+    try:
+        return _EPS[dt]
+    except KeyError:
+        return _EPS.setdefault(dt, float(np.finfo(dt).eps))
+
+
 def fortran_view(a: np.ndarray):
     """An F-contiguous array holding ``a`` or ``a.T``, copying only when needed.
 

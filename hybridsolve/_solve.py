@@ -16,6 +16,7 @@ from hybridsolve import _registry
 from hybridsolve._inspect import dense_copy, inspect_dense, symmetrize
 from hybridsolve._protocol import Factorization as _Factorization
 from hybridsolve._protocol import _LAPACK_CHARS, HINTS, NotApplicable, result_dtype
+from hybridsolve._protocol import eps_of as _eps
 
 __all__ = ["solve", "factorize", "plan"]
 
@@ -375,16 +376,6 @@ def factorize(a, assume_a=None, lower=False, overwrite_a=False, check_finite=Tru
     return plan(a, assume_a=assume_a, lower=lower, overwrite_a=overwrite_a,
                 check_finite=check_finite, method=method,
                 precision=precision).factorization
-
-
-_EPS = {}
-
-
-def _eps(dt):
-    try:
-        return _EPS[dt]
-    except KeyError:
-        return _EPS.setdefault(dt, float(np.finfo(dt).eps))
 
 
 def _warn_ill_conditioned(items, stacklevel=3):

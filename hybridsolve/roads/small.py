@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from hybridsolve._kernels import small as _k
-from hybridsolve._protocol import Factorization, Solver, Structure, singular_error
+from hybridsolve._protocol import (Factorization, Solver, Structure, eps_of,
+                                   singular_error)
 from hybridsolve._tuning import value as _tuned
 
 __all__ = ["SmallSolver", "SmallFactorization", "SMALL_N", "small_flops"]
@@ -32,8 +33,6 @@ COMPLEX_LU_MAX = _tuned("small_complex_lu_max")
 _KINDS = {0: "small-lu", 1: "small-cholesky", 2: "small-upper-triangular",
           3: "small-lower-triangular"}
 _SIG = frozenset("fdFD")
-#: the eps small_solve's rcond is judged by (the computation dtype's own, as scipy)
-_EPS = {c: float(np.finfo(np.dtype(c)).eps) for c in _SIG}
 
 
 def small_flops(n, complex_, kind="lu"):
@@ -126,7 +125,7 @@ class SmallSolver(Solver):
         >= 4 eps instead of the estimate (it is only compared with eps).  Raises
         LinAlgError for an exactly singular A."""
         x, info, rcond = _k.small_solve(a, b, bool(trans), False,
-                                        _EPS.get(a.dtype.char, 0.0))
+                                        eps_of(a.dtype))
         if info > 0:
             raise singular_error(f"pivot {info - 1} is exactly zero")
         if info < 0:     # pragma: no cover - not asked to check finiteness
