@@ -12,9 +12,10 @@ __all__ = ["CholmodFactorization", "cholmod_factor"]
 class CholmodFactorization(Factorization):
     kind = "sparse_cholesky(cholmod)"
 
-    def __init__(self, factor, shape, dtype, transposed):
+    def __init__(self, factor, csc, shape, dtype, transposed):
         super().__init__(shape, dtype)
         self.factor = factor
+        self.csc = csc                 # what was factored (kept for pickling)
         self.transposed = transposed   # the factor is of A^T (= conj(A) for Hermitian A)
 
     def _solve_inplace(self, b, trans):
@@ -27,6 +28,17 @@ class CholmodFactorization(Factorization):
         check_finite_result(x)
         b[...] = x
 
+    def __getstate__(self):
+        # CHOLMOD's factor is an extension object: keep the matrix, factor it on load
+        state = dict(self.__dict__)
+        del state["factor"]
+        return state
+
+    def __setstate__(self, state):
+        from sksparse.cholmod import cholesky
+        super().__setstate__(state)
+        self.factor = cholesky(self.csc, mode="supernodal")
+
 
 def cholmod_factor(work):
     """CHOLMOD's LL^T of A; NotApplicable on a non-positive pivot."""
@@ -38,4 +50,4 @@ def cholmod_factor(work):
         f = cholesky(csc, mode="supernodal")
     except CholmodError as exc:
         raise NotApplicable(f"CHOLMOD: {exc}") from None
-    return CholmodFactorization(f, work.shape, work.dtype, transposed)
+    return CholmodFactorization(f, csc, work.shape, work.dtype, transposed)
