@@ -27,21 +27,9 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
 from benchmarks._timing import interleaved, parse_args, table
+from hybridsolve._bench import poisson2d, poisson3d
 from hybridsolve._sparse import prepare_sparse
 from hybridsolve.roads import sparse as roads
-
-
-def poisson2d(m):
-    t = sp.diags_array([-1.0, 2.0, -1.0], offsets=[-1, 0, 1], shape=(m, m))
-    i = sp.eye_array(m)
-    return (sp.kron(i, t) + sp.kron(t, i)).tocsr()
-
-
-def poisson3d(m):
-    t = sp.diags_array([-1.0, 2.0, -1.0], offsets=[-1, 0, 1], shape=(m, m))
-    i = sp.eye_array(m)
-    return (sp.kron(sp.kron(i, i), t) + sp.kron(sp.kron(i, t), i)
-            + sp.kron(sp.kron(t, i), i)).tocsr()
 
 
 def convection_diffusion2d(m, c=20.0):

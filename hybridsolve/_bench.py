@@ -197,6 +197,15 @@ def poisson2d(m):
     return (sp.kron(i, t) + sp.kron(t, i)).tocsr()
 
 
+def poisson3d(m):
+    """The 3-D Poisson matrix on an m x m x m grid (7-point stencil), CSR."""
+    import scipy.sparse as sp
+    t = sp.diags_array([-1.0, 2.0, -1.0], offsets=[-1, 0, 1], shape=(m, m))
+    i = sp.eye_array(m)
+    return (sp.kron(sp.kron(i, i), t) + sp.kron(sp.kron(i, t), i)
+            + sp.kron(sp.kron(t, i), i)).tocsr()
+
+
 def case(area, n, seed=0):
     """``(A, b, contenders)`` for one area and size: the matrix, a right-hand side and
     ``name -> callable`` (ours first)."""

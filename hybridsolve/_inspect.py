@@ -109,6 +109,7 @@ def _captured(a, n, transposed, data, indices, indptr, check_finite):
     st.extra["captured"] = (fmt, data, indices, indptr)
     st.extra["diag_nonzero"] = info["diag_nonzero"]
     st.extra["pattern_symmetric"] = info["pattern_symmetric"]
+    st.extra["offdiag_nonpositive"] = info["offdiag_nonpositive"]
     st.notes.append(f"read without copying (it looks sparse): its {k} nonzeros were "
                     f"captured as {fmt.upper()}; a dense working copy is made only for "
                     f"a road that needs one (its price includes the copy)")

@@ -67,6 +67,7 @@ def structure_from_info(n, dtype, info, format="sparse"):
     )
     s.extra["diag_nonzero"] = info["diag_nonzero"]
     s.extra["pattern_symmetric"] = info["pattern_symmetric"]
+    s.extra["offdiag_nonpositive"] = info["offdiag_nonpositive"]
     return s
 
 
@@ -75,8 +76,8 @@ def prepare_sparse(a, *, check_finite=True):
 
     Returns ``(structure, work)``: a ``Structure(n, dtype, "sparse", ...)`` with finite,
     symmetric, hermitian, diag_real_positive, lower/upper bandwidth, nnz (stored
-    nonzeros) and norm1 filled (``extra['diag_nonzero']`` and
-    ``extra['pattern_symmetric']`` too), and ``work``, a private
+    nonzeros) and norm1 filled (``extra['diag_nonzero']``,
+    ``extra['pattern_symmetric']`` and ``extra['offdiag_nonpositive']`` too), and ``work``, a private
     canonical CSR (or CSC when ``a`` is CSC) sparse array in the LAPACK dtype.
 
     Raises ValueError for a non-square or non-2-D ``a``, or (``check_finite``) when

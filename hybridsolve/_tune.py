@@ -24,7 +24,9 @@ Measured (each contender timed interleaved with the other, medians of the sample
   road on 2-D Poisson matrices (the n where sparse_dense overtakes);
 * ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``: the sparse Cholesky
   backends' order by size -- each optional backend installed here against SuperLU's
-  symmetric mode on 2-D Poisson matrices (the nnz from which it wins).
+  symmetric mode on 2-D Poisson matrices (the nnz from which it wins);
+  ``sparse_pardiso_first_min_nnz``: PARDISO against the backend it would go before
+  (CHOLMOD, else SuperLU) on 3-D Poisson matrices (wide rows).
 
 Run it on an otherwise idle machine: the values are only as good as the timings.
 ``--quick`` measures fewer sizes with fewer repetitions (about a minute on 2 cores).
@@ -475,7 +477,38 @@ def _sparse_backends(cfg, rec, progress):
     from hybridsolve._tuning import PARAMS
     # from the smallest measured size from which it wins at every larger one; never
     # within the measured sizes: beyond them (the range's top: not without evidence)
-    return {key: _first_of_tail(nnzs, wins[name], PARAMS[key].hi) for name, key in here}
+    out = {key: _first_of_tail(nnzs, wins[name], PARAMS[key].hi) for name, key in here}
+    if "pardiso" in wins:
+        out["sparse_pardiso_first_min_nnz"] = _pardiso_first(cfg, rec, progress, here)
+    return out
+
+
+def _pardiso_first(cfg, rec, progress, here):
+    """PARDISO against the backend it goes before (CHOLMOD where installed, else
+    SuperLU) on 3-D Poisson, whose 6.8 stored nonzeros a row reach
+    ``sparse_pardiso_first_row_nnz``: the nnz from which PARDISO goes first."""
+    from hybridsolve._bench import poisson3d
+    from hybridsolve._sparse import prepare_sparse
+    from hybridsolve._tuning import PARAMS
+    from hybridsolve.roads.sparse.cholesky import SparseCholeskySolver
+    other = "cholmod" if "cholmod" in dict(here) else "superlu"
+    ks = cfg["sparse3_ks"]
+    progress.note(f"PARDISO vs {other}, 3-D Poisson n = {[k ** 3 for k in ks]}")
+    rng = np.random.default_rng(8)
+    nnzs, wins = [], []
+    for k in ks:
+        st, work = prepare_sparse(poisson3d(k), check_finite=True)
+        b = rng.standard_normal(k ** 3)
+        t = _medians({name: (_nothing, lambda name=name: SparseCholeskySolver(name)
+                             .factorize(work, st).solve(b))
+                      for name in (other, "pardiso")}, cfg["repeat"], 0.0)
+        nnzs.append(int(work.nnz))
+        wins.append(t["pardiso"] < t[other])
+        rec.setdefault("sparse_pardiso_first_ms", {})[work.nnz] = {
+            name: round(1e3 * v, 2) for name, v in t.items()}
+        progress.note(f"nnz = {work.nnz}: " + ", ".join(
+            f"{name} {1e3 * v:.1f} ms" for name, v in t.items()))
+    return _first_of_tail(nnzs, wins, PARAMS["sparse_pardiso_first_min_nnz"].hi)
 
 
 _STEPS = (_own_small, _small_complex, _lapack_crossover, _lu_solve_own, _trsv_trsm,
@@ -493,21 +526,22 @@ _CONFIGS = {
                  compact_ns=[2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 28, 32],
                  compact_work=4e6,
                  poisson_ms=[16, 24, 32, 40], own_solve_ns=[32, 48, 64, 96, 128, 192],
-                 sparse_ms=[20, 50, 100, 200, 400]),
+                 sparse_ms=[20, 50, 100, 200, 400], sparse3_ks=[14, 18, 22, 26, 30]),
     "quick": dict(repeat=7, min_time=0.02, small_ns=[16, 32, 48, 64],
                   complex_ns=[40, 48, 56, 64],
                   lapack_ns=[64, 128, 256], trsv_ns=[500, 1500], trsv_nrhs=[1, 2, 4],
                   batch_ms=[100, 800, 6400, 25600], chunk_m=100000,
                   chunk_works=[1.25e4, 5e4, 2e5], poisson_ms=[20, 32],
                   compact_ns=[2, 4, 8, 12, 16, 24, 32], compact_work=2e6,
-                  own_solve_ns=[32, 64, 96, 128], sparse_ms=[20, 60, 150]),
+                  own_solve_ns=[32, 64, 96, 128], sparse_ms=[20, 60, 150],
+                  sparse3_ks=[16, 24]),
     # a few seconds: for the tests of the file round trip, values not meaningful
     "tiny": dict(repeat=1, min_time=0.0, small_ns=[8, 16], complex_ns=[48],
                  lapack_ns=[32, 64],
                  trsv_ns=[200], trsv_nrhs=[1, 2], batch_ms=[100, 400], chunk_m=2000,
                  chunk_works=[5e4, 2e5], poisson_ms=[12], own_solve_ns=[16, 32],
                  compact_ns=[3, 8], compact_work=2e4,
-                 sparse_ms=[10]),
+                 sparse_ms=[10], sparse3_ks=[5]),
 }
 
 

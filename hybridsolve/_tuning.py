@@ -294,14 +294,35 @@ PARAMS: dict[str, Param] = {
         "small (~1.5 ms at n = 256), so 0.  `hybridsolve tune` measures the crossover "
         "when scikit-sparse is importable."),
     "sparse_pardiso_min_nnz": Param(
-        1_000_000, int, 0, _IMAX,
+        300_000, int, 0, _IMAX,
         "sparse_cholesky takes PARDISO (pypardiso, when installed and CHOLMOD is not) "
-        "from this many stored nonzeros on, SuperLU's symmetric mode below.  PARDISO's "
-        "fixed cost (MKL's thread team, its three phases) is large: on 2-D Poisson "
-        "(5 nonzeros a row) SuperLU 1.6 / 8.8 / 37 / 311 / 1705 ms against PARDISO "
-        "785 / 510 / 1833 / 1285 / 3398 ms at n = 400 / 2500 / 1e4 / 4e4 / 1.6e5 "
-        "(2 cores, load 9); PARDISO's parallel supernodal factorization pays only on "
-        "large problems on many cores.  `hybridsolve tune` measures the crossover."),
+        "from this many stored nonzeros on, SuperLU's symmetric mode below.  On 2-D "
+        "Poisson (5 stored nonzeros a row) through the road, factorization and one "
+        "solve: SuperLU 97 / 282 / 587 ms against PARDISO 120 / 179 / 358 ms at nnz = "
+        "199200 / 448800 / 798400 (AMD EPYC, 2 cores, MKL 2026.2; /tmp scripts of "
+        "2026-12-04 timing SparseCholeskySolver(backend).factorize(...).solve(b), 7 "
+        "interleaved runs).  `hybridsolve tune` measures the crossover."),
+    "sparse_pardiso_first_row_nnz": Param(
+        6.0, float, 0, _INF,
+        "sparse_cholesky takes PARDISO before CHOLMOD for real matrices with at least "
+        "this many stored nonzeros a row on average (and sparse_pardiso_first_min_nnz "
+        "in all): wide rows (3-D stencils and meshes) give factors with large dense "
+        "supernodes, where PARDISO's parallel factorization pays; on 5-a-row 2-D "
+        "matrices it does not.  Measured through the road (factorization and one "
+        "solve, AMD EPYC, 2 cores): 3-D 7-point Poisson (6.8 a row) CHOLMOD 195 / 383 / "
+        "1024 ms against PARDISO 107 / 200 / 505 ms at nnz = 105625 / 183600 / 438400; "
+        "2-D 5-point Poisson (4.98 a row) CHOLMOD 72 / 180 / 337 / 710 ms against "
+        "PARDISO 120 / 179 / 358 / 780 ms at nnz = 199200 / 448800 / 798400 / 1510300.  "
+        "6 lies between the two families; a choice, not a crossover `hybridsolve tune` "
+        "measures."),
+    "sparse_pardiso_first_min_nnz": Param(
+        100_000, int, 0, _IMAX,
+        "With rows of at least sparse_pardiso_first_row_nnz stored nonzeros, "
+        "sparse_cholesky takes PARDISO before CHOLMOD from this many stored nonzeros "
+        "on: on 3-D 7-point Poisson CHOLMOD 68 ms against PARDISO 76 ms at nnz = "
+        "71632, 195 against 107 ms at 105625 (same runs as "
+        "sparse_pardiso_first_row_nnz).  `hybridsolve tune` measures it on 3-D "
+        "Poisson when both are installed."),
     "sparse_band_storage_factor": Param(
         8.0, float, 0, _INF,
         "Sparse banded road: band storage may be at most this many times nnz (+ 4 n)."),

@@ -39,6 +39,17 @@ def spd(n, dtype, rng, density=0.05):
     return sp.csr_array(a).astype(dtype)
 
 
+def z_spd(n, dtype, rng, density=0.1):
+    """Symmetric positive definite with every off-diagonal entry <= 0 (a nonsingular
+    M-matrix): -|B + B^T| off the diagonal, a dominant positive diagonal, all exact."""
+    b = abs(rand_sparse(n, density, np.float64, rng))
+    off = -(b + b.T)
+    off.setdiag(0)
+    off.eliminate_zeros()
+    d = 1.0 + abs(off).sum(axis=1) * rng.uniform(0.5, 1.5, n)
+    return sp.csr_array(off + sp.diags_array(d)).astype(dtype)
+
+
 def op(a, trans):
     d = a.toarray()
     return [d, d.T, d.conj().T][trans]
@@ -98,7 +109,8 @@ def test_prepare_all_formats(fmt, kind):
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 def test_inspection_against_dense_oracle(dtype, fmt):
     rng = np.random.default_rng(2)
-    cases = [general(25, dtype, rng), spd(25, dtype, rng),
+    cases = [general(25, dtype, rng), spd(25, dtype, rng), z_spd(25, dtype, rng),
+             -z_spd(25, dtype, rng),
              sp.tril(general(25, dtype, rng)), sp.triu(general(25, dtype, rng)),
              sp.diags_array([rng.random(25) + 1], offsets=[0]).astype(dtype),
              sp.diags_array([np.ones(23), np.ones(25), np.ones(24)], offsets=[-2, 0, 1],
@@ -119,6 +131,9 @@ def test_inspection_against_dense_oracle(dtype, fmt):
         dg = np.diag(d)
         assert s.diag_real_positive == bool(np.all((dg.imag == 0) & (dg.real > 0)))
         assert s.extra["pattern_symmetric"] == bool(np.array_equal(d != 0, d.T != 0))
+        off = d[~np.eye(25, dtype=bool)]
+        assert s.extra["offdiag_nonpositive"] == bool(np.all((off.imag == 0)
+                                                             & (off.real <= 0)))
         assert s.norm1 == pytest.approx(np.abs(d).sum(axis=0).max(), rel=1e-5)
 
 
@@ -394,6 +409,31 @@ def test_cholesky_backends(backend, dtype, fmt):
 
 
 @pytest.mark.parametrize("backend", ["superlu", "pardiso", "cholmod"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cholesky_rcond_of_m_matrix_is_exact(backend, dtype):
+    """An SPD matrix with no positive off-diagonal entry (an M-matrix: A^-1 >= 0) gets
+    rcond from ||A^-1 e||_inf, the exact 1-norm of A^-1 -- where a Cholesky factor
+    proves it positive definite; elsewhere (SuperLU) the usual estimate, a lower
+    bound of ||A^-1||_1 within 10x."""
+    _skip_unless(backend)
+    rng = np.random.default_rng(12)
+    # weakly diagonally dominant -> moderately conditioned, so the oracle is accurate
+    a = z_spd(60, dtype, rng)
+    s, w = prepare_sparse(a)
+    assert s.extra["offdiag_nonpositive"]
+    f = S.SparseCholeskySolver(backend).factorize(w, s)
+    d = a.toarray().astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+    inv = np.linalg.inv(d)
+    assert np.all(inv.real >= -1e-12 * abs(inv).max())          # the theorem's premise
+    true = 1.0 / (np.abs(d).sum(axis=0).max() * np.abs(inv).sum(axis=0).max())
+    exact = ("cholmod" in f.kind or "pardiso" in f.kind)
+    if exact:
+        assert f.rcond == pytest.approx(true, rel=float(20 * 60 * eps(dtype)))
+    else:
+        assert true <= f.rcond * (1 + 1e-3) <= 10 * true
+
+
+@pytest.mark.parametrize("backend", ["superlu", "pardiso", "cholmod"])
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
 def test_cholesky_falls_back_when_indefinite(backend, dtype):
     _skip_unless(backend)
@@ -437,7 +477,8 @@ def test_cholesky_backend_order_by_size(monkeypatch):
     rng = np.random.default_rng(10)
     a = spd(60, np.float64, rng)
     s, w = prepare_sparse(a)
-    limits = {"sparse_cholmod_min_nnz": w.nnz + 1, "sparse_pardiso_min_nnz": w.nnz + 1}
+    limits = {"sparse_cholmod_min_nnz": w.nnz + 1, "sparse_pardiso_min_nnz": w.nnz + 1,
+              "sparse_pardiso_first_row_nnz": np.inf, "sparse_pardiso_first_min_nnz": 0}
     monkeypatch.setattr(C, "_tuned", limits.__getitem__)
     assert S.cholesky_backend(w.nnz) == "superlu" and S.cholesky_backend() == best
     f = S.SparseCholeskySolver().factorize(w, s)
@@ -449,6 +490,35 @@ def test_cholesky_backend_order_by_size(monkeypatch):
     assert best in S.SparseCholeskySolver().factorize(w, s).kind
     b = rhs(60, np.float64, rng)
     assert backward_error(a, f.solve(b), b) < 200 * eps(np.float64)
+
+
+def test_pardiso_first_on_wide_rows(monkeypatch):
+    """PARDISO goes before CHOLMOD (and SuperLU) for a real matrix whose rows hold at
+    least sparse_pardiso_first_row_nnz stored nonzeros on average, from
+    sparse_pardiso_first_min_nnz in all; complex matrices keep the usual order
+    (pypardiso is real only); the factorization's notes say why."""
+    pytest.importorskip("pypardiso", exc_type=ImportError)
+    from hybridsolve.roads.sparse import cholesky as C
+    rng = np.random.default_rng(13)
+    a = spd(60, np.float64, rng)
+    s, w = prepare_sparse(a)
+    row = w.nnz / 60
+    limits = {"sparse_cholmod_min_nnz": 0, "sparse_pardiso_min_nnz": 10 ** 9,
+              "sparse_pardiso_first_row_nnz": row, "sparse_pardiso_first_min_nnz": w.nnz}
+    monkeypatch.setattr(C, "_tuned", limits.__getitem__)
+    usual = S.cholesky_backend(w.nnz, 60, np.complex128)
+    assert usual != "pardiso"
+    assert S.cholesky_backend(w.nnz, 60, np.float64) == "pardiso"
+    f = S.SparseCholeskySolver().factorize(w, s)
+    assert "pardiso" in f.kind
+    if usual != "pardiso" and S.cholesky_backend() != "pardiso":
+        assert any("PARDISO before" in n for n in f.notes)
+    b = rhs(60, np.float64, rng)
+    assert backward_error(a, f.solve(b), b) < 200 * eps(np.float64)
+    for key, value in (("sparse_pardiso_first_row_nnz", row * 1.01),
+                       ("sparse_pardiso_first_min_nnz", w.nnz + 1)):
+        monkeypatch.setattr(C, "_tuned", {**limits, key: value}.__getitem__)
+        assert S.cholesky_backend(w.nnz, 60, np.float64) == usual
 
 
 # ------------------------------------------------------------------ stored dense

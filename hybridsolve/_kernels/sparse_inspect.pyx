@@ -46,14 +46,15 @@ cdef int inspect_compressed(Py_ssize_t n, const index_t *indptr, const index_t *
 
     ``nxt`` (n int64, scratch) and ``colsum`` (n doubles, zeroed) are work arrays.
     Results: out_i = [finite, diag_real_positive, lower_bw (max i-j), upper_bw (max j-i),
-    nnz (nonzero values), symmetric, hermitian, diag_nonzero, pattern_symmetric];
+    nnz (nonzero values), symmetric, hermitian, diag_nonzero, pattern_symmetric,
+    offdiag_nonpositive (every stored off-diagonal value real and <= 0)];
     out_d = [max line sum of |m_ij| (inf-norm of M), max column sum (1-norm of M)].  Returns 0, or -1 if the
     indices are out of range / not sorted (caller canonicalises first).
     """
     cdef Py_ssize_t i, j, p, q, end
     cdef int64_t nnz = 0, lbw = 0, ubw = 0
     cdef bint finite = True, diag_pos = True, diag_nz = True
-    cdef bint pattern = True, sym = True, herm = True
+    cdef bint pattern = True, sym = True, herm = True, offneg = True
     cdef bint has_diag
     cdef lapack_t v, w
     cdef double a, linesum, maxline = 0.0, maxcol = 0.0
@@ -86,6 +87,8 @@ cdef int inspect_compressed(Py_ssize_t n, const index_t *indptr, const index_t *
                 has_diag = v != 0
                 if not (_is_real(v) and realpart(v) > 0):
                     diag_pos = False
+            elif offneg and not (_is_real(v) and realpart(v) <= 0):
+                offneg = False
             # symmetry: entry (i, j) consumes (j, i), which must sit at nxt[j]
             if pattern:
                 q = nxt[j]
@@ -117,6 +120,7 @@ cdef int inspect_compressed(Py_ssize_t n, const index_t *indptr, const index_t *
     out_i[6] = herm
     out_i[7] = diag_nz
     out_i[8] = pattern
+    out_i[9] = offneg
     out_d[0] = maxline
     out_d[1] = maxcol
     return 0
@@ -128,11 +132,12 @@ def inspect(const index_t[::1] indptr, const index_t[::1] indices,
 
     Returns a dict: finite, diag_real_positive, diag_nonzero, lower_bandwidth,
     upper_bandwidth (of M), nnz, symmetric, hermitian, pattern_symmetric (stored
-    pattern, explicit zeros count as stored), norm_lines (max line |sum|),
+    pattern, explicit zeros count as stored), offdiag_nonpositive (every stored
+    off-diagonal value real and <= 0: a Z-matrix), norm_lines (max line |sum|),
     norm_cols (max column |sum|).  Raises ValueError on unsorted/out-of-range indices.
     """
     cdef Py_ssize_t n = indptr.shape[0] - 1
-    cdef int64_t out_i[9]
+    cdef int64_t out_i[10]
     cdef double out_d[2]
     cdef int rc
     if n < 0:
@@ -156,6 +161,7 @@ def inspect(const index_t[::1] indptr, const index_t[::1] indices,
         "nnz": int(out_i[4]), "symmetric": bool(out_i[5]), "hermitian": bool(out_i[6]),
         "diag_nonzero": bool(out_i[7]), "norm_lines": float(out_d[0]),
         "norm_cols": float(out_d[1]), "pattern_symmetric": bool(out_i[8]),
+        "offdiag_nonpositive": bool(out_i[9]),
     }
 
 

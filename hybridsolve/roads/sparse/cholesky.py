@@ -3,6 +3,7 @@ backend importable here (CHOLMOD, PARDISO, SuperLU's symmetric mode), falling ba
 SuperLU with COLAMD and partial pivoting when the matrix is not positive definite."""
 from __future__ import annotations
 
+import numpy as np
 from numpy.linalg import LinAlgError
 
 from hybridsolve._tuning import value as _tuned
@@ -18,14 +19,30 @@ __all__ = ["SparseCholeskySolver", "cholesky_backend"]
 #: (backend, module, tuning constant: the fewest stored nonzeros it is taken from)
 _BACKENDS = (("cholmod", "sksparse.cholmod", "sparse_cholmod_min_nnz"),
              ("pardiso", "pypardiso", "sparse_pardiso_min_nnz"))
+#: PARDISO before CHOLMOD: (tuning constant of the fewest stored nonzeros per row, of
+#: the fewest stored nonzeros in all)
+_PARDISO_FIRST = ("sparse_pardiso_first_row_nnz", "sparse_pardiso_first_min_nnz")
 
 
-def cholesky_backend(nnz=None):
-    """The sparse Cholesky backend for a matrix with ``nnz`` stored nonzeros: the first
-    of 'cholmod', 'pardiso' importable here whose size threshold (``hybridsolve._tuning``
-    ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``, measured by ``hybridsolve
-    tune``) ``nnz`` reaches, else 'superlu' (always available).  ``nnz`` None: the
-    first importable, whatever the size."""
+def _pardiso_first(nnz, n):
+    row_nnz, min_nnz = (_tuned(k) for k in _PARDISO_FIRST)
+    return bool(n) and nnz >= row_nnz * n and nnz >= min_nnz
+
+
+def cholesky_backend(nnz=None, n=None, dtype=None):
+    """The sparse Cholesky backend for an ``n`` x ``n`` matrix with ``nnz`` stored
+    nonzeros: the first of 'cholmod', 'pardiso' importable here whose size threshold
+    (``hybridsolve._tuning`` ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``,
+    measured by ``hybridsolve tune``) ``nnz`` reaches, else 'superlu' (always
+    available).  PARDISO comes first where its parallel supernodal factorization pays:
+    rows of at least ``sparse_pardiso_first_row_nnz`` stored nonzeros on average (3-D
+    stencils and meshes, whose factors have large dense supernodes) and at least
+    ``sparse_pardiso_first_min_nnz`` in all, for a real ``dtype`` (PARDISO's mtype 2:
+    pypardiso takes float64 only).  ``nnz`` None: the first importable, whatever the
+    size."""
+    real = dtype is None or np.dtype(dtype).kind == "f"
+    if nnz is not None and real and _pardiso_first(nnz, n) and importable("pypardiso"):
+        return "pardiso"
     for backend, module, threshold in _BACKENDS:
         if (nnz is None or nnz >= _tuned(threshold)) and importable(module):
             return backend
@@ -48,19 +65,28 @@ class SparseCholeskySolver(SparseRoad):
 
     def factorize(self, a, s):
         self._check(a)
-        backend = self.backend or cholesky_backend(a.nnz)
+        backend = self.backend or cholesky_backend(a.nnz, a.shape[0], a.dtype)
         notes = []
         if self.backend is None and backend != cholesky_backend():
-            notes.append(f"{cholesky_backend()} is installed but takes {a.nnz} stored "
-                         f"nonzeros only from its tuned size on (hybridsolve tune): "
-                         f"{backend} used")
+            if backend == "pardiso":
+                notes.append(f"PARDISO before {cholesky_backend()}: {a.nnz} stored "
+                             f"nonzeros, {a.nnz / a.shape[0]:.3g} a row (its tuned "
+                             f"sizes, hybridsolve tune)")
+            else:
+                notes.append(f"{cholesky_backend()} is installed but takes {a.nnz} "
+                             f"stored nonzeros only from its tuned size on (hybridsolve "
+                             f"tune): {backend} used")
         norm1 = norm1_of(a, s)
         factor = {"cholmod": cholmod.cholmod_factor,
                   "pardiso": pardiso.pardiso_factor if a.dtype.kind == "f" else None
                   }.get(backend)
         if factor is not None:
             try:
-                return set_rcond(factor(a), norm1)
+                f = factor(a)
+                f.notes = tuple(notes) + tuple(f.notes)
+                # a Cholesky factor proves A positive definite
+                return set_rcond(f, norm1,
+                                 m_matrix=s.extra.get("offdiag_nonpositive", False))
             except NotApplicable as exc:
                 notes.append(f"{exc}; fell back to SuperLU")
         try:
