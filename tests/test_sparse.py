@@ -1,8 +1,12 @@
 """Sparse input: inspection, dense->compressed conversion, triangular substitution and
 every sparse road.  numpy/scipy (dense) are the oracles; tolerances scale with eps."""
-import pathlib
-import tomllib
 import importlib
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tomllib
 
 import numpy as np
 import pytest
@@ -520,6 +524,37 @@ def test_pardiso_first_on_wide_rows(monkeypatch):
         monkeypatch.setattr(C, "_tuned", {**limits, key: value}.__getitem__)
         assert S.cholesky_backend(w.nnz, 60, np.float64) == usual
 
+
+
+_BINDINGS_PROBE = """
+import numpy as np
+from hybridsolve._bench import poisson2d
+from hybridsolve._sparse import prepare_sparse
+from hybridsolve.roads.sparse import SparseCholeskySolver
+s, w = prepare_sparse(poisson2d(60))
+b = np.ones(w.shape[0])
+for backend in ("pardiso", "cholmod"):   # PARDISO first: MKL loads before CHOLMOD runs
+    SparseCholeskySolver(backend).factorize(w, s).solve(b)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_DEBUG is glibc's")
+def test_cholmod_keeps_its_blas_after_pardiso(tmp_path):
+    """MKL's first PARDISO call puts MKL's BLAS into the global symbol scope; CHOLMOD
+    loaded after it would bind its dgemm_/dpotrf_ to MKL (20x slower here).  The
+    dynamic linker's own record (LD_DEBUG=bindings) shows which library each of
+    libcholmod's BLAS and LAPACK symbols was bound to."""
+    pytest.importorskip("pypardiso", exc_type=ImportError)
+    pytest.importorskip("sksparse.cholmod")
+    env = {**os.environ, "LD_DEBUG": "bindings",
+           "LD_DEBUG_OUTPUT": str(tmp_path / "ld")}
+    subprocess.run([sys.executable, "-c", _BINDINGS_PROBE], check=True, env=env,
+                   cwd=pathlib.Path(__file__).parents[1])
+    lines = [line for f in tmp_path.glob("ld.*") for line in f.read_text().splitlines()
+             if "libcholmod" in line.split(" to ")[0]
+             and re.search(r"`(dgemm|dsyrk|dtrsm|dpotrf)_'", line)]
+    assert lines, "libcholmod called no BLAS: the probe proves nothing"
+    assert not [line for line in lines if "mkl" in line.split(" to ")[1]], lines
 
 # ------------------------------------------------------------------ stored dense
 
