@@ -25,8 +25,10 @@ Measured (each contender timed interleaved with the other, medians of the sample
 * ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``: the sparse Cholesky
   backends' order by size -- each optional backend installed here against SuperLU's
   symmetric mode on 2-D Poisson matrices (the nnz from which it wins);
-  ``sparse_pardiso_first_min_nnz``: PARDISO against the backend it would go before
-  (CHOLMOD, else SuperLU) on 3-D Poisson matrices (wide rows).
+  ``sparse_pardiso_first_min_nnz`` / ``sparse_pardiso_first_band_ratio``: PARDISO
+  against the backend it would go before (CHOLMOD, else SuperLU) on 3-D Poisson
+  matrices (wide rows) and on those 2-D ones (banded narrow rows; the ratio 0 where
+  PARDISO does not win there).
 
 Run it on an otherwise idle machine: the values are only as good as the timings.
 ``--quick`` measures fewer sizes with fewer repetitions (about a minute on 2 cores).
@@ -303,7 +305,10 @@ def _batch(cfg, rec, progress):
     n, k = 3, 1
     per_slice = n * n * n / 3.0 + 2.0 * n * n * (k + 4)
     wins = []
-    old = small._set_batch_work(0.0, 1.0)      # no floor: the threads really start
+    # no floor, the chunk size in force: the threads really start, as they would run
+    # (a chunk of one slice would measure the schedule's overhead instead)
+    old = small._set_batch_work(0.0, 1.0)
+    small._set_batch_work(0.0, old[1])
     try:
         for m in ms:
             a = rng.standard_normal((m, n, n)) + 3 * np.eye(n)
@@ -479,7 +484,21 @@ def _sparse_backends(cfg, rec, progress):
     # within the measured sizes: beyond them (the range's top: not without evidence)
     out = {key: _first_of_tail(nnzs, wins[name], PARAMS[key].hi) for name, key in here}
     if "pardiso" in wins:
-        out["sparse_pardiso_first_min_nnz"] = _pardiso_first(cfg, rec, progress, here)
+        # PARDISO before the backend it would follow on these 2-D Poisson matrices
+        # (bandwidth sqrt(n): within sparse_pardiso_first_band_ratio sqrt(n))
+        other = "cholmod" if "cholmod" in dict(here) else "superlu"
+        times = rec["sparse_cholesky_ms"]
+        hi = PARAMS["sparse_pardiso_first_min_nnz"].hi
+        first2d = _first_of_tail(nnzs, [times[k]["pardiso"] < times[k][other]
+                                        for k in nnzs], hi)
+        first3d = _pardiso_first(cfg, rec, progress, here)
+        if first2d == hi:      # not on 2-D Poisson: only wide rows go to PARDISO first
+            out["sparse_pardiso_first_band_ratio"] = 0.0
+            out["sparse_pardiso_first_min_nnz"] = first3d
+        else:
+            out["sparse_pardiso_first_band_ratio"] = PARAMS[
+                "sparse_pardiso_first_band_ratio"].default
+            out["sparse_pardiso_first_min_nnz"] = max(first2d, first3d)
     return out
 
 
