@@ -304,17 +304,34 @@ PARAMS: dict[str, Param] = {
         "interleaved runs).  `hybridsolve tune` measures the crossover."),
     "sparse_pardiso_first_row_nnz": Param(
         6.0, float, 0, _INF,
-        "sparse_cholesky takes PARDISO before CHOLMOD for real matrices with at least "
-        "this many stored nonzeros a row on average (and sparse_pardiso_first_min_nnz "
-        "in all): wide rows (3-D stencils and meshes) give factors with large dense "
-        "supernodes, where PARDISO's parallel factorization pays; on 5-a-row 2-D "
-        "matrices it does not.  Measured through the road (factorization and one "
-        "solve, AMD EPYC, 2 cores): 3-D 7-point Poisson (6.8 a row) CHOLMOD 195 / 383 / "
-        "1024 ms against PARDISO 107 / 200 / 505 ms at nnz = 105625 / 183600 / 438400; "
-        "2-D 5-point Poisson (4.98 a row) CHOLMOD 72 / 180 / 337 / 710 ms against "
-        "PARDISO 120 / 179 / 358 / 780 ms at nnz = 199200 / 448800 / 798400 / 1510300.  "
-        "6 lies between the two families; a choice, not a crossover `hybridsolve tune` "
-        "measures."),
+        "Rows of at least this many stored nonzeros on average (3-D stencils and meshes, "
+        "whose factors have large dense supernodes): sparse_cholesky takes PARDISO "
+        "before CHOLMOD for real matrices (from sparse_pardiso_first_min_nnz stored "
+        "nonzeros), and PARDISO orders by METIS nested dissection (iparm(2) = 3, MKL's "
+        "default); narrower rows are ordered by minimum degree (iparm(2) = 0).  Through "
+        "the road (factorization and one solve, AMD EPYC, 2 cores, MKL 2026.2): 3-D "
+        "7-point Poisson (6.8 a row) CHOLMOD 195 / 383 / 1024 ms against PARDISO 107 / "
+        "200 / 505 ms at nnz = 105625 / 183600 / 438400.  Ordering, PARDISO's phases "
+        "11 / 22 / 33 (/tmp/pi3.py, /tmp/pi4.py of 2026-12-04, 5-9 interleaved runs): "
+        "on 2-D 5-point Poisson 400^2 (4.98 a row) METIS's analysis is most of the time "
+        "and minimum degree's fill no larger, 64 / 83 / 23 ms against 219 / 77 / 19 ms "
+        "(nnz(L) 5.20M against 5.29M); on 3-D Poisson minimum degree's fill is "
+        "1.5-1.7x and it loses, 30^3 189-222 ms against 151-193, 40^3 786-1413 against "
+        "429-445.  6 lies between the two families; a choice, not a crossover "
+        "`hybridsolve tune` measures."),
+    "sparse_pardiso_first_band_ratio": Param(
+        4.0, float, 0, _INF,
+        "Narrower rows than sparse_pardiso_first_row_nnz: sparse_cholesky takes PARDISO "
+        "(minimum degree) before CHOLMOD when the bandwidth is at most this many times "
+        "sqrt(n) -- a locally numbered 2-D-like graph (5-point grids), whose minimum "
+        "degree ordering PARDISO finds fast and with less fill than CHOLMOD's AMD "
+        "(2-D Poisson 400^2: nnz(L) 5.2M against 7.8M; factorization and one solve "
+        "through the road, steady state, 28-34 against 54 ms at 200^2, 185-209 against "
+        "337-400 ms at 400^2, /tmp/pr1.py and /tmp/pr2.py of 2026-12-04).  Not on graphs "
+        "without that locality, where MKL's minimum degree analysis is slow: a random "
+        "sparse SPD n = 10000, 6 a row, CHOLMOD 280-631 ms against PARDISO 503-898 "
+        "(/tmp/pr6.py).  `hybridsolve tune` measures PARDISO against CHOLMOD on 2-D "
+        "Poisson and sets 0 (never) where PARDISO does not win there."),
     "sparse_pardiso_first_min_nnz": Param(
         100_000, int, 0, _IMAX,
         "With rows of at least sparse_pardiso_first_row_nnz stored nonzeros, "

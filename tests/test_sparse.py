@@ -11,9 +11,11 @@ import tomllib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 from numpy.linalg import LinAlgError
 
 from hybridsolve import _registry
+from hybridsolve._bench import poisson2d, poisson3d
 from hybridsolve._protocol import Solver, Structure
 from hybridsolve._sparse import (compressed_from_dense, dense_rhs, inspect_compressed,
                                  prepare_sparse)
@@ -482,7 +484,8 @@ def test_cholesky_backend_order_by_size(monkeypatch):
     a = spd(60, np.float64, rng)
     s, w = prepare_sparse(a)
     limits = {"sparse_cholmod_min_nnz": w.nnz + 1, "sparse_pardiso_min_nnz": w.nnz + 1,
-              "sparse_pardiso_first_row_nnz": np.inf, "sparse_pardiso_first_min_nnz": 0}
+              "sparse_pardiso_first_row_nnz": np.inf, "sparse_pardiso_first_band_ratio": 0,
+              "sparse_pardiso_first_min_nnz": 0}
     monkeypatch.setattr(C, "_tuned", limits.__getitem__)
     assert S.cholesky_backend(w.nnz) == "superlu" and S.cholesky_backend() == best
     f = S.SparseCholeskySolver().factorize(w, s)
@@ -508,7 +511,8 @@ def test_pardiso_first_on_wide_rows(monkeypatch):
     s, w = prepare_sparse(a)
     row = w.nnz / 60
     limits = {"sparse_cholmod_min_nnz": 0, "sparse_pardiso_min_nnz": 10 ** 9,
-              "sparse_pardiso_first_row_nnz": row, "sparse_pardiso_first_min_nnz": w.nnz}
+              "sparse_pardiso_first_row_nnz": row, "sparse_pardiso_first_band_ratio": 0,
+              "sparse_pardiso_first_min_nnz": w.nnz}
     monkeypatch.setattr(C, "_tuned", limits.__getitem__)
     usual = S.cholesky_backend(w.nnz, 60, np.complex128)
     assert usual != "pardiso"
@@ -524,6 +528,65 @@ def test_pardiso_first_on_wide_rows(monkeypatch):
         monkeypatch.setattr(C, "_tuned", {**limits, key: value}.__getitem__)
         assert S.cholesky_backend(w.nnz, 60, np.float64) == usual
 
+
+
+def test_pardiso_first_on_banded_narrow_rows(monkeypatch):
+    """Rows narrower than sparse_pardiso_first_row_nnz go to PARDISO first only within
+    a bandwidth of sparse_pardiso_first_band_ratio sqrt(n) (and from
+    sparse_pardiso_first_min_nnz); an unknown bandwidth keeps the usual order."""
+    pytest.importorskip("pypardiso", exc_type=ImportError)
+    from hybridsolve.roads.sparse import cholesky as C
+    a = poisson2d(12)                      # n = 144, bandwidth 12, < 5 a row
+    s, w = prepare_sparse(a)
+    assert s.lower_bandwidth == 12
+    limits = {"sparse_cholmod_min_nnz": 0, "sparse_pardiso_min_nnz": 10 ** 9,
+              "sparse_pardiso_first_row_nnz": 6.0, "sparse_pardiso_first_band_ratio": 1.0,
+              "sparse_pardiso_first_min_nnz": w.nnz}
+    monkeypatch.setattr(C, "_tuned", limits.__getitem__)
+    usual = S.cholesky_backend(w.nnz, 144, np.complex128, 12)
+    assert usual != "pardiso"
+    assert S.cholesky_backend(w.nnz, 144, np.float64, 12) == "pardiso"
+    assert S.cholesky_backend(w.nnz, 144, np.float64, 13) == usual
+    assert S.cholesky_backend(w.nnz, 144, np.float64, None) == usual
+    assert "pardiso" in S.SparseCholeskySolver().factorize(w, s).kind
+    for key, value in (("sparse_pardiso_first_band_ratio", 12 / 12.01),
+                       ("sparse_pardiso_first_min_nnz", w.nnz + 1)):
+        monkeypatch.setattr(C, "_tuned", {**limits, key: value}.__getitem__)
+        assert S.cholesky_backend(w.nnz, 144, np.float64, 12) == usual
+
+
+@pytest.mark.parametrize("grid", ["2d", "3d"])
+def test_pardiso_ordering_by_row_width(grid):
+    """PARDISO orders narrow rows (2-D 5-point Poisson) by minimum degree and wide ones
+    (3-D 7-point) by nested dissection, as its iparm says after the factorization;
+    either way the solution matches spsolve's within n eps, and a pickled
+    factorization keeps its ordering."""
+    pytest.importorskip("pypardiso", exc_type=ImportError)
+    import pickle
+    from hybridsolve._tuning import value
+    from hybridsolve.roads.sparse import pardiso as P
+    a = poisson2d(30) if grid == "2d" else poisson3d(10)
+    n = a.shape[0]
+    s, w = prepare_sparse(a)
+    wide = w.nnz >= value("sparse_pardiso_first_row_nnz") * n
+    assert wide == (grid == "3d")
+    expected = P.ORDER_NESTED_DISSECTION if wide else P.ORDER_MINIMUM_DEGREE
+    assert P.pardiso_ordering(w.nnz, n) == expected
+    f = S.SparseCholeskySolver("pardiso").factorize(w, s)
+    if f.solver.iparm[0] != 1:
+        pytest.skip("this pypardiso does not expose MKL's pardisoinit")
+    assert f.solver.iparm[1] == expected and f.ordering == expected
+    assert any(P._ORDER_NAMES[expected] in note for note in f.notes)
+    b = np.random.default_rng(3).standard_normal(n)
+    x = f.solve(b)
+    ref = spla.spsolve(a.tocsc(), b)
+    tol = 50 * n * eps(np.float64)
+    assert backward_error(a, x, b) < tol
+    kappa = np.linalg.cond(a.toarray(), 1)   # forward error <= kappa * backward error
+    assert np.linalg.norm(x - ref, 1) <= kappa * tol * np.linalg.norm(ref, 1)
+    g = pickle.loads(pickle.dumps(f))
+    assert g.ordering == expected and g.solver.iparm[1] == expected
+    assert backward_error(a, g.solve(b), b) < tol
 
 
 _BINDINGS_PROBE = """

@@ -20,28 +20,35 @@ __all__ = ["SparseCholeskySolver", "cholesky_backend"]
 _BACKENDS = (("cholmod", "sksparse.cholmod", "sparse_cholmod_min_nnz"),
              ("pardiso", "pypardiso", "sparse_pardiso_min_nnz"))
 #: PARDISO before CHOLMOD: (tuning constant of the fewest stored nonzeros per row, of
-#: the fewest stored nonzeros in all)
-_PARDISO_FIRST = ("sparse_pardiso_first_row_nnz", "sparse_pardiso_first_min_nnz")
+#: the largest bandwidth / sqrt(n) of narrower rows, of the fewest stored nonzeros)
+_PARDISO_FIRST = ("sparse_pardiso_first_row_nnz", "sparse_pardiso_first_band_ratio",
+                  "sparse_pardiso_first_min_nnz")
 
 
-def _pardiso_first(nnz, n):
-    row_nnz, min_nnz = (_tuned(k) for k in _PARDISO_FIRST)
-    return bool(n) and nnz >= row_nnz * n and nnz >= min_nnz
+def _pardiso_first(nnz, n, bandwidth):
+    row_nnz, band_ratio, min_nnz = (_tuned(k) for k in _PARDISO_FIRST)
+    if not n or nnz < min_nnz:
+        return False
+    return (nnz >= row_nnz * n
+            or (bandwidth is not None and bandwidth <= band_ratio * np.sqrt(n)))
 
 
-def cholesky_backend(nnz=None, n=None, dtype=None):
+def cholesky_backend(nnz=None, n=None, dtype=None, bandwidth=None):
     """The sparse Cholesky backend for an ``n`` x ``n`` matrix with ``nnz`` stored
-    nonzeros: the first of 'cholmod', 'pardiso' importable here whose size threshold
-    (``hybridsolve._tuning`` ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``,
-    measured by ``hybridsolve tune``) ``nnz`` reaches, else 'superlu' (always
-    available).  PARDISO comes first where its parallel supernodal factorization pays:
-    rows of at least ``sparse_pardiso_first_row_nnz`` stored nonzeros on average (3-D
-    stencils and meshes, whose factors have large dense supernodes) and at least
-    ``sparse_pardiso_first_min_nnz`` in all, for a real ``dtype`` (PARDISO's mtype 2:
-    pypardiso takes float64 only).  ``nnz`` None: the first importable, whatever the
-    size."""
+    nonzeros and ``bandwidth`` (its largest ``|i - j|``, None: unknown): the first of
+    'cholmod', 'pardiso' importable here whose size threshold (``hybridsolve._tuning``
+    ``sparse_cholmod_min_nnz`` / ``sparse_pardiso_min_nnz``, measured by ``hybridsolve
+    tune``) ``nnz`` reaches, else 'superlu' (always available).  PARDISO comes first,
+    from ``sparse_pardiso_first_min_nnz`` stored nonzeros and for a real ``dtype``
+    (PARDISO's mtype 2: pypardiso takes float64 only), where it pays: rows of at least
+    ``sparse_pardiso_first_row_nnz`` stored nonzeros on average (3-D stencils and
+    meshes, whose factors have large dense supernodes: nested dissection), and
+    narrower rows within a bandwidth of ``sparse_pardiso_first_band_ratio`` sqrt(n)
+    (locally numbered 2-D-like graphs: minimum degree).  ``nnz`` None: the first
+    importable, whatever the size."""
     real = dtype is None or np.dtype(dtype).kind == "f"
-    if nnz is not None and real and _pardiso_first(nnz, n) and importable("pypardiso"):
+    if (nnz is not None and real and _pardiso_first(nnz, n, bandwidth)
+            and importable("pypardiso")):
         return "pardiso"
     for backend, module, threshold in _BACKENDS:
         if (nnz is None or nnz >= _tuned(threshold)) and importable(module):
@@ -65,13 +72,15 @@ class SparseCholeskySolver(SparseRoad):
 
     def factorize(self, a, s):
         self._check(a)
-        backend = self.backend or cholesky_backend(a.nnz, a.shape[0], a.dtype)
+        bandwidth = s.lower_bandwidth
+        backend = self.backend or cholesky_backend(a.nnz, a.shape[0], a.dtype,
+                                                   bandwidth)
         notes = []
         if self.backend is None and backend != cholesky_backend():
             if backend == "pardiso":
                 notes.append(f"PARDISO before {cholesky_backend()}: {a.nnz} stored "
-                             f"nonzeros, {a.nnz / a.shape[0]:.3g} a row (its tuned "
-                             f"sizes, hybridsolve tune)")
+                             f"nonzeros, {a.nnz / a.shape[0]:.3g} a row, bandwidth "
+                             f"{bandwidth} (sparse_pardiso_first_*, hybridsolve._tuning)")
             else:
                 notes.append(f"{cholesky_backend()} is installed but takes {a.nnz} "
                              f"stored nonzeros only from its tuned size on (hybridsolve "

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 
 import numpy as np
 import scipy.sparse as sp
 
+from hybridsolve._tuning import value as _tuned
 from hybridsolve.plugin import Factorization, NotApplicable
 from hybridsolve.roads.sparse._common import check_finite_result, importable
 
-__all__ = ["PardisoFactorization", "pardiso_factor"]
+__all__ = ["PardisoFactorization", "pardiso_factor", "pardiso_ordering"]
 
 #: BLAS users loaded before MKL's first PARDISO call (see `_load_blas_users_first`)
 _BLAS_USERS = ("sksparse.cholmod",)
@@ -34,8 +36,45 @@ def _load_blas_users_first():
         _blas_users_loaded = True
 
 
-def new_solver():
-    """A fresh PARDISO handle for a real SPD matrix (mtype 2).
+#: iparm(2) (``iparm[1]``), PARDISO's fill-in reducing ordering: minimum degree, and
+#: the OpenMP nested dissection of METIS that ``pardisoinit`` chooses for mtype 2
+ORDER_MINIMUM_DEGREE, ORDER_NESTED_DISSECTION = 0, 3
+_ORDER_NAMES = {ORDER_MINIMUM_DEGREE: "minimum degree",
+                ORDER_NESTED_DISSECTION: "nested dissection (METIS)"}
+_default_iparm = None
+
+
+def pardiso_ordering(nnz, n):
+    """PARDISO's ordering for an ``n`` x ``n`` matrix with ``nnz`` stored nonzeros:
+    nested dissection from ``sparse_pardiso_first_row_nnz`` stored nonzeros a row on
+    average (``hybridsolve._tuning``), minimum degree below, where METIS's analysis
+    costs more than its fill saves (2-D 5-point stencils)."""
+    wide = n and nnz >= _tuned("sparse_pardiso_first_row_nnz") * n
+    return ORDER_NESTED_DISSECTION if wide else ORDER_MINIMUM_DEGREE
+
+
+def _defaults(solver):
+    """MKL's own iparm defaults for a real SPD matrix (``pardisoinit``, mtype 2), read
+    once; None where pypardiso does not expose MKL's library."""
+    global _default_iparm
+    if _default_iparm is None:
+        lib = getattr(solver, "libmkl", None)
+        init = getattr(lib, "pardisoinit", None)
+        if init is None or not hasattr(solver, "_pt_type"):
+            return None
+        pt = np.zeros(64, dtype=solver._pt_type[1])
+        iparm = np.zeros(64, dtype=np.int32)
+        init(pt.ctypes.data_as(ctypes.POINTER(solver._pt_type[0])),
+             ctypes.byref(ctypes.c_int32(2)),
+             iparm.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))
+        _default_iparm = iparm
+    return _default_iparm
+
+
+def new_solver(ordering=None):
+    """A fresh PARDISO handle for a real SPD matrix (mtype 2), ordering it with
+    ``ordering`` (iparm(2): `ORDER_MINIMUM_DEGREE`, `ORDER_NESTED_DISSECTION`; None:
+    MKL's default).
 
     ``PyPardisoSolver()`` looks for MKL's ``mkl_rt`` library on every construction, and
     where ``ctypes.util.find_library`` does not find it (MKL installed by pip in a
@@ -46,30 +85,40 @@ def new_solver():
     found the library already: a new handle is a copy of it with its own ``pt``
     (PARDISO's handle), ``iparm``, ``perm`` and stored matrix -- the state a new
     ``PyPardisoSolver`` starts from.  Where a pypardiso version lacks those attributes,
-    a new solver is constructed as usual."""
+    a new solver is constructed as usual.
+
+    pypardiso leaves ``iparm[0]`` = 0, which makes PARDISO fill in its defaults on
+    every call and ignore every other iparm; an ordering is set on MKL's defaults for
+    mtype 2 (``pardisoinit``, ``iparm[0]`` = 1)."""
     _load_blas_users_first()
     import pypardiso
     proto = getattr(pypardiso, "ps", None)
     if not all(hasattr(proto, k) for k in ("pt", "iparm", "perm", "factorized_A",
                                             "mtype")):
-        return pypardiso.PyPardisoSolver(mtype=2)
-    solver = copy.copy(proto)
-    solver.pt = np.zeros_like(proto.pt)
-    solver.iparm = np.zeros_like(proto.iparm)
-    solver.perm = np.zeros(0, dtype=proto.perm.dtype)
-    solver.factorized_A = sp.csr_matrix((0, 0))
-    solver.set_matrix_type(2)
-    solver.set_phase(13)
+        solver = pypardiso.PyPardisoSolver(mtype=2)
+    else:
+        solver = copy.copy(proto)
+        solver.pt = np.zeros_like(proto.pt)
+        solver.iparm = np.zeros_like(proto.iparm)
+        solver.perm = np.zeros(0, dtype=proto.perm.dtype)
+        solver.factorized_A = sp.csr_matrix((0, 0))
+        solver.set_matrix_type(2)
+        solver.set_phase(13)
+    defaults = None if ordering is None else _defaults(solver)
+    if defaults is not None:
+        solver.iparm[:] = defaults
+        solver.iparm[1] = ordering
     return solver
 
 
 class PardisoFactorization(Factorization):
     kind = "sparse_cholesky(pardiso)"
 
-    def __init__(self, solver, upper, shape, dtype):
+    def __init__(self, solver, upper, shape, dtype, ordering=None):
         super().__init__(shape, dtype)
         self.solver = solver
         self.upper = upper
+        self.ordering = ordering
 
     def _solve_inplace(self, b, trans):
         # real symmetric: A^T = A^H = A
@@ -87,7 +136,7 @@ class PardisoFactorization(Factorization):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self.solver = new_solver()
+        self.solver = new_solver(self.__dict__.get("ordering"))
         self.solver.factorize(self.upper)
 
     def __del__(self):
@@ -98,17 +147,23 @@ class PardisoFactorization(Factorization):
 
 
 def pardiso_factor(work):
-    """PARDISO's factorization (mtype 2) of the real symmetric A; NotApplicable when
-    it is not positive definite."""
+    """PARDISO's factorization (mtype 2) of the real symmetric A, ordered as
+    `pardiso_ordering` says; NotApplicable when it is not positive definite."""
     # real symmetric: the stored arrays are A by rows either way (A^T = A)
     m = sp.csr_matrix((work.data, work.indices, work.indptr), shape=work.shape)
     upper = sp.triu(m, format="csr").astype(np.float64)
     upper.sort_indices()
     if not np.diff(upper.indptr).all():
         raise NotApplicable("PARDISO: empty row in the upper triangle")
-    solver = new_solver()
+    ordering = pardiso_ordering(work.nnz, work.shape[0])
+    solver = new_solver(ordering)
     try:
         solver.factorize(upper)
     except Exception as exc:  # PyPardisoError: -4 zero pivot (not positive definite)
         raise NotApplicable(f"PARDISO: {exc}") from None
-    return PardisoFactorization(solver, upper, work.shape, work.dtype)
+    f = PardisoFactorization(solver, upper, work.shape, work.dtype, ordering)
+    if solver.iparm[0] == 1:
+        f.notes = (f"PARDISO ordered by {_ORDER_NAMES[ordering]} "
+                   f"({work.nnz / max(work.shape[0], 1):.3g} stored nonzeros a row; "
+                   f"sparse_pardiso_first_row_nnz, hybridsolve._tuning)",)
+    return f
