@@ -330,8 +330,11 @@ PARAMS: dict[str, Param] = {
         "337-400 ms at 400^2, /tmp/pr1.py and /tmp/pr2.py of 2026-12-04).  Not on graphs "
         "without that locality, where MKL's minimum degree analysis is slow: a random "
         "sparse SPD n = 10000, 6 a row, CHOLMOD 280-631 ms against PARDISO 503-898 "
-        "(/tmp/pr6.py).  `hybridsolve tune` measures PARDISO against CHOLMOD on 2-D "
-        "Poisson and sets 0 (never) where PARDISO does not win there."),
+        "(/tmp/pr6.py).  All steady state: MKL's first PARDISO call in a process costs "
+        "0.15-0.25 s more (its libraries and threads; 2-D 200^2 first call 203-322 ms "
+        "against CHOLMOD's 73-94, then 37 against 57-70 ms; at 400^2 the first call is "
+        "already level, /tmp/fc.py).  `hybridsolve tune` measures PARDISO against "
+        "CHOLMOD on 2-D Poisson and sets 0 (never) where PARDISO does not win there."),
     "sparse_pardiso_first_min_nnz": Param(
         100_000, int, 0, _IMAX,
         "With rows of at least sparse_pardiso_first_row_nnz stored nonzeros, "
